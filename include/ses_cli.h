@@ -1,0 +1,29 @@
+/*
+ * ses_cli.h - what the five programs share at start-up
+ *
+ * cli_load_conf() loads the configuration named by -c (or the default
+ * SYSCONFDIR/ses-milter.conf); cli_logging() applies Syslog/LogFile/LogLevel
+ * to the log module; cli_version() prints the version line.
+ *
+ * DIAGNOSTICS
+ *   cli_load_conf() passes conf_load()'s status and message through.
+ */
+#ifndef SES_CLI_H
+#define SES_CLI_H
+
+#include "ses_conf.h"
+
+#include <stdio.h>
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define CLI_DEFAULT_CONF SYSCONFDIR "/ses-milter.conf"
+
+conf_status_t cli_load_conf(const char *path, conf_t **out, char *err,
+                            size_t errlen);
+/* foreground: log to stderr unless LogFile is set. */
+void cli_logging(const char *ident, const conf_t *c, int foreground);
+void cli_version(const char *prog);
+
+#endif

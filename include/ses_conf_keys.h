@@ -1,0 +1,133 @@
+/*
+ * ses_conf_keys.h - the one table of configuration keys
+ *
+ * Every key of ses-milter.conf is declared here once:
+ *   CONF_KEY(ID, "Name", type, "default", "constraint", validator, "doc")
+ * type is one of CT_STRING, CT_PATH, CT_INT, CT_BOOL, CT_ENUM, CT_SIZE,
+ * CT_DURATION, CT_LIST. constraint is "a|b|c" for CT_ENUM and "min..max" for
+ * the numeric types (sizes in bytes, durations in milliseconds), else NULL.
+ * validator is a function in conf.c (or NULL) for checks beyond the type.
+ * A default of NULL means "unset". The man page ses-milter.conf(5) documents
+ * every key listed here; tests/check-docs.sh keeps the two in step.
+ *
+ * This file is included twice (enum in ses_conf.h, table in conf.c): no
+ * include guard on purpose.
+ */
+/* SES API */
+CONF_KEY(
+    REGION, "Region", CT_STRING, NULL, NULL, conf_v_region,
+    "AWS region of the SES endpoint; AWS_REGION, then us-east-1, when unset")
+CONF_KEY(ENDPOINT, "Endpoint", CT_STRING, NULL, NULL, conf_v_endpoint,
+         "URL overriding https://email.REGION.amazonaws.com (http:// only to "
+         "loopback)")
+CONF_KEY(API_VERSION, "ApiVersion", CT_ENUM, "v2", "v2|v1", NULL,
+         "SES API: v2 SendEmail Raw (40 MB) or v1 SendRawEmail (10 MB)")
+CONF_KEY(PROFILE, "Profile", CT_STRING, NULL, NULL, NULL,
+         "profile in the shared AWS credentials/config files (else "
+         "AWS_PROFILE, default)")
+CONF_KEY(CREDENTIALS_FILE, "CredentialsFile", CT_PATH, NULL, NULL, NULL,
+         "shared credentials file (else AWS_SHARED_CREDENTIALS_FILE, "
+         "~/.aws/credentials)")
+CONF_KEY(CONNECT_TIMEOUT, "ConnectTimeout", CT_DURATION, "10s", "100..300000",
+         NULL, "time allowed to connect to SES")
+CONF_KEY(TIMEOUT, "Timeout", CT_DURATION, "60s", "1000..3600000", NULL,
+         "time allowed for one SES request, connection included")
+CONF_KEY(
+    RETRY_TIME, "RetryTime", CT_DURATION, "30s", "0..3600000", NULL,
+    "time spent retrying transient SES errors before the message is deferred")
+CONF_KEY(MAX_SEND_RATE, "MaxSendRate", CT_INT, "0", "0..100000", NULL,
+         "SES calls per second per process (0: unlimited)")
+CONF_KEY(API_ADDRESS_LIMIT, "RecipientsPerCall", CT_INT, "50", "1..50", NULL,
+         "envelope recipients per SES call; more are split into several calls")
+/* message content */
+CONF_KEY(CONFIGURATION_SET, "ConfigurationSet", CT_STRING, NULL, NULL,
+         conf_v_ses_name, "default SES configuration set")
+CONF_KEY(MESSAGE_TAGS, "MessageTags", CT_STRING, NULL, NULL, conf_v_tags,
+         "default message tags, name:value,name2:value2")
+CONF_KEY(FROM_ARN, "FromArn", CT_STRING, NULL, NULL, conf_v_arn,
+         "identity ARN for the From address (v1 FromArn, v2 "
+         "FromEmailAddressIdentityArn)")
+CONF_KEY(SOURCE_ARN, "SourceArn", CT_STRING, NULL, NULL, conf_v_arn,
+         "identity ARN for the envelope sender (v1 SourceArn)")
+CONF_KEY(RETURN_PATH_ARN, "ReturnPathArn", CT_STRING, NULL, NULL, conf_v_arn,
+         "identity ARN for the Return-Path (v1 ReturnPathArn)")
+CONF_KEY(FEEDBACK_FORWARDING, "FeedbackForwardingEmailAddress", CT_STRING, NULL,
+         NULL, NULL, "address that receives bounces and complaints (v2)")
+CONF_KEY(MAX_MESSAGE_SIZE, "MaxMessageSize", CT_SIZE, "40M", "1024..41943040",
+         NULL, "largest message accepted for relay")
+/* daemons */
+CONF_KEY(DATA_DIRECTORY, "DataDirectory", CT_PATH, "/var/lib/ses-milter", NULL,
+         NULL, "Berkeley DB environment shared by all programs")
+CONF_KEY(SOCKET, "Socket", CT_STRING, "local:/run/ses-milter/ses-milter.sock",
+         NULL, conf_v_socket,
+         "milter socket: local:PATH, unix:PATH or inet:PORT@ADDR")
+CONF_KEY(RELAY_SOCKET, "RelaySocket", CT_STRING, NULL, NULL, conf_v_socket,
+         "LMTP socket of ses-relay when -l is not given: unix:PATH or "
+         "inet:PORT@ADDR")
+CONF_KEY(SOCKET_MODE, "SocketMode", CT_STRING, "0660", NULL, conf_v_mode,
+         "permissions of unix sockets created by ses-milter and ses-relay")
+CONF_KEY(USER_ID, "UserID", CT_STRING, NULL, NULL, NULL,
+         "user[:group] to run as after opening sockets")
+CONF_KEY(PID_FILE, "PidFile", CT_PATH, NULL, NULL, NULL,
+         "file that receives the daemon's process id")
+CONF_KEY(SYSLOG, "Syslog", CT_BOOL, "yes", NULL, NULL,
+         "log to syslog (facility mail) when not in the foreground")
+CONF_KEY(LOG_FILE, "LogFile", CT_PATH, NULL, NULL, NULL,
+         "append log lines to this file instead of syslog (like Postfix's "
+         "maillog_file)")
+CONF_KEY(LOG_LEVEL, "LogLevel", CT_ENUM, "info",
+         "error|warning|notice|info|debug", NULL,
+         "least important messages logged")
+CONF_KEY(MODE, "Mode", CT_ENUM, "enforce", "enforce|observe", NULL,
+         "observe: log every milter decision and change nothing")
+CONF_KEY(ON_ERROR, "OnError", CT_ENUM, "tempfail", "tempfail|accept", NULL,
+         "what the milter answers when it fails internally")
+/* milter */
+CONF_KEY(RULES_FILE, "RulesFile", CT_PATH, NULL, NULL, NULL,
+         "routing and tagging rules, one a line, first match wins")
+CONF_KEY(TRUSTED_HOSTS, "TrustedHosts", CT_LIST, "127.0.0.1,::1", NULL, NULL,
+         "clients whose X-SES-* headers are kept (addresses or CIDR); others' "
+         "are removed")
+CONF_KEY(TRUST_AUTHENTICATED, "TrustAuthenticated", CT_BOOL, "yes", NULL, NULL,
+         "keep X-SES-* headers from SMTP-authenticated clients")
+CONF_KEY(SUPPRESSION_ACTION, "SuppressionAction", CT_ENUM, "reject",
+         "reject|discard|observe", NULL,
+         "what the milter does with a suppressed recipient")
+CONF_KEY(VERIFIED_IDENTITIES, "VerifiedIdentities", CT_LIST, NULL, NULL, NULL,
+         "SES-verified addresses and domains")
+CONF_KEY(REQUIRE_VERIFIED_SENDER, "RequireVerifiedSender", CT_BOOL, "no", NULL,
+         NULL,
+         "refuse envelope senders outside VerifiedIdentities at MAIL FROM")
+CONF_KEY(SANDBOX, "Sandbox", CT_BOOL, "no", NULL, NULL,
+         "SES sandbox: recipients must be verified identities too")
+/* DKIM */
+CONF_KEY(KEY_TABLE, "KeyTable", CT_STRING, NULL, NULL, NULL,
+         "opendkim KeyTable: file:PATH (name domain:selector:keyfile)")
+CONF_KEY(SIGNING_TABLE, "SigningTable", CT_STRING, NULL, NULL, NULL,
+         "opendkim SigningTable: file:PATH or refile:PATH")
+CONF_KEY(DOMAIN, "Domain", CT_STRING, NULL, NULL, NULL,
+         "signing domain when no KeyTable is used")
+CONF_KEY(SELECTOR, "Selector", CT_STRING, NULL, NULL, NULL,
+         "DKIM selector when no KeyTable is used")
+CONF_KEY(KEY_FILE, "KeyFile", CT_PATH, NULL, NULL, NULL,
+         "private key file (PEM) when no KeyTable is used")
+CONF_KEY(SIGNATURE_ALGORITHM, "SignatureAlgorithm", CT_ENUM, "rsa-sha256",
+         "rsa-sha256|ed25519-sha256", NULL, "DKIM signature algorithm")
+CONF_KEY(CANONICALIZATION, "Canonicalization", CT_ENUM, "relaxed/relaxed",
+         "relaxed/relaxed|relaxed/simple|simple/relaxed|simple/"
+         "simple|relaxed|simple",
+         NULL, "DKIM header/body canonicalization")
+CONF_KEY(OVERSIGN_HEADERS, "OversignHeaders", CT_LIST, "From", NULL, NULL,
+         "headers signed once more than they occur, so none can be added")
+CONF_KEY(REQUIRE_SAFE_KEYS, "RequireSafeKeys", CT_BOOL, "yes", NULL, NULL,
+         "refuse key files that other users can read or write")
+/* feedback */
+CONF_KEY(FEEDBACK_QUEUE_URL, "FeedbackQueueUrl", CT_STRING, NULL, NULL,
+         conf_v_url, "SQS queue URL that ses-feedback -Q polls")
+CONF_KEY(
+    SNS_TOPIC_ARN, "SnsTopicArn", CT_LIST, NULL, NULL, NULL,
+    "SNS topics whose notifications and subscriptions ses-feedback accepts")
+CONF_KEY(SENDMAIL, "Sendmail", CT_PATH, "/usr/sbin/sendmail", NULL, NULL,
+         "sendmail(1) program that injects DSNs into the local MTA")
+CONF_KEY(BOUNCE_DSN, "BounceDSN", CT_BOOL, "yes", NULL, NULL,
+         "send an RFC 3464 DSN to the original sender for SES bounces")

@@ -1,0 +1,74 @@
+/*
+ * ses_util.h - small helpers shared by every module
+ *
+ * buf_*: a growable byte buffer with a hard upper bound, so input from
+ * outside can never make it grow without limit. str_*: string helpers that
+ * never overflow. parse_size()/parse_duration(): the units used by the
+ * configuration file. secure_zero(): wipes secrets.
+ *
+ * DIAGNOSTICS
+ *   buf_* return 0 on success and -1 when the bound would be passed or memory
+ *   runs out (the buffer keeps its previous contents). Nothing here logs.
+ */
+#ifndef SES_UTIL_H
+#define SES_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+typedef struct {
+    char *data; /* always NUL-terminated when len > 0 or after buf_init */
+    size_t len;
+    size_t cap;
+    size_t limit; /* 0: no limit */
+} buf_t;
+
+void buf_init(buf_t *b, size_t limit);
+int buf_append(buf_t *b, const void *data, size_t len);
+int buf_puts(buf_t *b, const char *s);
+int buf_putc(buf_t *b, char c);
+int buf_printf(buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int buf_vprintf(buf_t *b, const char *fmt, va_list ap);
+void buf_reset(buf_t *b);
+char *buf_steal(buf_t *b); /* the data, NUL-terminated; buffer is reset */
+void buf_free(buf_t *b);   /* wipes the contents too */
+
+/* Copies at most size-1 bytes and terminates; returns strlen(src). */
+size_t str_copy(char *dst, const char *src, size_t size);
+char *str_trim(char *s); /* in place; returns the first non-blank */
+bool str_iequal(const char *a, const char *b);
+bool str_has_prefix(const char *s, const char *prefix);
+bool str_ihas_prefix(const char *s, const char *prefix);
+void str_lower(char *s);
+char *str_dup(const char *s); /* NULL-safe strdup */
+/* Case-insensitive glob with * and ?; true on a match. */
+bool str_glob(const char *pattern, const char *s);
+/* Replaces bytes outside printable ASCII with '?' (for log lines). */
+void str_sanitize(char *s);
+
+/* "10M" -> bytes, "30s" -> milliseconds; -1 on a malformed value. */
+long long parse_size(const char *s);
+long long parse_duration(const char *s);
+
+/* Monotonic and wall clocks in milliseconds. */
+int64_t clock_mono_ms(void);
+int64_t clock_wall_ms(void);
+
+void secure_zero(void *p, size_t n);
+
+/* Hex of a byte string into out (2*len+1 bytes). */
+void hex_encode(const unsigned char *in, size_t len, char *out);
+
+/* Writes all of buf; returns 0, or -1 with errno. Retries EINTR. */
+int write_all(int fd, const void *buf, size_t len);
+
+/* true when the host is a loopback name or address (127/8, ::1, localhost) */
+bool host_is_loopback(const char *host);
+
+#endif

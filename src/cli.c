@@ -1,0 +1,33 @@
+/*
+ * cli.c - what the five programs share at start-up
+ *
+ * DIAGNOSTICS
+ *   None beyond conf_load()'s.
+ */
+#include "config.h"
+
+#include "ses_cli.h"
+#include "ses_log.h"
+
+conf_status_t cli_load_conf(const char *path, conf_t **out, char *err,
+                            size_t errlen)
+{
+    return conf_load(path ? path : CLI_DEFAULT_CONF, out, err, errlen);
+}
+
+void cli_logging(const char *ident, const conf_t *c, int foreground)
+{
+    const char *file = c ? conf_str(c, CK_LOG_FILE) : NULL;
+    int level = c ? log_level_from_name(conf_str(c, CK_LOG_LEVEL)) : LOG_INFO;
+
+    if (file)
+        log_init_file(ident, file);
+    else
+        log_init(ident, foreground || (c && !conf_bool(c, CK_SYSLOG)));
+    log_set_level(level < 0 ? LOG_INFO : level);
+}
+
+void cli_version(const char *prog)
+{
+    printf("%s (%s) %s\n", prog, PACKAGE_NAME, PACKAGE_VERSION);
+}

@@ -1,0 +1,334 @@
+/*
+ * http.c - HTTPS requests with libcurl
+ *
+ * http_new() sets up an easy handle once: TLS >= 1.2 with peer and host
+ * verification (libcurl's defaults, never changed here), no redirects, no
+ * signals (threads), TCP keep-alive, only http and https. Each
+ * http_perform() resets the per-request options, sends the body from
+ * memory or a reader, collects the answer up to its bound and the headers
+ * SES and the other AWS services use to report errors.
+ *
+ * DIAGNOSTICS
+ *   See ses_http.h. libcurl's error codes are mapped to statuses here and
+ *   nowhere else.
+ */
+#include "config.h"
+
+#include "ses_http.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct http {
+    CURL *curl;
+    long connect_timeout_ms;
+    long timeout_ms;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+typedef struct {
+    http_response_t *resp;
+    size_t max;
+    int overflow;
+} sink_t;
+
+int http_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+http_t *http_new(long connect_timeout_ms, long timeout_ms)
+{
+    http_t *h = calloc(1, sizeof(*h));
+
+    if (h == NULL)
+        return NULL;
+    if ((h->curl = curl_easy_init()) == NULL) {
+        free(h);
+        return NULL;
+    }
+    h->connect_timeout_ms = connect_timeout_ms;
+    h->timeout_ms = timeout_ms;
+    return h;
+}
+
+void http_free(http_t *h)
+{
+    if (h == NULL)
+        return;
+    curl_easy_cleanup(h->curl);
+    free(h);
+}
+
+void http_response_init(http_response_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    buf_init(&r->body, 0);
+}
+
+void http_response_free(http_response_t *r)
+{
+    if (r)
+        buf_free(&r->body);
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    sink_t *s = ud;
+    size_t n = size * nmemb;
+
+    if (s->resp->body.len + n > s->max ||
+        buf_append(&s->resp->body, ptr, n) < 0) {
+        s->overflow = 1;
+        return 0; /* aborts the transfer */
+    }
+    return n;
+}
+
+static void header_value(const char *line, size_t len, const char *name,
+                         char *out, size_t outlen)
+{
+    size_t nl = strlen(name), vl;
+    const char *v;
+
+    if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+        return;
+    v = line + nl + 1;
+    vl = len - nl - 1;
+    while (vl && isspace((unsigned char)*v))
+        v++, vl--;
+    while (vl && isspace((unsigned char)v[vl - 1]))
+        vl--;
+    if (vl >= outlen)
+        vl = outlen - 1;
+    memcpy(out, v, vl);
+    out[vl] = '\0';
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    sink_t *s = ud;
+    size_t n = size * nmemb;
+    http_response_t *r = s->resp;
+
+    if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) { /* a new response */
+        r->error_type[0] = r->request_id[0] = r->content_type[0] = '\0';
+        return n;
+    }
+    header_value(ptr, n, "x-amzn-ErrorType", r->error_type,
+                 sizeof(r->error_type));
+    header_value(ptr, n, "x-amzn-RequestId", r->request_id,
+                 sizeof(r->request_id));
+    header_value(ptr, n, "x-amz-request-id", r->request_id,
+                 sizeof(r->request_id));
+    header_value(ptr, n, "Content-Type", r->content_type,
+                 sizeof(r->content_type));
+    return n;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+    const http_body_reader_t *rd = ud;
+    ssize_t n = rd->read(rd->ctx, buf, size * nitems);
+
+    return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
+}
+
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+    const http_body_reader_t *rd = ud;
+
+    if (offset != 0 || origin != SEEK_SET || rd->rewind == NULL)
+        return CURL_SEEKFUNC_CANTSEEK;
+    return rd->rewind(rd->ctx) == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
+}
+
+static status_t map_curl(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_OK:
+        return ST_OK;
+    case CURLE_OPERATION_TIMEDOUT:
+        return ST_TEMP_TIMEOUT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return ST_TEMP_DNS;
+    case CURLE_COULDNT_CONNECT:
+        return ST_TEMP_CONNECT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_USE_SSL_FAILED:
+        return ST_TEMP_TLS;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return ST_TEMP_RESET;
+    case CURLE_OUT_OF_MEMORY:
+        return ST_TEMP_RESOURCE;
+    case CURLE_WRITE_ERROR:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return ST_TEMP_PROTOCOL;
+    default:
+        return ST_TEMP_UNKNOWN;
+    }
+}
+
+status_t http_perform(http_t *h, const http_request_t *req,
+                      http_response_t *resp)
+{
+    CURL *c = h->curl;
+    struct curl_slist *hdrs = NULL, *t;
+    sink_t sink = {
+        resp, req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE,
+        0};
+    CURLcode rc;
+    long long t0 = clock_mono_ms();
+    status_t st = ST_TEMP_RESOURCE;
+
+    buf_reset(&resp->body);
+    resp->code = 0;
+    resp->error[0] = '\0';
+    curl_easy_reset(c);
+    h->errbuf[0] = '\0';
+
+    for (size_t i = 0; i < req->nheaders && i < HTTP_MAX_HEADERS; i++) {
+        if ((t = curl_slist_append(hdrs, req->headers[i])) == NULL)
+            goto out;
+        hdrs = t;
+    }
+    /* No "Expect: 100-continue" round trip before large bodies. */
+    if ((t = curl_slist_append(hdrs, "Expect:")) == NULL)
+        goto out;
+    hdrs = t;
+
+    curl_easy_setopt(c, CURLOPT_URL, req->url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
+#endif
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                     req->timeout_ms ? req->timeout_ms : h->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+
+    if (strcmp(req->method, "GET") == 0) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else if (req->reader) {
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 0L);
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(c, CURLOPT_READDATA, req->reader);
+        curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(c, CURLOPT_SEEKDATA, req->reader);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)req->reader->length);
+        if (strcmp(req->method, "POST") != 0)
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+    } else {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)req->body_len);
+        if (strcmp(req->method, "POST") != 0)
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+    }
+
+    rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->code);
+    if (rc == CURLE_WRITE_ERROR && sink.overflow) {
+        snprintf(resp->error, sizeof(resp->error),
+                 "answer larger than %zu bytes", sink.max);
+        st = ST_TEMP_PROTOCOL;
+    } else {
+        st = map_curl(rc);
+        if (st != ST_OK)
+            snprintf(resp->error, sizeof(resp->error), "%s",
+                     h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+    }
+out:
+    resp->elapsed_ms = clock_mono_ms() - t0;
+    curl_slist_free_all(hdrs);
+    /* The handle must not keep pointers into this call's stack. */
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    return st;
+}
+
+int http_url_split(const char *url, char *host, size_t hostlen, char *path,
+                   size_t pathlen, char *query, size_t querylen)
+{
+    const char *p, *h, *slash, *q;
+    int https;
+    size_t hl;
+
+    if (str_ihas_prefix(url, "https://"))
+        https = 1, p = url + 8;
+    else if (str_ihas_prefix(url, "http://"))
+        https = 0, p = url + 7;
+    else
+        return -1;
+    h = p;
+    slash = p + strcspn(p, "/?#");
+    hl = (size_t)(slash - h);
+    if (hl == 0 || hl >= hostlen)
+        return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    str_lower(host);
+    /* drop a default port: the Host header curl sends omits it */
+    {
+        size_t n = strlen(host);
+        const char *dflt = https ? ":443" : ":80";
+        size_t dl = strlen(dflt);
+        if (n > dl && strcmp(host + n - dl, dflt) == 0)
+            host[n - dl] = '\0';
+    }
+    if (*slash == '/') {
+        size_t pl = strcspn(slash, "?#");
+        if (pl >= pathlen)
+            return -1;
+        memcpy(path, slash, pl);
+        path[pl] = '\0';
+        q = slash + pl;
+    } else {
+        str_copy(path, "/", pathlen);
+        q = slash;
+    }
+    if (*q == '?') {
+        size_t ql = strcspn(q + 1, "#");
+        if (ql >= querylen)
+            return -1;
+        memcpy(query, q + 1, ql);
+        query[ql] = '\0';
+    } else
+        query[0] = '\0';
+    return 0;
+}

@@ -1,0 +1,393 @@
+/*
+ * sigv4.c - AWS Signature Version 4
+ *
+ * Builds the canonical request (method, canonical URI, canonical query,
+ * canonical headers, signed headers, payload hash), the string to sign
+ * ("AWS4-HMAC-SHA256", time, scope, hash of the canonical request), derives
+ * the signing key by the HMAC chain date -> region -> service ->
+ * "aws4_request" and signs. See ses_sigv4.h for the encoding rules.
+ *
+ * DIAGNOSTICS
+ *   -1 on bounds exceeded (more than SIGV4_MAX_HEADERS headers, more than
+ *   64 query pairs, a canonical request over 16 KB) or crypto failure.
+ *   Intermediate keys are wiped before returning.
+ */
+#include "config.h"
+
+#include "ses_sigv4.h"
+#include "ses_util.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SIGV4_MAX_QUERY 64
+#define SIGV4_MAX_CANON (16 * 1024)
+
+void sigv4_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+
+    SHA256(data, len, md);
+    hex_encode(md, sizeof(md), out);
+}
+
+static int unreserved(int c)
+{
+    return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+int sigv4_uri_encode(const char *s, size_t len, int keep_slash, char *out,
+                     size_t outlen)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (unreserved(c) || (keep_slash && c == '/')) {
+            if (o + 1 >= outlen)
+                return -1;
+            out[o++] = (char)c;
+        } else {
+            if (o + 3 >= outlen)
+                return -1;
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    if (o >= outlen)
+        return -1;
+    out[o] = '\0';
+    return 0;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..len) into out; '+' stays '+' (it is not a form). */
+static size_t uri_decode(const char *s, size_t len, char *out)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        int h, l;
+        if (s[i] == '%' && i + 2 < len && (h = hexval(s[i + 1])) >= 0 &&
+            (l = hexval(s[i + 2])) >= 0) {
+            out[o++] = (char)(h * 16 + l);
+            i += 2;
+        } else
+            out[o++] = s[i];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* Removes "." and ".." segments and empty segments, as botocore's
+ * posixpath.normpath does, keeping a trailing slash. */
+static void normalize_path(const char *in, buf_t *out)
+{
+    const char *segs[256];
+    size_t lens[256], n = 0;
+    const char *p = in;
+    size_t inlen = strlen(in);
+    int trailing = inlen > 1 && in[inlen - 1] == '/';
+
+    while (*p) {
+        const char *s;
+        size_t l;
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        s = p;
+        l = strcspn(p, "/");
+        p += l;
+        if (l == 1 && s[0] == '.')
+            continue;
+        if (l == 2 && s[0] == '.' && s[1] == '.') {
+            if (n)
+                n--;
+            continue;
+        }
+        if (n < ARRAY_SIZE(segs)) {
+            segs[n] = s;
+            lens[n++] = l;
+        }
+    }
+    buf_putc(out, '/');
+    for (size_t i = 0; i < n; i++) {
+        buf_append(out, segs[i], lens[i]);
+        if (i + 1 < n)
+            buf_putc(out, '/');
+    }
+    if (trailing && n)
+        buf_putc(out, '/');
+}
+
+typedef struct {
+    char *key; /* encoded */
+    char *val; /* encoded */
+} qpair_t;
+
+static int qpair_cmp(const void *a, const void *b)
+{
+    const qpair_t *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : strcmp(x->val, y->val);
+}
+
+static int canonical_query(const char *q, buf_t *out)
+{
+    qpair_t pairs[SIGV4_MAX_QUERY];
+    size_t n = 0;
+    int rc = -1;
+    const char *p = q;
+
+    while (p && *p) {
+        size_t l = strcspn(p, "&"), kl;
+        const char *eq = memchr(p, '=', l);
+        char *dec, *enc;
+        if (l == 0) {
+            p++;
+            continue;
+        }
+        if (n == SIGV4_MAX_QUERY)
+            goto out;
+        kl = eq ? (size_t)(eq - p) : l;
+        for (int part = 0; part < 2; part++) {
+            const char *s = part ? (eq ? eq + 1 : "") : p;
+            size_t sl = part ? (eq ? l - kl - 1 : 0) : kl;
+            dec = malloc(sl + 1);
+            enc = malloc(sl * 3 + 1);
+            if (!dec || !enc) {
+                free(dec);
+                free(enc);
+                goto out;
+            }
+            size_t dl = uri_decode(s, sl, dec);
+            sigv4_uri_encode(dec, dl, 0, enc, sl * 3 + 1);
+            free(dec);
+            if (part)
+                pairs[n].val = enc;
+            else
+                pairs[n].key = enc;
+        }
+        n++;
+        p += l;
+        if (*p == '&')
+            p++;
+    }
+    qsort(pairs, n, sizeof(pairs[0]), qpair_cmp);
+    for (size_t i = 0; i < n; i++)
+        buf_printf(out, "%s%s=%s", i ? "&" : "", pairs[i].key, pairs[i].val);
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++) {
+        free(pairs[i].key);
+        free(pairs[i].val);
+    }
+    return rc;
+}
+
+typedef struct {
+    char name[128];
+    const char *value;
+    size_t order; /* position in the request: keeps repeated names in order */
+} hdr_t;
+
+static int hdr_cmp(const void *a, const void *b)
+{
+    const hdr_t *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+
+    if (c)
+        return c;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Appends value trimmed with inner whitespace runs collapsed to one space. */
+static void put_trimmed(buf_t *out, const char *v)
+{
+    int space = 0, any = 0;
+
+    for (; *v; v++) {
+        if (isspace((unsigned char)*v)) {
+            space = any;
+            continue;
+        }
+        if (space)
+            buf_putc(out, ' ');
+        buf_putc(out, *v);
+        space = 0;
+        any = 1;
+    }
+}
+
+/* Canonical request into cr; the signed-header list into sh. */
+static int build_canonical(const sigv4_request_t *req,
+                           const sigv4_creds_t *creds, const char *amz_date,
+                           buf_t *cr, buf_t *sh)
+{
+    hdr_t h[SIGV4_MAX_HEADERS + 3];
+    size_t n = 0;
+    buf_t path;
+    char *enc = NULL;
+    int rc = -1;
+
+    if (req->nheaders > SIGV4_MAX_HEADERS)
+        return -1;
+    buf_init(&path, 8192);
+    normalize_path(req->path && *req->path ? req->path : "/", &path);
+    if (path.data == NULL)
+        goto out;
+    if ((enc = malloc(path.len * 3 + 1)) == NULL ||
+        sigv4_uri_encode(path.data, path.len, 1, enc, path.len * 3 + 1) < 0)
+        goto out;
+
+    buf_printf(cr, "%s\n%s\n", req->method, enc);
+    if (canonical_query(req->query, cr) < 0)
+        goto out;
+    buf_putc(cr, '\n');
+
+    for (size_t i = 0; i < req->nheaders; i++) {
+        if (strlen(req->headers[i].name) >= sizeof(h[0].name))
+            goto out;
+        str_copy(h[n].name, req->headers[i].name, sizeof(h[n].name));
+        str_lower(h[n].name);
+        /* host and x-amz-date are ours; the caller's copies are dropped */
+        if (strcmp(h[n].name, "host") == 0 ||
+            strcmp(h[n].name, "x-amz-date") == 0 ||
+            strcmp(h[n].name, "x-amz-security-token") == 0)
+            continue;
+        h[n].value = req->headers[i].value;
+        h[n].order = n;
+        n++;
+    }
+    str_copy(h[n].name, "host", sizeof(h[n].name));
+    h[n].order = n;
+    h[n++].value = req->host;
+    str_copy(h[n].name, "x-amz-date", sizeof(h[n].name));
+    h[n].order = n;
+    h[n++].value = amz_date;
+    if (creds->session_token && *creds->session_token) {
+        str_copy(h[n].name, "x-amz-security-token", sizeof(h[n].name));
+        h[n].order = n;
+        h[n++].value = creds->session_token;
+    }
+    qsort(h, n, sizeof(h[0]), hdr_cmp);
+    /* one line per name; repeated names join their values with ',' */
+    for (size_t i = 0; i < n; i++) {
+        int first = i == 0 || strcmp(h[i].name, h[i - 1].name) != 0;
+        if (first) {
+            if (i)
+                buf_putc(cr, '\n');
+            buf_printf(cr, "%s:", h[i].name);
+            buf_printf(sh, "%s%s", sh->len ? ";" : "", h[i].name);
+        } else
+            buf_putc(cr, ',');
+        put_trimmed(cr, h[i].value);
+    }
+    buf_putc(cr, '\n');
+    buf_printf(cr, "\n%s\n%s", sh->data, req->payload_sha256);
+    rc = cr->data && cr->len < SIGV4_MAX_CANON ? 0 : -1;
+out:
+    free(enc);
+    buf_free(&path);
+    return rc;
+}
+
+int sigv4_canonical_request(const sigv4_request_t *req,
+                            const sigv4_creds_t *creds, const char *amz_date,
+                            char **out)
+{
+    buf_t cr, sh;
+    int rc;
+
+    buf_init(&cr, SIGV4_MAX_CANON);
+    buf_init(&sh, 4096);
+    rc = build_canonical(req, creds, amz_date, &cr, &sh);
+    buf_free(&sh);
+    if (rc < 0) {
+        buf_free(&cr);
+        *out = NULL;
+        return -1;
+    }
+    *out = buf_steal(&cr);
+    return 0;
+}
+
+static int hmac(const void *key, size_t klen, const char *msg,
+                unsigned char out[32])
+{
+    unsigned int olen = 32;
+
+    return HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg,
+                strlen(msg), out, &olen)
+               ? 0
+               : -1;
+}
+
+int sigv4_sign(const sigv4_request_t *req, const sigv4_creds_t *creds,
+               const char *region, const char *service, time_t now,
+               sigv4_result_t *out)
+{
+    buf_t cr, sh, sts;
+    struct tm tm;
+    char date[9], crhash[65], kbuf[300];
+    unsigned char k1[32], k2[32], k3[32], k4[32], sig[32];
+    int rc = -1;
+
+    gmtime_r(&now, &tm);
+    strftime(out->amz_date, sizeof(out->amz_date), "%Y%m%dT%H%M%SZ", &tm);
+    strftime(date, sizeof(date), "%Y%m%d", &tm);
+
+    buf_init(&cr, SIGV4_MAX_CANON);
+    buf_init(&sh, 4096);
+    buf_init(&sts, 4096);
+    if (build_canonical(req, creds, out->amz_date, &cr, &sh) < 0)
+        goto out;
+    sigv4_sha256_hex(cr.data, cr.len, crhash);
+    if (buf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s",
+                   out->amz_date, date, region, service, crhash) < 0)
+        goto out;
+
+    if (snprintf(kbuf, sizeof(kbuf), "AWS4%s", creds->secret_key) >=
+        (int)sizeof(kbuf))
+        goto out;
+    if (hmac(kbuf, strlen(kbuf), date, k1) < 0 ||
+        hmac(k1, 32, region, k2) < 0 || hmac(k2, 32, service, k3) < 0 ||
+        hmac(k3, 32, "aws4_request", k4) < 0 || hmac(k4, 32, sts.data, sig) < 0)
+        goto out;
+    hex_encode(sig, 32, out->signature);
+    if (snprintf(out->authorization, sizeof(out->authorization),
+                 "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, "
+                 "SignedHeaders=%s, Signature=%s",
+                 creds->access_key, date, region, service, sh.data,
+                 out->signature) >= (int)sizeof(out->authorization))
+        goto out;
+    rc = 0;
+out:
+    secure_zero(kbuf, sizeof(kbuf));
+    secure_zero(k1, sizeof(k1));
+    secure_zero(k2, sizeof(k2));
+    secure_zero(k3, sizeof(k3));
+    secure_zero(k4, sizeof(k4));
+    buf_free(&cr);
+    buf_free(&sh);
+    buf_free(&sts);
+    return rc;
+}

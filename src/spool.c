@@ -1,0 +1,312 @@
+/*
+ * spool.c - a message held for sending
+ *
+ * Bytes go to a memory buffer until mem_limit, then everything moves to an
+ * O_TMPFILE (or mkstemp()+unlink()) file in $TMPDIR or /tmp, so nothing is
+ * left behind if the process dies. Bare LF becomes CRLF on the way in; the
+ * state of a CR at the end of one write is carried to the next. The header
+ * block (up to the first empty line, bounded) is copied aside for lookups.
+ *
+ * DIAGNOSTICS
+ *   See ses_spool.h.
+ */
+#include "config.h"
+
+#include "ses_spool.h"
+#include "ses_util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+struct spool {
+    size_t max_size;
+    size_t mem_limit;
+    buf_t mem;      /* the message while it is small */
+    int fd;         /* -1 while in memory */
+    size_t size;    /* bytes stored */
+    size_t seen;    /* bytes offered */
+    int last_cr;    /* the previous byte written was CR */
+    int in_headers; /* still in the header block */
+    int line_start; /* at the start of a line (for the empty-line test) */
+    buf_t headers;  /* copy of the header block, CRLF form */
+    char wbuf[65536];
+    size_t wlen;
+};
+
+spool_t *spool_new(size_t max_size, size_t mem_limit)
+{
+    spool_t *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    s->max_size = max_size;
+    s->mem_limit = mem_limit ? mem_limit : SPOOL_DEFAULT_MEM;
+    buf_init(&s->mem, 0);
+    buf_init(&s->headers, SPOOL_MAX_HEADER);
+    s->fd = -1;
+    s->in_headers = 1;
+    s->line_start = 1;
+    return s;
+}
+
+static int open_tmp(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    int fd;
+
+    if (dir == NULL || *dir == '\0')
+        dir = "/tmp";
+#ifdef O_TMPFILE
+    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+#endif
+    if ((size_t)snprintf(path, sizeof(path), "%s/ses-spool.XXXXXX", dir) >=
+        sizeof(path))
+        return -1;
+    if ((fd = mkstemp(path)) < 0)
+        return -1;
+    unlink(path);
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+}
+
+static int flush_wbuf(spool_t *s)
+{
+    if (s->wlen == 0)
+        return 0;
+    if (s->fd < 0) {
+        if (s->mem.len + s->wlen <= s->mem_limit)
+            goto to_memory;
+        if ((s->fd = open_tmp()) < 0)
+            return -1;
+        if (write_all(s->fd, s->mem.data ? s->mem.data : "", s->mem.len) < 0)
+            return -1;
+        buf_free(&s->mem);
+    }
+    if (write_all(s->fd, s->wbuf, s->wlen) < 0)
+        return -1;
+    s->wlen = 0;
+    return 0;
+to_memory:
+    if (buf_append(&s->mem, s->wbuf, s->wlen) < 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    s->wlen = 0;
+    return 0;
+}
+
+static int put(spool_t *s, char c)
+{
+    if (s->size >= s->max_size)
+        return 0; /* counted in seen, not stored */
+    if (s->in_headers) {
+        if (c == '\n' && s->line_start) /* the empty line ends the headers */
+            s->in_headers = 0;
+        if (s->in_headers || c == '\n')
+            (void)buf_putc(&s->headers, c); /* silently bounded */
+        if (c == '\n')
+            s->line_start = 1;
+        else if (c != '\r')
+            s->line_start = 0;
+    }
+    s->wbuf[s->wlen++] = c;
+    s->size++;
+    if (s->wlen == sizeof(s->wbuf))
+        return flush_wbuf(s);
+    return 0;
+}
+
+int spool_write(spool_t *s, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = (char)p[i];
+        s->seen++;
+        if (c == '\n' && !s->last_cr && put(s, '\r') < 0)
+            return -1;
+        if (put(s, c) < 0)
+            return -1;
+        s->last_cr = c == '\r';
+    }
+    return 0;
+}
+
+int spool_finish(spool_t *s)
+{
+    return flush_wbuf(s);
+}
+
+status_t spool_from_fd(spool_t *s, int fd, char *err, size_t errlen)
+{
+    char buf[65536];
+
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(err, errlen, "cannot read the message: %s",
+                     strerror(errno));
+            return ST_TEMP_RESOURCE;
+        }
+        if (n == 0)
+            break;
+        if (spool_write(s, buf, (size_t)n) < 0) {
+            snprintf(err, errlen, "cannot spool the message: %s",
+                     strerror(errno));
+            return ST_TEMP_RESOURCE;
+        }
+    }
+    if (spool_finish(s) < 0) {
+        snprintf(err, errlen, "cannot spool the message: %s", strerror(errno));
+        return ST_TEMP_RESOURCE;
+    }
+    if (spool_too_large(s)) {
+        snprintf(err, errlen, "message size exceeds fixed limit of %zu bytes",
+                 s->max_size);
+        return ST_PERM_TOO_LARGE;
+    }
+    return ST_OK;
+}
+
+size_t spool_size(const spool_t *s)
+{
+    return s->size;
+}
+
+size_t spool_seen(const spool_t *s)
+{
+    return s->seen;
+}
+
+bool spool_too_large(const spool_t *s)
+{
+    return s->size >= s->max_size && s->seen > s->size;
+}
+
+bool spool_in_memory(const spool_t *s)
+{
+    return s->fd < 0;
+}
+
+ssize_t spool_pread(spool_t *s, void *buf, size_t len, size_t off)
+{
+    if (off >= s->size)
+        return 0;
+    if (len > s->size - off)
+        len = s->size - off;
+    if (s->fd < 0) {
+        memcpy(buf, s->mem.data + off, len);
+        return (ssize_t)len;
+    }
+    for (;;) {
+        ssize_t n = pread(s->fd, buf, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n;
+    }
+}
+
+void spool_headers_each(const spool_t *s,
+                        int (*fn)(void *ud, const char *name,
+                                  const char *value),
+                        void *ud)
+{
+    const char *p = s->headers.data, *end = p + s->headers.len;
+    buf_t val;
+
+    if (p == NULL)
+        return;
+    buf_init(&val, SPOOL_MAX_HEADER);
+    while (p < end) {
+        const char *colon, *eol, *name = p;
+        char nbuf[256];
+        size_t nl;
+
+        eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL)
+            break; /* cut by the bound: ignore the partial header */
+        colon = memchr(p, ':', (size_t)(eol - p));
+        if (colon == NULL || colon == p) { /* not a header line */
+            p = eol + 1;
+            continue;
+        }
+        nl = (size_t)(colon - name);
+        while (nl && (name[nl - 1] == ' ' || name[nl - 1] == '\t'))
+            nl--;
+        if (nl >= sizeof(nbuf)) {
+            p = eol + 1;
+            continue;
+        }
+        memcpy(nbuf, name, nl);
+        nbuf[nl] = '\0';
+        buf_reset(&val);
+        p = colon + 1;
+        /* value: this line and continuation lines, CRLF removed */
+        for (;;) {
+            size_t l = (size_t)(eol - p);
+            if (l && p[l - 1] == '\r')
+                l--;
+            buf_append(&val, p, l);
+            p = eol + 1;
+            if (p >= end || (*p != ' ' && *p != '\t'))
+                break;
+            eol = memchr(p, '\n', (size_t)(end - p));
+            if (eol == NULL) {
+                p = end;
+                break;
+            }
+        }
+        if (fn(ud, nbuf, str_trim(val.data ? val.data : (char *)"")))
+            break;
+    }
+    buf_free(&val);
+}
+
+typedef struct {
+    const char *want;
+    char *out;
+    size_t outlen;
+    int found;
+} hdr_find_t;
+
+static int find_one(void *ud, const char *name, const char *value)
+{
+    hdr_find_t *f = ud;
+
+    if (strcasecmp(name, f->want) != 0)
+        return 0;
+    str_copy(f->out, value, f->outlen);
+    f->found = 1;
+    return 1;
+}
+
+const char *spool_header(const spool_t *s, const char *name, char *out,
+                         size_t outlen)
+{
+    hdr_find_t f = {name, out, outlen, 0};
+
+    spool_headers_each(s, find_one, &f);
+    return f.found ? out : NULL;
+}
+
+void spool_free(spool_t *s)
+{
+    if (s == NULL)
+        return;
+    if (s->fd >= 0)
+        close(s->fd);
+    buf_free(&s->mem);
+    buf_free(&s->headers);
+    free(s);
+}

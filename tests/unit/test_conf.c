@@ -1,0 +1,316 @@
+/*
+ * test_conf.c - the ses-milter.conf parser
+ */
+#include "config.h"
+
+#include "testutil.h"
+#include "ses_conf.h"
+#include "ses_util.h"
+
+typedef struct {
+    const char *text;
+    conf_status_t want;
+    const char *err_contains; /* NULL: must succeed */
+} conf_case_t;
+
+static conf_status_t load_text(const char *text, conf_t **c, char *err,
+                               size_t errlen)
+{
+    char *path = tu_write_str(text);
+    conf_status_t st = conf_load(path, c, err, errlen);
+    unlink(path);
+    free(path);
+    return st;
+}
+
+static void test_every_default_is_valid(void **state)
+{
+    conf_t *c = conf_defaults();
+
+    assert_non_null(c);
+    assert_string_equal(conf_str(c, CK_API_VERSION), "v2");
+    assert_int_equal(conf_int(c, CK_MAX_MESSAGE_SIZE), 40 * 1024 * 1024);
+    assert_int_equal(conf_int(c, CK_CONNECT_TIMEOUT), 10000);
+    assert_true(conf_bool(c, CK_REQUIRE_SAFE_KEYS));
+    assert_null(conf_str(c, CK_REGION));
+    assert_string_equal(conf_list(c, CK_OVERSIGN_HEADERS)[0], "From");
+    assert_null(conf_list(c, CK_VERIFIED_IDENTITIES)[0]);
+    conf_unref(c);
+}
+
+static void test_every_key_is_documented_and_named_uniquely(void **state)
+{
+    for (int k = 0; k < CK__COUNT; k++) {
+        const conf_keyinfo_t *ki = conf_keyinfo((conf_key_t)k);
+        assert_non_null(ki->name);
+        assert_non_null(ki->doc);
+        assert_true(strlen(ki->doc) > 10);
+        assert_int_equal(conf_key_by_name(ki->name), k);
+    }
+}
+
+/* A valid value for every key: the table must grow with the key list. */
+static const char *valid_value(const conf_keyinfo_t *ki)
+{
+    static const struct {
+        const char *name, *value;
+    } v[] = {
+        {"Region", "eu-west-1"},
+        {"Endpoint", "https://email.eu-west-1.amazonaws.com"},
+        {"ConfigurationSet", "transactional-1"},
+        {"MessageTags", "team:billing,env:prod"},
+        {"FromArn", "arn:aws:ses:eu-west-1:123456789012:identity/example.com"},
+        {"SourceArn",
+         "arn:aws:ses:eu-west-1:123456789012:identity/example.com"},
+        {"ReturnPathArn",
+         "arn:aws:ses:eu-west-1:123456789012:identity/example.com"},
+        {"Socket", "inet:8891@127.0.0.1"},
+        {"RelaySocket", "unix:/run/ses-relay/lmtp"},
+        {"SocketMode", "0660"},
+        {"FeedbackQueueUrl",
+         "https://sqs.eu-west-1.amazonaws.com/123456789012/ses-feedback"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+        if (str_iequal(v[i].name, ki->name))
+            return v[i].value;
+    switch (ki->type) {
+    case CT_PATH:
+        return "/etc/ses-milter/x";
+    case CT_BOOL:
+        return "no";
+    case CT_INT:
+        return "1";
+    case CT_SIZE:
+        return "1M";
+    case CT_DURATION:
+        return "5s";
+    case CT_ENUM: {
+        static char first[64];
+        str_copy(first, ki->constraint, sizeof(first));
+        first[strcspn(first, "|")] = '\0';
+        return first;
+    }
+    default:
+        return "value";
+    }
+}
+
+static void test_every_key_accepts_a_valid_value(void **state)
+{
+    for (int k = 0; k < CK__COUNT; k++) {
+        const conf_keyinfo_t *ki = conf_keyinfo((conf_key_t)k);
+        char text[512], err[512] = "";
+        conf_t *c = NULL;
+        snprintf(text, sizeof(text), "# comment\n%s %s\n", ki->name,
+                 valid_value(ki));
+        if (load_text(text, &c, err, sizeof(err)) != CONF_OK)
+            fail_msg("key %s: %s", ki->name, err);
+        assert_true(conf_is_set(c, (conf_key_t)k));
+        assert_string_equal(conf_str(c, (conf_key_t)k), valid_value(ki));
+        conf_unref(c);
+    }
+}
+
+static const conf_case_t cases[] = {
+    {"", CONF_OK, NULL},
+    {"\n\n   \n# only comments\n\t# indented\n", CONF_OK, NULL},
+    {"Region eu-west-1 # trailing comment\n", CONF_OK, NULL},
+    {"region eu-west-1\n", CONF_OK, NULL}, /* keys are case-insensitive */
+    {"Region eu-west-1\r\nMode observe\r\n", CONF_OK, NULL},
+    {"Region eu-west-1", CONF_OK, NULL}, /* no final newline */
+    {"NoSuchKey 1\n", CONF_INVALID, ":1: unknown key \"NoSuchKey\""},
+    {"\n\nRegion\n", CONF_INVALID, ":3: Region needs a value"},
+    {"Region eu-west-1\nRegion eu-west-2\n", CONF_INVALID,
+     ":2: Region is set twice (first at line 1)"},
+    {"Region EU_WEST\n", CONF_INVALID, ":1: region"},
+    {"ApiVersion v3\n", CONF_INVALID, ":1: ApiVersion must be one of v2|v1"},
+    {"Syslog maybe\n", CONF_INVALID, ":1: Syslog must be yes or no"},
+    {"MaxSendRate -1\n", CONF_INVALID, ":1: MaxSendRate"},
+    {"MaxSendRate 12abc\n", CONF_INVALID, "is not a valid integer"},
+    {"MaxMessageSize 100M\n", CONF_INVALID, "out of range"},
+    {"Timeout 10x\n", CONF_INVALID, "is not a valid duration"},
+    {"Timeout 2h\n", CONF_INVALID, "out of range"},
+    {"Endpoint http://email.example.com\n", CONF_INVALID, "only to loopback"},
+    {"Endpoint ftp://127.0.0.1\n", CONF_INVALID, "not an http"},
+    {"Endpoint http://127.0.0.1:8005\n", CONF_OK, NULL},
+    {"Endpoint http://[::1]:8005\n", CONF_OK, NULL},
+    {"Endpoint http://localhost:8005/\n", CONF_OK, NULL},
+    {"ConfigurationSet has space\n", CONF_INVALID, "not a valid SES name"},
+    {"ConfigurationSet bad.dot\n", CONF_INVALID, "not a valid SES name"},
+    {"MessageTags team=billing\n", CONF_INVALID, "is not name:value"},
+    {"MessageTags team:bil/ling\n", CONF_INVALID, "names and values"},
+    {"Socket tcp:25\n", CONF_INVALID, "is not unix:PATH"},
+    {"Socket inet:99999@127.0.0.1\n", CONF_INVALID, "inet:PORT"},
+    {"Socket local:relative\n", CONF_INVALID, "absolute"},
+    {"KeyFile relative/path\n", CONF_INVALID, "absolute path"},
+    {"SocketMode 999\n", CONF_INVALID, "octal mode"},
+    {"FromArn not-an-arn\n", CONF_INVALID, "is not an ARN"},
+    {"Region eu\x01west\n", CONF_INVALID, ":1: control character 0x01"},
+};
+
+static void test_config_lines_give_expected_results(void **state)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        char err[512] = "";
+        conf_t *c = NULL;
+        conf_status_t st = load_text(cases[i].text, &c, err, sizeof(err));
+        if (st != cases[i].want)
+            fail_msg("case %zu (%s): status %d, want %d: %s", i, cases[i].text,
+                     st, cases[i].want, err);
+        if (cases[i].err_contains && !strstr(err, cases[i].err_contains))
+            fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, err,
+                     cases[i].err_contains);
+        conf_unref(c);
+    }
+}
+
+static void test_error_names_file_and_line(void **state)
+{
+    char *path = tu_write_str("Region eu-west-1\n# c\n\nBogus x\n");
+    char err[512], want[600];
+    conf_t *c = NULL;
+
+    assert_int_equal(conf_load(path, &c, err, sizeof(err)), CONF_INVALID);
+    snprintf(want, sizeof(want), "%s:4: unknown key \"Bogus\"", path);
+    assert_string_equal(err, want);
+    unlink(path);
+    free(path);
+}
+
+static void test_missing_file_is_nofile(void **state)
+{
+    char err[512];
+    conf_t *c = NULL;
+
+    assert_int_equal(conf_load("/nonexistent/ses.conf", &c, err, sizeof(err)),
+                     CONF_NOFILE);
+    assert_non_null(strstr(err, "/nonexistent/ses.conf: cannot open"));
+    assert_null(c);
+}
+
+static void test_directory_is_not_a_config(void **state)
+{
+    char err[512];
+    conf_t *c = NULL;
+
+    assert_int_equal(conf_load("/tmp", &c, err, sizeof(err)), CONF_NOFILE);
+}
+
+static void test_long_line_is_refused(void **state)
+{
+    size_t n = CONF_MAX_LINE + 100;
+    char *text = malloc(n + 32), err[512];
+    conf_t *c = NULL;
+
+    strcpy(text, "Region eu-west-1\nMessageTags ");
+    memset(text + strlen(text), 'a', n);
+    text[29 + n] = '\0';
+    assert_int_equal(load_text(text, &c, err, sizeof(err)), CONF_INVALID);
+    assert_non_null(strstr(err, ":2: line longer than 4096 bytes"));
+    free(text);
+}
+
+static void test_binary_file_is_refused(void **state)
+{
+    unsigned char bin[4096];
+    char *path, err[512];
+    conf_t *c = NULL;
+
+    for (size_t i = 0; i < sizeof(bin); i++)
+        bin[i] = (unsigned char)(i * 131 + 7);
+    path = tu_write_file(bin, sizeof(bin));
+    assert_int_equal(conf_load(path, &c, err, sizeof(err)), CONF_INVALID);
+    assert_null(c);
+    unlink(path);
+    free(path);
+}
+
+static void test_nul_byte_is_refused(void **state)
+{
+    static const char text[] = "Region eu-west-1\nMode obs\0erve\n";
+    char *path = tu_write_file(text, sizeof(text) - 1), err[512];
+    conf_t *c = NULL;
+
+    assert_int_equal(conf_load(path, &c, err, sizeof(err)), CONF_INVALID);
+    assert_non_null(strstr(err, ":2: NUL byte"));
+    unlink(path);
+    free(path);
+}
+
+static void test_ten_megabyte_file_is_refused(void **state)
+{
+    size_t n = 10 * 1024 * 1024;
+    char *text = malloc(n), *path, err[512];
+    conf_t *c = NULL;
+
+    for (size_t i = 0; i < n; i++)
+        text[i] = (i % 64 == 63) ? '\n' : '#';
+    path = tu_write_file(text, n);
+    assert_int_equal(conf_load(path, &c, err, sizeof(err)), CONF_INVALID);
+    assert_non_null(strstr(err, "larger than"));
+    unlink(path);
+    free(path);
+    free(text);
+}
+
+static void test_values_are_typed(void **state)
+{
+    char err[512];
+    conf_t *c = NULL;
+
+    assert_int_equal(load_text("Timeout 90s\nRetryTime 2m\nMaxMessageSize 10M\n"
+                               "BounceDSN no\nVerifiedIdentities a@example.com,"
+                               " example.org  example.net\nMode OBSERVE\n",
+                               &c, err, sizeof(err)),
+                     CONF_OK);
+    assert_int_equal(conf_int(c, CK_TIMEOUT), 90000);
+    assert_int_equal(conf_int(c, CK_RETRY_TIME), 120000);
+    assert_int_equal(conf_int(c, CK_MAX_MESSAGE_SIZE), 10 * 1048576);
+    assert_false(conf_bool(c, CK_BOUNCE_DSN));
+    assert_string_equal(conf_list(c, CK_VERIFIED_IDENTITIES)[0],
+                        "a@example.com");
+    assert_string_equal(conf_list(c, CK_VERIFIED_IDENTITIES)[2], "example.net");
+    assert_null(conf_list(c, CK_VERIFIED_IDENTITIES)[3]);
+    assert_true(conf_is(c, CK_MODE, "observe"));
+    conf_unref(c);
+}
+
+static void test_snapshot_outlives_swap(void **state)
+{
+    char err[512];
+    conf_t *a = NULL, *b = NULL, *held;
+
+    assert_int_equal(
+        load_text("ConfigurationSet first\n", &a, err, sizeof(err)), CONF_OK);
+    assert_int_equal(
+        load_text("ConfigurationSet second\n", &b, err, sizeof(err)), CONF_OK);
+    conf_current_set(a);
+    held = conf_current(); /* a message in flight */
+    conf_current_set(b);   /* SIGHUP reload */
+    assert_string_equal(conf_str(held, CK_CONFIGURATION_SET), "first");
+    conf_unref(held);
+    held = conf_current();
+    assert_string_equal(conf_str(held, CK_CONFIGURATION_SET), "second");
+    conf_unref(held);
+    conf_current_set(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_default_is_valid),
+        cmocka_unit_test(test_every_key_is_documented_and_named_uniquely),
+        cmocka_unit_test(test_every_key_accepts_a_valid_value),
+        cmocka_unit_test(test_config_lines_give_expected_results),
+        cmocka_unit_test(test_error_names_file_and_line),
+        cmocka_unit_test(test_missing_file_is_nofile),
+        cmocka_unit_test(test_directory_is_not_a_config),
+        cmocka_unit_test(test_long_line_is_refused),
+        cmocka_unit_test(test_binary_file_is_refused),
+        cmocka_unit_test(test_nul_byte_is_refused),
+        cmocka_unit_test(test_ten_megabyte_file_is_refused),
+        cmocka_unit_test(test_values_are_typed),
+        cmocka_unit_test(test_snapshot_outlives_swap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

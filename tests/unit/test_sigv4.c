@@ -1,0 +1,112 @@
+/*
+ * test_sigv4.c - SigV4 against published AWS vectors
+ *
+ * The botocore cross-check on many more requests is tests/sigv4-botocore.sh.
+ */
+#include "config.h"
+
+#include "testutil.h"
+#include "ses_sigv4.h"
+
+#define SECRET    "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+#define T20150830 ((time_t)1440938160) /* 2015-08-30T12:36:00Z */
+
+static void test_aws_suite_get_vanilla(void **state)
+{
+    sigv4_creds_t cr = {"AKIDEXAMPLE", SECRET, NULL};
+    sigv4_request_t rq = {
+        "GET",
+        "example.amazonaws.com",
+        "/",
+        NULL,
+        NULL,
+        0,
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"};
+    sigv4_result_t out;
+
+    assert_int_equal(
+        sigv4_sign(&rq, &cr, "us-east-1", "service", T20150830, &out), 0);
+    assert_string_equal(out.amz_date, "20150830T123600Z");
+    assert_string_equal(
+        out.authorization,
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/"
+        "aws4_request, SignedHeaders=host;x-amz-date, "
+        "Signature="
+        "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+}
+
+static void test_aws_docs_iam_list_users(void **state)
+{
+    sigv4_creds_t cr = {"AKIDEXAMPLE", SECRET, NULL};
+    sigv4_header_t h[] = {
+        {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
+    sigv4_request_t rq = {
+        "GET",
+        "iam.amazonaws.com",
+        "/",
+        "Action=ListUsers&Version=2010-05-08",
+        h,
+        1,
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"};
+    sigv4_result_t out;
+
+    assert_int_equal(sigv4_sign(&rq, &cr, "us-east-1", "iam", T20150830, &out),
+                     0);
+    assert_string_equal(out.signature,
+                        "5d672d79c15b13162d9279b0855cfba6789a8edb"
+                        "4c82c400e06b5924a6f2b5d7");
+}
+
+static void test_canonical_request_sorts_and_trims(void **state)
+{
+    sigv4_creds_t cr = {"AK", "SK", "TOKEN"};
+    sigv4_header_t h[] = {{"My-Header1", "  value1  with   spaces "},
+                          {"Content-Type", "application/json"}};
+    sigv4_request_t rq = {"POST",
+                          "email.eu-west-1.amazonaws.com",
+                          "/v2/email//outbound-emails/./",
+                          "b=2&a=%7e&a=1",
+                          h,
+                          2,
+                          "abc"};
+    char *canon = NULL;
+
+    assert_int_equal(
+        sigv4_canonical_request(&rq, &cr, "20150830T123600Z", &canon), 0);
+    assert_string_equal(canon, "POST\n"
+                               "/v2/email/outbound-emails/\n"
+                               "a=1&a=~&b=2\n"
+                               "content-type:application/json\n"
+                               "host:email.eu-west-1.amazonaws.com\n"
+                               "my-header1:value1 with spaces\n"
+                               "x-amz-date:20150830T123600Z\n"
+                               "x-amz-security-token:TOKEN\n"
+                               "\n"
+                               "content-type;host;my-header1;x-amz-date;"
+                               "x-amz-security-token\n"
+                               "abc");
+    free(canon);
+}
+
+static void test_too_many_headers_fail_cleanly(void **state)
+{
+    sigv4_header_t h[SIGV4_MAX_HEADERS + 1];
+    sigv4_creds_t cr = {"AK", "SK", NULL};
+    sigv4_request_t rq = {"GET", "h", "/", NULL, h, SIGV4_MAX_HEADERS + 1, "x"};
+    sigv4_result_t out;
+
+    for (size_t i = 0; i < SIGV4_MAX_HEADERS + 1; i++)
+        h[i] = (sigv4_header_t){"x-h", "v"};
+    assert_int_equal(sigv4_sign(&rq, &cr, "r", "s", 0, &out), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_aws_suite_get_vanilla),
+        cmocka_unit_test(test_aws_docs_iam_list_users),
+        cmocka_unit_test(test_canonical_request_sorts_and_trims),
+        cmocka_unit_test(test_too_many_headers_fail_cleanly),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

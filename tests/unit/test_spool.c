@@ -1,0 +1,119 @@
+/*
+ * test_spool.c - spooling messages: CRLF, headers, memory and file
+ */
+#include "config.h"
+
+#include "testutil.h"
+#include "ses_spool.h"
+
+#include <fcntl.h>
+
+static char *read_all(spool_t *s)
+{
+    size_t n = spool_size(s);
+    char *p = malloc(n + 1);
+
+    assert_int_equal(spool_pread(s, p, n, 0), (ssize_t)n);
+    p[n] = '\0';
+    return p;
+}
+
+static void test_bare_lf_becomes_crlf(void **state)
+{
+    spool_t *s = spool_new(1 << 20, 0);
+    char *p;
+
+    /* split across writes, including between CR and LF */
+    assert_int_equal(spool_write(s, "A: 1\nB: 2\r", 10), 0);
+    assert_int_equal(spool_write(s, "\n\nbody\n", 7), 0);
+    assert_int_equal(spool_finish(s), 0);
+    p = read_all(s);
+    assert_string_equal(p, "A: 1\r\nB: 2\r\n\r\nbody\r\n");
+    free(p);
+    spool_free(s);
+}
+
+static void test_headers_are_found_unfolded(void **state)
+{
+    static const char msg[] = "From: a@example.com\n"
+                              "X-SES-MESSAGE-TAGS: a=1,\n"
+                              "\tb=2\n"
+                              "x-ses-configuration-set:  marketing \n"
+                              "\n"
+                              "X-Not-A-Header: body\n";
+    spool_t *s = spool_new(1 << 20, 0);
+    char v[256];
+
+    spool_write(s, msg, sizeof(msg) - 1);
+    spool_finish(s);
+    assert_string_equal(
+        spool_header(s, "X-SES-CONFIGURATION-SET", v, sizeof(v)), "marketing");
+    assert_string_equal(spool_header(s, "x-ses-message-tags", v, sizeof(v)),
+                        "a=1,\tb=2");
+    assert_null(spool_header(s, "X-Not-A-Header", v, sizeof(v)));
+    spool_free(s);
+}
+
+static void test_large_message_moves_to_a_file(void **state)
+{
+    spool_t *s = spool_new(8 << 20, 64 * 1024);
+    char line[1001];
+
+    memset(line, 'x', 999);
+    line[999] = '\n';
+    for (int i = 0; i < 5000; i++)
+        assert_int_equal(spool_write(s, line, 1000), 0);
+    assert_int_equal(spool_finish(s), 0);
+    assert_false(spool_in_memory(s));
+    assert_int_equal(spool_size(s), 5000 * 1001);
+    {
+        char tail[4];
+        assert_int_equal(spool_pread(s, tail, 4, spool_size(s) - 4), 4);
+        assert_memory_equal(tail, "xx\r\n", 4);
+    }
+    spool_free(s);
+}
+
+static void test_oversized_message_is_flagged(void **state)
+{
+    spool_t *s = spool_new(1000, 0);
+    char buf[600];
+
+    memset(buf, 'a', sizeof(buf));
+    spool_write(s, buf, sizeof(buf));
+    assert_false(spool_too_large(s));
+    spool_write(s, buf, sizeof(buf));
+    spool_finish(s);
+    assert_true(spool_too_large(s));
+    assert_int_equal(spool_size(s), 1000);
+    assert_int_equal(spool_seen(s), 1200);
+    spool_free(s);
+}
+
+static void test_spool_from_fd_reports_too_large(void **state)
+{
+    char *path =
+        tu_write_str("Subject: x\n\n0123456789012345678901234567890\n");
+    int fd = open(path, O_RDONLY);
+    spool_t *s = spool_new(20, 0);
+    char err[256];
+
+    assert_int_equal(spool_from_fd(s, fd, err, sizeof(err)), ST_PERM_TOO_LARGE);
+    assert_non_null(strstr(err, "exceeds fixed limit"));
+    close(fd);
+    unlink(path);
+    free(path);
+    spool_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bare_lf_becomes_crlf),
+        cmocka_unit_test(test_headers_are_found_unfolded),
+        cmocka_unit_test(test_large_message_moves_to_a_file),
+        cmocka_unit_test(test_oversized_message_is_flagged),
+        cmocka_unit_test(test_spool_from_fd_reports_too_large),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

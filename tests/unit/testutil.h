@@ -1,0 +1,39 @@
+/*
+ * testutil.h - helpers shared by the cmocka unit tests
+ */
+#ifndef SES_TESTUTIL_H
+#define SES_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Writes len bytes to a new temporary file; returns its malloc'd path. */
+static inline char *tu_write_file(const void *data, size_t len)
+{
+    char tmpl[] = "/tmp/ses-unit.XXXXXX";
+    int fd = mkstemp(tmpl);
+    FILE *fp;
+
+    if (fd < 0)
+        return NULL;
+    fp = fdopen(fd, "w");
+    if (len)
+        fwrite(data, 1, len, fp);
+    fclose(fp);
+    return strdup(tmpl);
+}
+
+static inline char *tu_write_str(const char *s)
+{
+    return tu_write_file(s, strlen(s));
+}
+
+#endif
