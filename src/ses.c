@@ -220,6 +220,7 @@ static void parse_error(const http_response_t *r, char *code, size_t codelen,
     const char *b = r->body.data ? r->body.data : "";
 
     str_copy(code, r->error_type, codelen);
+    code[strcspn(code, ":")] = '\0'; /* "Code:http://internal..." */
     msg[0] = '\0';
     if ((j = json_loadb(b, r->body.len, 0, NULL)) != NULL) {
         const char *m = json_string_value(json_object_get(j, "message"));

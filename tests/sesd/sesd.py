@@ -1,0 +1,308 @@
+#!/usr/bin/python3
+"""sesd - a small fault-injecting AWS test server for ses-milter's tests.
+
+It answers like Amazon SES (and, through plug-in modules, like the other AWS
+endpoints the package talks to), checks the SigV4 signature of every AWS
+request with botocore (Debian python3-botocore) exactly as AWS would, records
+what it received, and on command answers with faults: any HTTP status and
+AWS error, slow answers, or reset connections.
+
+    sesd.py --port PORT [--key AKID:SECRET[:TOKEN]]... [--pidfile F]
+
+Control endpoints (no signature):
+    GET  /_control/requests         JSON list of received AWS requests
+    POST /_control/reset            forget requests and faults
+    POST /_control/fault            queue a fault, JSON:
+         {"route": "ses-send-v2", "count": 3,
+          "status": 429, "error": "TooManyRequestsException",
+          "message": "Maximum sending rate exceeded.",
+          "delay": 2.5, "reset": false}
+         route "*" matches every AWS request; count -1 means until reset.
+    POST /_control/state            merge JSON into the shared state that
+                                    route modules read (e.g. rate limits)
+
+Modules: every sesd_*.py file next to this one that defines ROUTES, a list of
+(name, method, path-regex, handler, needs_sigv4). A handler gets (server,
+request) and returns (status, headers-dict, body-bytes).
+
+Every answer goes out in one write with TCP_NODELAY set, so no reply waits
+for a delayed ACK.
+"""
+import argparse
+import datetime
+import glob
+import importlib.util
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import botocore.auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+MAX_BODY = 64 * 1024 * 1024
+
+
+class Request:
+    """What a route handler sees."""
+
+    def __init__(self, method, path, query, headers, body, akid):
+        self.method = method
+        self.path = path
+        self.query = query          # dict of lists
+        self.headers = headers      # dict, lower-case names
+        self.body = body            # bytes
+        self.akid = akid            # access key id that signed it, or None
+
+    def json(self):
+        return json.loads(self.body or b"{}")
+
+    def form(self):
+        return {k: v[0] for k, v in urllib.parse.parse_qs(
+            self.body.decode(), keep_blank_values=True).items()}
+
+
+class _Clock(datetime.datetime):
+    """botocore reads the time from datetime.utcnow(): pin it per check."""
+    pinned = threading.local()
+
+    @classmethod
+    def utcnow(cls):
+        return cls.pinned.value
+
+
+botocore.auth.datetime.datetime = _Clock
+_sign_lock = threading.Lock()
+
+
+def verify_sigv4(keys, method, raw_path, headers, body):
+    """Returns (akid, None) when the signature is right, else (None, why)."""
+    auth = headers.get("authorization", "")
+    m = re.match(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/"
+                 r"([^/]+)/aws4_request, SignedHeaders=([^,]+), "
+                 r"Signature=([0-9a-f]{64})$", auth)
+    if not m:
+        return None, ("IncompleteSignature", "Authorization header is not "
+                      "AWS4-HMAC-SHA256 with Credential, SignedHeaders, "
+                      "Signature")
+    akid, date, region, service, signed, signature = m.groups()
+    if akid not in keys:
+        return None, ("UnrecognizedClientException",
+                      "The security token included in the request is invalid.")
+    secret, token = keys[akid]
+    amz_date = headers.get("x-amz-date", "")
+    if not amz_date.startswith(date):
+        return None, ("IncompleteSignature", "date in scope and X-Amz-Date differ")
+    if token and headers.get("x-amz-security-token") != token:
+        return None, ("UnrecognizedClientException", "session token missing or wrong")
+    names = signed.split(";")
+    for required in ("host", "x-amz-date"):
+        if required not in names:
+            return None, ("IncompleteSignature", f"{required} is not signed")
+    req = AWSRequest(method=method, url="http://" + headers.get("host", "") + raw_path,
+                     data=body)
+    for n in names:
+        if n not in headers:
+            return None, ("IncompleteSignature", f"signed header {n} missing")
+        req.headers[n] = headers[n]
+    with _sign_lock:
+        _Clock.pinned.value = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ")
+        botocore.auth.SigV4Auth(Credentials(akid, secret, token or None),
+                                service, region).add_auth(req)
+    theirs = req.headers["Authorization"].rsplit("Signature=", 1)[1]
+    if theirs != signature:
+        return None, ("SignatureDoesNotMatch", "The request signature we "
+                      "calculated does not match the signature you provided.")
+    return akid, None
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, addr, keys):
+        super().__init__(addr, Handler)
+        self.keys = keys
+        self.lock = threading.Lock()
+        self.requests = []
+        self.faults = []
+        self.state = {}
+        self.routes = []
+        self.counter = 0
+        here = os.path.dirname(os.path.abspath(__file__))
+        for path in sorted(glob.glob(os.path.join(here, "sesd_*.py"))):
+            spec = importlib.util.spec_from_file_location(
+                os.path.basename(path)[:-3], path)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            for route in getattr(mod, "ROUTES", []):
+                name, method, pattern, handler, signed = route
+                self.routes.append((name, method, re.compile(pattern + "$"),
+                                    handler, signed))
+
+    def next_id(self):
+        with self.lock:
+            self.counter += 1
+            return self.counter
+
+    def take_fault(self, route):
+        with self.lock:
+            for f in self.faults:
+                if f.get("route", "*") in ("*", route) and f.get("count", 1) != 0:
+                    if f.get("count", 1) > 0:
+                        f["count"] = f.get("count", 1) - 1
+                    return dict(f)
+        return None
+
+
+def aws_error(status, code, message, protocol="json"):
+    if protocol == "xml":
+        body = (f'<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/">'
+                f'<Error><Type>{"Sender" if status < 500 else "Receiver"}</Type>'
+                f'<Code>{code}</Code><Message>{message}</Message></Error>'
+                f'<RequestId>{os.urandom(8).hex()}</RequestId></ErrorResponse>')
+        return status, {"Content-Type": "text/xml"}, body.encode()
+    body = json.dumps({"message": message}).encode()
+    return status, {"Content-Type": "application/json",
+                    "x-amzn-ErrorType": f"{code}:http://internal.amazon.com/"}, body
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "sesd"
+
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def reply(self, status, headers, body):
+        head = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
+        headers = dict(headers)
+        headers.setdefault("Content-Type", "application/json")
+        headers["Content-Length"] = str(len(body))
+        headers["x-amzn-RequestId"] = os.urandom(8).hex()
+        for k, v in headers.items():
+            head.append(f"{k}: {v}")
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self.reply(413, {}, b'{"message":"too large"}')
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        parsed = urllib.parse.urlsplit(self.path)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if parsed.path.startswith("/_control/"):
+            return self.control(parsed.path, body)
+        for name, method, pattern, handler, signed in self.server.routes:
+            if method != self.command or not pattern.match(parsed.path):
+                continue
+            akid = None
+            if signed:
+                akid, why = verify_sigv4(self.server.keys, self.command,
+                                         self.path, headers, body)
+                if why:
+                    self.record(name, parsed, headers, body, None, why[0])
+                    proto = "xml" if name.endswith("-v1") else "json"
+                    return self.reply(*aws_error(403, why[0], why[1], proto))
+            req = Request(self.command, parsed.path,
+                          urllib.parse.parse_qs(parsed.query), headers, body, akid)
+            fault = self.server.take_fault(name)
+            rec = self.record(name, parsed, headers, body, akid, None)
+            if fault:
+                if fault.get("delay"):
+                    time.sleep(float(fault["delay"]))
+                if fault.get("reset"):
+                    rec["fault"] = "reset"
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.connection.close()
+                    self.close_connection = True
+                    return
+                if fault.get("status"):
+                    rec["fault"] = fault.get("error") or fault["status"]
+                    proto = "xml" if name.endswith("-v1") else "json"
+                    return self.reply(*aws_error(int(fault["status"]),
+                                                 fault.get("error", "InternalFailure"),
+                                                 fault.get("message", "injected fault"),
+                                                 proto))
+            status, hdrs, out = handler(self.server, req)
+            rec["status"] = status
+            return self.reply(status, hdrs, out)
+        self.reply(404, {}, b'{"message":"no such route"}')
+
+    def record(self, name, parsed, headers, body, akid, error):
+        rec = {"route": name, "method": self.command, "path": parsed.path,
+               "query": parsed.query, "headers": headers, "akid": akid,
+               "error": error, "time": time.time(), "size": len(body)}
+        ctype = headers.get("content-type", "")
+        if len(body) <= 1024 * 1024:
+            if "json" in ctype:
+                try:
+                    rec["json"] = json.loads(body)
+                except ValueError:
+                    rec["json"] = None
+            elif "form" in ctype:
+                rec["form"] = {k: v[0] for k, v in urllib.parse.parse_qs(
+                    body.decode(errors="replace"), keep_blank_values=True).items()}
+        with self.server.lock:
+            self.server.requests.append(rec)
+        return rec
+
+    def control(self, path, body):
+        srv = self.server
+        if path == "/_control/requests":
+            with srv.lock:
+                out = json.dumps(srv.requests).encode()
+            return self.reply(200, {}, out)
+        if path == "/_control/reset":
+            with srv.lock:
+                srv.requests.clear()
+                srv.faults.clear()
+                srv.state.clear()
+            return self.reply(200, {}, b"{}")
+        if path == "/_control/fault":
+            with srv.lock:
+                srv.faults.append(json.loads(body))
+            return self.reply(200, {}, b"{}")
+        if path == "/_control/state":
+            with srv.lock:
+                srv.state.update(json.loads(body))
+            return self.reply(200, {}, b"{}")
+        return self.reply(404, {}, b"{}")
+
+    do_GET = do_POST = do_PUT = do_DELETE = handle_any
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--key", action="append", default=[],
+                    help="AKID:SECRET[:TOKEN] accepted for signing")
+    ap.add_argument("--pidfile")
+    a = ap.parse_args()
+    keys = {}
+    for k in a.key or ["AKIDEXAMPLETESTKEY01:testSecretKey/Never+Logged/0123456789abcdef"]:
+        parts = k.split(":", 2)
+        keys[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else "")
+    srv = Server(("127.0.0.1", a.port), keys)
+    if a.pidfile:
+        with open(a.pidfile, "w") as f:
+            f.write(str(os.getpid()))
+    print(f"sesd listening on 127.0.0.1:{a.port}", flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
