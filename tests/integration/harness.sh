@@ -50,20 +50,27 @@ CREDS
     chmod 644 "$T/aws-credentials"
 }
 
+# ses_conf FILE [LINES...]: a config for this test run; a LINE setting a key
+# replaces the default line for that key (keys may appear only once).
 ses_conf() {
     _f=$1; shift
     mkdir -p "$T/data"
     chmod 777 "$T/data"
     creds_file
     {
-        echo "Region us-east-1"
-        echo "Endpoint http://127.0.0.1:${EMU_PORT:-${SES_PORT:-9}}"
-        echo "CredentialsFile $T/aws-credentials"
-        echo "DataDirectory $T/data"
-        echo "Socket unix:$T/milter.sock"
-        echo "SocketMode 0666"
-        echo "LogFile $T/ses.log"
-        echo "RetryTime 2s"
+        for l in "Region us-east-1" \
+                 "Endpoint http://127.0.0.1:${EMU_PORT:-${SES_PORT:-9}}" \
+                 "CredentialsFile $T/aws-credentials" \
+                 "DataDirectory $T/data" \
+                 "Socket unix:$T/milter.sock" \
+                 "SocketMode 0666" \
+                 "LogFile $T/ses.log" \
+                 "RetryTime 2s"; do
+            _k=${l%% *}
+            _given=0
+            for x in "$@"; do [ "${x%% *}" = "$_k" ] && _given=1; done
+            [ $_given -eq 0 ] && echo "$l"
+        done
         for l in "$@"; do echo "$l"; done
     } > "$_f"
     chmod 644 "$_f"
