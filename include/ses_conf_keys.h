@@ -131,3 +131,16 @@ CONF_KEY(SENDMAIL, "Sendmail", CT_PATH, "/usr/sbin/sendmail", NULL, NULL,
          "sendmail(1) program that injects DSNs into the local MTA")
 CONF_KEY(BOUNCE_DSN, "BounceDSN", CT_BOOL, "yes", NULL, NULL,
          "send an RFC 3464 DSN to the original sender for SES bounces")
+/* metrics (ses-metrics) */
+CONF_KEY(METRICS, "Metrics", CT_BOOL, "yes", NULL, NULL,
+         "count deliveries in DataDirectory/metrics.mmap for ses-metrics")
+CONF_KEY(METRICS_LISTEN, "MetricsListen", CT_STRING, NULL, NULL, conf_v_socket,
+         "where ses-metrics -d serves Prometheus scrapes: inet:PORT@ADDRESS, "
+         "loopback addresses only")
+CONF_KEY(METRICS_TEXTFILE, "MetricsTextfile", CT_PATH, NULL, NULL, NULL,
+         "node_exporter textfile (name ending in .prom) that ses-metrics -d "
+         "rewrites every MetricsInterval")
+CONF_KEY(METRICS_INTERVAL, "MetricsInterval", CT_DURATION, "15s",
+         "1000..3600000", NULL,
+         "how often ses-metrics -d rewrites "
+         "MetricsTextfile")

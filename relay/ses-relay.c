@@ -18,6 +18,7 @@
 #include "ses_creds.h"
 #include "ses_http.h"
 #include "ses_log.h"
+#include "ses_metrics.h"
 #include "ses_ses.h"
 #include "ses_spool.h"
 #include "ses_status.h"
@@ -103,6 +104,8 @@ static int pipe_mode(conf_t *conf, const char *sender, const char *qid,
                            qid, sp};
         st = ses_send(ses, &m, res);
     }
+    /* metrics (ses-metrics(8)): one count per recipient, one latency */
+    metrics_delivery(conf, sp, res, (size_t)nrcpts, clock_mono_ms() - t0);
     for (int i = 0; i < nrcpts; i++) {
         const status_info_t *si = status_info(res[i].status);
         log_msg(si->loud ? LOG_ERR : LOG_INFO, qid,

@@ -67,6 +67,7 @@ static const char *valid_value(const conf_keyinfo_t *ki)
         {"Socket", "inet:8891@127.0.0.1"},
         {"RelaySocket", "unix:/run/ses-relay/lmtp"},
         {"SocketMode", "0660"},
+        {"MetricsListen", "inet:9465@127.0.0.1"},
         {"FeedbackQueueUrl",
          "https://sqs.eu-west-1.amazonaws.com/123456789012/ses-feedback"},
     };

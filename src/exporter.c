@@ -1,0 +1,157 @@
+/*
+ * exporter.c - a minimal HTTP/1.x endpoint for Prometheus scrapes on a
+ * loopback address
+ *
+ * One connection at a time, one request per connection, one write per
+ * answer (headers and body in one buffer, so no Nagle/delayed-ACK stall).
+ * A client gets EXPORTER_TIMEOUT_MS to send its request and at most
+ * EXPORTER_MAX_REQUEST bytes; a scrape endpoint needs no more.
+ *
+ * exporter_listen() exporter_serve()
+ *
+ * DIAGNOSTICS
+ *   See ses_exporter.h.
+ */
+#include "config.h"
+
+#include "ses_exporter.h"
+#include "ses_util.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int exporter_listen(const char *spec, char *err, size_t errlen)
+{
+    char host[256] = "127.0.0.1", port[16];
+    struct addrinfo hints, *ai = NULL;
+    const char *p, *at;
+    int fd = -1, one = 1, rc;
+
+    if (str_has_prefix(spec, "inet:"))
+        p = spec + 5;
+    else if (str_has_prefix(spec, "inet6:"))
+        p = spec + 6;
+    else {
+        snprintf(err, errlen, "\"%s\" is not inet:PORT@ADDRESS", spec);
+        return -1;
+    }
+    at = strchr(p, '@');
+    if ((size_t)(at ? at - p : (long)strlen(p)) >= sizeof(port)) {
+        snprintf(err, errlen, "\"%s\": bad port", spec);
+        return -1;
+    }
+    snprintf(port, sizeof(port), "%.*s", (int)(at ? at - p : (long)strlen(p)),
+             p);
+    if (at) {
+        str_copy(host, at + 1, sizeof(host));
+        if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+            memmove(host, host + 1, strlen(host));
+            host[strlen(host) - 1] = '\0';
+        }
+    } else if (str_has_prefix(spec, "inet6:"))
+        str_copy(host, "::1", sizeof(host));
+    if (!host_is_loopback(host)) {
+        snprintf(err, errlen,
+                 "%s: the metrics endpoint has no authentication and listens "
+                 "only on loopback addresses (127.0.0.1, ::1)",
+                 spec);
+        return -1;
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0) {
+        snprintf(err, errlen, "%s: %s", spec, gai_strerror(rc));
+        return -1;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 16) < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+/* Reads until the end of the request headers; 0, or -1 on a bad request
+ * (too long, too slow, closed). */
+static int read_request(int fd, char *req, size_t size)
+{
+    size_t len = 0;
+    int64_t deadline = clock_mono_ms() + EXPORTER_TIMEOUT_MS;
+
+    while (len + 1 < size) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int64_t left = deadline - clock_mono_ms();
+        ssize_t n;
+
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            return -1;
+        if ((n = read(fd, req + len, size - 1 - len)) <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        len += (size_t)n;
+        req[len] = '\0';
+        if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
+            return 0;
+    }
+    return -1;
+}
+
+static void answer(int fd, int code, const char *reason, const char *ctype,
+                   const char *body, size_t blen)
+{
+    buf_t b;
+
+    buf_init(&b, 0);
+    buf_printf(&b,
+               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+               "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+               code, reason, ctype, blen);
+    buf_append(&b, body, blen);
+    (void)write_all(fd, b.data, b.len); /* the client may have gone */
+    buf_free(&b);
+}
+
+int exporter_serve(int lfd, metrics_t *m)
+{
+    char req[EXPORTER_MAX_REQUEST], method[16], path[256];
+    static const char text[] = "text/plain; charset=utf-8";
+    int fd;
+
+    if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+        return -1;
+    if (read_request(fd, req, sizeof(req)) < 0 ||
+        sscanf(req, "%15s %255s HTTP/1.%*c", method, path) != 2) {
+        answer(fd, 400, "Bad Request", text, "bad request\n", 12);
+    } else if (strcmp(method, "GET") != 0) {
+        answer(fd, 405, "Method Not Allowed", text, "GET only\n", 9);
+    } else if (strcmp(path, "/metrics") != 0 && strcmp(path, "/") != 0) {
+        answer(fd, 404, "Not Found", text, "try /metrics\n", 13);
+    } else {
+        buf_t b;
+        buf_init(&b, 0);
+        if (metrics_render(m, &b) == METRICS_OK)
+            answer(fd, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+                   b.data, b.len);
+        else
+            answer(fd, 500, "Internal Server Error", text,
+                   "cannot render metrics\n", 22);
+        buf_free(&b);
+    }
+    close(fd);
+    return 0;
+}
