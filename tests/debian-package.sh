@@ -61,6 +61,13 @@ grep -q '^ExecStart=/usr/sbin/ses-milter -f -c /etc/ses-milter.conf$' "$T/unit"
 ok $? "the units run /usr/sbin programs with /etc/ses-milter.conf"
 sh -n "$T/control/postinst" && sh -n "$T/control/postrm"
 ok $? "the maintainer scripts are valid sh"
+if command -v lintian >/dev/null 2>&1; then
+    lintian --tag-display-limit 0 "$deb" > "$T/lintian.out" 2>&1
+    errors=$(grep -E '^[EW]: ' "$T/lintian.out" | grep -v initial-upload-closes-no-bugs)
+    is "$errors" "" "lintian finds no error or warning (beyond the initial upload's missing bug)"
+else
+    skip "lintian finds no error or warning" "lintian is not installed"
+fi
 
 # Install for real, into an overlay of / in a private mount namespace: the
 # machine itself is not changed.
