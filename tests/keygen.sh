@@ -32,6 +32,25 @@ for alg in rsa-2048 rsa-3072 ed25519; do
     ok $? "$alg: a message signed with the key verifies against the printed TXT record (dkimpy)"
     [ -n "$out" ] && diag "$out"
 done
+# libopendkim (the milter's signer) takes the key as written, and its
+# signature verifies against the printed record too.
+if command -v opendkim >/dev/null 2>&1; then
+    for alg in rsa-2048 ed25519; do
+        case $alg in ed25519) sa=ed25519-sha256 ;; *) sa=rsa-sha256 ;; esac
+        printf 'Domain example.com\nSelector s-%s\nKeyFile %s\nSignatureAlgorithm %s\nMode s\nSyslog no\nRequireSafeKeys false\n' \
+            $alg "$T/keys/s-$alg.private" $sa > "$T/od-$alg.conf"
+        printf 'From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: opendkim\r\n\r\nHello.\r\n' > "$T/msg-$alg.eml"
+        opendkim -x "$T/od-$alg.conf" -t "$T/msg-$alg.eml" 2>&1 | sed '1d' > "$T/sig-$alg"
+        cat "$T/sig-$alg" "$T/msg-$alg.eml" > "$T/signed-$alg.eml"
+        grep -q "^DKIM-Signature: v=1; a=$sa" "$T/sig-$alg" &&
+            $PY "$top_srcdir/tests/keygen_check.py" "$T/$alg.out" "$T/keys/s-$alg.private" $alg "$T/signed-$alg.eml" >/dev/null 2>&1
+        ok $? "$alg: libopendkim signs with the key and dkimpy verifies it against the printed record"
+    done
+else
+    skip "rsa-2048: libopendkim signs with the key" "no opendkim"
+    skip "ed25519: libopendkim signs with the key" "no opendkim"
+fi
+
 bits=$(openssl pkey -in "$T/keys/s-rsa-3072.private" -text -noout | sed -n 's/.*(\([0-9]*\) bit.*/\1/p')
 is "$bits" 3072 "rsa-3072 makes a 3072-bit key"
 n=$(sed -n 's/.*_domainkey.* IN TXT ( \(.*\) )$/\1/p' "$T/rsa-3072.out" | grep -o '"[^"]*"' | wc -l)

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""keygen_check.py OUTPUT KEYFILE ALGORITHM
+"""keygen_check.py OUTPUT KEYFILE ALGORITHM [SIGNED-MESSAGE]
 
 Reads ses-keygen's printed records, then signs a message with dkimpy using
-the private key file and verifies the signature against the printed DKIM
-TXT record (served by a DNS function, no network). Prints one line per
+the private key file - or takes SIGNED-MESSAGE, signed by someone else
+(libopendkim) - and verifies the signature against the printed DKIM TXT
+record (served by a DNS function, no network). Prints one line per
 finding; exits 0 when the signature verifies.
 """
 import re
@@ -37,9 +38,13 @@ else:
     privkey = pem
     sigalg = b"rsa-sha256"
 
+if len(sys.argv) > 4:
+    signed = open(sys.argv[4], "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+else:
+    signed = None
 msg = (b"From: Alice <alice@" + domain.encode() + b">\r\n"
        b"To: bob@example.net\r\nSubject: keygen test\r\n\r\nHello.\r\n")
-sig = dkim.sign(msg, selector.encode(), domain.encode(), privkey,
+sig = b"" if signed else dkim.sign(msg, selector.encode(), domain.encode(), privkey,
                 include_headers=[b"from", b"to", b"subject"],
                 signature_algorithm=sigalg)
 want = (selector + "._domainkey." + domain + ".").encode()
@@ -49,7 +54,7 @@ def dnsfunc(name, timeout=5):
     return record if name in (want, want.rstrip(b".")) else None
 
 
-if dkim.verify(sig + msg, dnsfunc=dnsfunc):
+if dkim.verify(signed or sig + msg, dnsfunc=dnsfunc):
     print("signature verifies against the printed record")
     sys.exit(0)
 print("signature does NOT verify against the printed record")

@@ -18,6 +18,7 @@ DataDirectory $T/data
 ConfigurationSet tx
 CONF
 
+like "$("$M" -V)" "^ses-metrics \(ses-milter\) [0-9]" "ses-metrics -V prints its version"
 out=$("$M" -c "$T/ses.conf"); rc=$?
 is "$rc" 0 "ses-metrics prints an empty store"
 like "$out" "^# TYPE sesmilter_messages_total counter" "the output declares the counter family"
@@ -83,6 +84,11 @@ printf 'Subject: t\r\n\r\nx\r\n' | AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCE
     "$B/relay/ses-relay" -c "$T/ses.conf" -f a@example.com -- e@example.com >/dev/null
 body=$(curl -s "http://127.0.0.1:$port/metrics")
 like "$body" 'configuration_set="tx",status="deferred",reason="connect-failed"\} 5$' "a later delivery is visible at once"
+# SIGHUP: a new MetricsTextfile is written from then on.
+sed -i "s|^MetricsTextfile .*|MetricsTextfile $T/reloaded.prom|" "$T/ses.conf"
+kill -HUP $pid
+wait_for 5 test -s "$T/reloaded.prom"; ok $? "SIGHUP reloads the configuration (new MetricsTextfile)"
+curl -sf "http://127.0.0.1:$port/metrics" >/dev/null; ok $? "the listener keeps serving after a reload"
 kill -TERM $pid; wait $pid; rc=$?
 is "$rc" 0 "SIGTERM stops ses-metrics -d cleanly"
 
