@@ -12,7 +12,8 @@
  * step over; a second slot with the same labels may then appear, and the
  * renderer adds duplicates together.
  *
- * The file is created under flock(). A file of another layout (an older
+ * The file is created under flock(), mode 0660; root gives it to the
+ * owner of the directory. A file of another layout (an older
  * version, or damage) is replaced by a new one through rename(), never
  * truncated in place: processes that still map the old one keep running.
  *
@@ -122,6 +123,31 @@ static int header_ok(const header_t *h)
            h->nbuckets == NBUCKETS;
 }
 
+/* A new file gets mode 0660 and, when root makes it, the owner of its
+ * directory (DataDirectory belongs to the package's user), so the
+ * programs running as that user can still update it. */
+static int file_claim(int fd, const char *path)
+{
+    char dir[PATH_MAX];
+    struct stat st;
+    char *slash;
+
+    if (fchmod(fd, 0660) < 0)
+        return -1;
+    if (geteuid() != 0)
+        return 0;
+    str_copy(dir, path, sizeof(dir));
+    if ((slash = strrchr(dir, '/')) == NULL)
+        str_copy(dir, ".", sizeof(dir));
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (stat(dir, &st) < 0)
+        return -1;
+    return fchown(fd, st.st_uid, st.st_gid);
+}
+
 /* Writes a fresh file of the right layout under a temporary name and
  * renames it over path. */
 static int file_replace(const char *path, char *err, size_t errlen)
@@ -135,7 +161,7 @@ static int file_replace(const char *path, char *err, size_t errlen)
     if (fd < 0)
         goto fail;
     header_init(&h);
-    if (fchmod(fd, 0660) < 0 || ftruncate(fd, (off_t)FILE_SIZE) < 0 ||
+    if (file_claim(fd, path) < 0 || ftruncate(fd, (off_t)FILE_SIZE) < 0 ||
         pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
         rename(tmp, path) < 0)
         goto fail;
@@ -182,7 +208,8 @@ static int file_open_write(const char *path, char *err, size_t errlen)
         }
         if (st.st_size == 0) {
             header_init(&h);
-            if (fchmod(fd, 0660) < 0 || ftruncate(fd, (off_t)FILE_SIZE) < 0 ||
+            if (file_claim(fd, path) < 0 ||
+                ftruncate(fd, (off_t)FILE_SIZE) < 0 ||
                 pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
                 snprintf(err, errlen, "cannot initialise %s: %s", path,
                          strerror(errno));

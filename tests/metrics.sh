@@ -42,6 +42,17 @@ like "$out" '^sesmilter_delivery_duration_seconds_count\{configuration_set="tx"\
 mode=$(stat -c %a "$T/data/metrics.mmap")
 is "$mode" 660 "the store is group-writable for every program of the package"
 
+# Made by root, the store belongs to DataDirectory's owner (the package's
+# user), who must keep updating it.
+if [ "$(id -u)" -eq 0 ]; then
+    mkdir "$T/owned"; chown nobody:nogroup "$T/owned"
+    printf 'DataDirectory %s/owned\n' "$T" > "$T/owned.conf"
+    "$M" -c "$T/owned.conf" -d -f -l inet:1@192.0.2.1 >/dev/null 2>&1   # opens, then refuses the listener
+    is "$(stat -c %U:%G "$T/owned/metrics.mmap")" nobody:nogroup "a store root creates belongs to DataDirectory's owner"
+else
+    skip "a store root creates belongs to DataDirectory's owner" "not root"
+fi
+
 # Metrics off: nothing counted.
 sed 's/^ConfigurationSet tx/ConfigurationSet off\nMetrics no/' "$T/ses.conf" > "$T/off.conf"
 printf 'Subject: t\r\n\r\nx\r\n' | AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secretsecretsecret \
