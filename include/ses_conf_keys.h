@@ -84,10 +84,11 @@ CONF_KEY(ON_ERROR, "OnError", CT_ENUM, "tempfail", "tempfail|accept", NULL,
          "what the milter answers when it fails internally")
 /* milter */
 CONF_KEY(RULES_FILE, "RulesFile", CT_PATH, NULL, NULL, NULL,
-         "routing and tagging rules, one a line, first match wins")
+         "routing and tagging rules (sender|recipient|header NAME:GLOB, then "
+         "set= tags= route=ses|ses:N%|local), first match wins")
 CONF_KEY(TRUSTED_HOSTS, "TrustedHosts", CT_LIST, "127.0.0.1,::1", NULL, NULL,
-         "clients whose X-SES-* headers are kept (addresses or CIDR); others' "
-         "are removed")
+         "clients whose X-SES-* headers are kept (addresses or CIDR networks, "
+         "local submission included); others' are removed")
 CONF_KEY(TRUST_AUTHENTICATED, "TrustAuthenticated", CT_BOOL, "yes", NULL, NULL,
          "keep X-SES-* headers from SMTP-authenticated clients")
 CONF_KEY(SUPPRESSION_ACTION, "SuppressionAction", CT_ENUM, "reject",
@@ -102,25 +103,32 @@ CONF_KEY(SANDBOX, "Sandbox", CT_BOOL, "no", NULL, NULL,
          "SES sandbox: recipients must be verified identities too")
 /* DKIM */
 CONF_KEY(KEY_TABLE, "KeyTable", CT_STRING, NULL, NULL, NULL,
-         "opendkim KeyTable: file:PATH (name domain:selector:keyfile)")
+         "opendkim KeyTable file:PATH, lines NAME DOMAIN:SELECTOR:KEYFILE "
+         "(DOMAIN % = the From domain); keys are loaded once per (re)load")
 CONF_KEY(SIGNING_TABLE, "SigningTable", CT_STRING, NULL, NULL, NULL,
-         "opendkim SigningTable: file:PATH or refile:PATH")
+         "opendkim SigningTable file:PATH or refile:PATH, lines PATTERN "
+         "KEYNAME [SIGNER], looked up with the From address")
 CONF_KEY(DOMAIN, "Domain", CT_STRING, NULL, NULL, NULL,
-         "signing domain when no KeyTable is used")
+         "signing domain when no KeyTable is used: mail whose From address "
+         "is at this domain is signed")
 CONF_KEY(SELECTOR, "Selector", CT_STRING, NULL, NULL, NULL,
          "DKIM selector when no KeyTable is used")
 CONF_KEY(KEY_FILE, "KeyFile", CT_PATH, NULL, NULL, NULL,
          "private key file (PEM) when no KeyTable is used")
 CONF_KEY(SIGNATURE_ALGORITHM, "SignatureAlgorithm", CT_ENUM, "rsa-sha256",
-         "rsa-sha256|ed25519-sha256", NULL, "DKIM signature algorithm")
+         "rsa-sha256|ed25519-sha256", NULL,
+         "DKIM algorithm; each key's type decides, and when this is set a key "
+         "of the other type is a configuration error")
 CONF_KEY(CANONICALIZATION, "Canonicalization", CT_ENUM, "relaxed/relaxed",
          "relaxed/relaxed|relaxed/simple|simple/relaxed|simple/"
          "simple|relaxed|simple",
          NULL, "DKIM header/body canonicalization")
 CONF_KEY(OVERSIGN_HEADERS, "OversignHeaders", CT_LIST, "From", NULL, NULL,
-         "headers signed once more than they occur, so none can be added")
+         "headers signed once more than they occur, so none can be added "
+         "(never Date, Message-ID or X-SES-*: SES rewrites them)")
 CONF_KEY(REQUIRE_SAFE_KEYS, "RequireSafeKeys", CT_BOOL, "yes", NULL, NULL,
-         "refuse key files that other users can read or write")
+         "refuse key files readable or writable by other users or by a group "
+         "the UserID user is not in, as opendkim does")
 /* feedback */
 CONF_KEY(FEEDBACK_QUEUE_URL, "FeedbackQueueUrl", CT_STRING, NULL, NULL,
          conf_v_url, "SQS queue URL that ses-feedback -Q polls")
