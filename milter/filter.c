@@ -559,9 +559,12 @@ static void decide(SMFICTX *ctx, const msgctx_t *m, const char *qid,
 }
 
 /* Makes header name carry exactly value (NULL: absent), touching the
- * message only when it differs. Returns the number of changes or -1. */
+ * message only when it differs - or always with readd: Postfix's
+ * milter_header_checks see only headers a milter added, and X-SES-Route
+ * must reach them even when a trusted client wrote it. Returns the number
+ * of changes or -1. */
 static int set_xses(SMFICTX *ctx, const connctx_t *c, const msgctx_t *m,
-                    const char *name, const char *value)
+                    const char *name, const char *value, bool readd)
 {
     unsigned count;
     const char *first = xses_first(m, name, &count);
@@ -572,7 +575,7 @@ static int set_xses(SMFICTX *ctx, const connctx_t *c, const msgctx_t *m,
         trim_copy(value, have, sizeof(have));
         value = have;
     }
-    if (count == 1 && value && first) {
+    if (count == 1 && value && first && !readd) {
         char cur[1024];
         trim_copy(first, cur, sizeof(cur));
         if (strcmp(cur, value) == 0)
@@ -680,10 +683,12 @@ static sfsistat cb_eom(SMFICTX *ctx)
     all_discarded = m->discards.n > 0 && m->discards.n >= m->nrcpts;
 
     if (!s->observe) {
-        if ((n = set_xses(ctx, c, m, HDR_CONFIG_SET, d.config_set)) < 0 ||
-            (changes += n, n = set_xses(ctx, c, m, HDR_TAGS, d.tags)) < 0 ||
-            (changes += n,
-             n = set_xses(ctx, c, m, HDR_ROUTE, d.ses ? "ses" : NULL)) < 0 ||
+        if ((n = set_xses(ctx, c, m, HDR_CONFIG_SET, d.config_set, false)) <
+                0 ||
+            (changes += n, n = set_xses(ctx, c, m, HDR_TAGS, d.tags, false)) <
+                0 ||
+            (changes += n, n = set_xses(ctx, c, m, HDR_ROUTE,
+                                        d.ses ? "ses" : NULL, true)) < 0 ||
             (changes += n, n = m->trusted ? 0 : strip_xses(ctx, m)) < 0) {
             msg_fail(m, "changing the X-SES-* headers failed");
             return eom_failed(ctx, m, qid);
