@@ -92,6 +92,21 @@ for action in reject discard observe; do
     stop
 done
 
+# ---- a store that fails: OnError ----
+# a record of an unknown version (written with Berkeley DB's own db_load)
+# makes the lookup fail with STORE_PERMFAIL
+mkdir -p "$T/cdata"
+"$B/tests/milter/supp-add" "$T/cdata" bounce other@example.net
+printf 'VERSION=3\nformat=print\ntype=btree\nHEADER=END\n broken@example.net\n \\ff\\00\\01\nDATA=END\n' |
+    db_load -h "$T/cdata" suppression.db
+ok $? "a corrupt suppression record is planted with db_load"
+for onerror in tempfail accept; do
+    conf "err-$onerror" "DataDirectory $T/cdata" "OnError $onerror"
+    start "err-$onerror"
+    lua "err-$onerror" onerror.lua -D "onerror=$onerror"
+    stop
+done
+
 # ---- rules ----
 cat > "$T/rules" <<'RULES'
 # the rules of the milter tests

@@ -104,6 +104,19 @@ is "$(emu_email 7 header:X-SES-CONFIGURATION-SET)" ABSENT \
 like "$(cat "$T/ses.log")" "observe: from=<ann@billing.example.com> .*config-set=billing-v2 .*suppressed=1" \
     "observe: what would have been done is logged"
 
+# ---- SuppressionAction discard: accepted at RCPT TO, removed from the message ----
+ses_conf "$T/discard.conf" "RulesFile $T/rules" "SuppressionAction discard"
+milter_hup "$T/discard.conf"
+before=$(pf_log | grep -c "to=<bounced@example.net>, relay=ses")
+out=$(pf_send ann@example.com bounced@example.net,ok2@example.net \
+      --header "Subject: discarded recipient" 2>&1)
+n=$((n + 1)); pf_wait_empty 30; emu_wait_count $n 10
+unlike "$out" "550" "discard: the suppressed recipient is accepted at RCPT TO"
+like "$(pf_log)" "to=<ok2@example.net>, relay=ses, .*status=sent" \
+    "discard: the other recipient is delivered"
+is "$(pf_log | grep -c "to=<bounced@example.net>, relay=ses")" "$before" \
+    "discard: the suppressed recipient is removed from the message (smfi_delrcpt)"
+
 if grep -q "testSecretKey" "$T/ses.log" "$PF_DIR/maillog" "$T/milter.out" 2>/dev/null; then
     ok 1 "no secret in any log"; else ok 0 "no secret in any log"; fi
 tap_done
