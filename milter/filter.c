@@ -165,8 +165,15 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
         SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_HDR_LEADSPC;
     const snapshot_t *s;
 
-    if (c == NULL)
-        return SMFIS_REJECT; /* libmilter closes the connection */
+    if (c == NULL) {
+        /* Out of memory: ask for every step with an answer, so the next
+         * callback that still cannot get a context can defer the mail
+         * (refusing the negotiation would let mail pass unfiltered). */
+        *pf0 = (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_DELRCPT) & f0;
+        *pf1 = (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA) & f1;
+        *pf2 = *pf3 = 0;
+        return SMFIS_CONTINUE;
+    }
     if (!tcp_socket)
         want |= SMFIP_NR_CONN | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
     s = snapshot_acquire(&c->snap);
@@ -650,7 +657,6 @@ static sfsistat cb_eom(SMFICTX *ctx)
     const char *qid = qid_of(ctx);
     char sig[DKIM_SIGNATURE_MAX + 2], dkimlog[320], rulebuf[32];
     decision_t d = {0};
-    int changes = 0, n;
     bool signed_ = false, all_discarded;
 
     if (m == NULL || !m->active)
@@ -683,18 +689,14 @@ static sfsistat cb_eom(SMFICTX *ctx)
     all_discarded = m->discards.n > 0 && m->discards.n >= m->nrcpts;
 
     if (!s->observe) {
-        if ((n = set_xses(ctx, c, m, HDR_CONFIG_SET, d.config_set, false)) <
-                0 ||
-            (changes += n, n = set_xses(ctx, c, m, HDR_TAGS, d.tags, false)) <
-                0 ||
-            (changes += n, n = set_xses(ctx, c, m, HDR_ROUTE,
-                                        d.ses ? "ses" : NULL, true)) < 0 ||
-            (changes += n, n = m->trusted ? 0 : strip_xses(ctx, m)) < 0) {
+        if (set_xses(ctx, c, m, HDR_CONFIG_SET, d.config_set, false) < 0 ||
+            set_xses(ctx, c, m, HDR_TAGS, d.tags, false) < 0 ||
+            set_xses(ctx, c, m, HDR_ROUTE, d.ses ? "ses" : NULL, true) < 0 ||
+            (!m->trusted && strip_xses(ctx, m) < 0)) {
             msg_fail(m, "changing the X-SES-* headers failed");
             return eom_failed(ctx, m, qid);
         }
-        changes += n;
-        for (size_t i = 0; !all_discarded && i < m->discards.n; i++, changes++)
+        for (size_t i = 0; !all_discarded && i < m->discards.n; i++)
             if (smfi_delrcpt(ctx, (char *)strlist_get(&m->discards, i)) !=
                 MI_SUCCESS) {
                 msg_fail(m, "removing a suppressed recipient failed");
@@ -705,7 +707,6 @@ static sfsistat cb_eom(SMFICTX *ctx)
                 msg_fail(m, "adding DKIM-Signature failed");
                 return eom_failed(ctx, m, qid);
             }
-            changes++;
         }
     }
     if (d.oc->line)
@@ -720,7 +721,6 @@ static sfsistat cb_eom(SMFICTX *ctx)
              d.canary ? " (canary)" : "", dkimlog, m->suppressed,
              m->trusted ? 0 : m->xses.n / 2,
              all_discarded ? " all-recipients-discarded" : "");
-    (void)changes;
     msg_reset(m);
     return all_discarded && !s->observe ? SMFIS_DISCARD : SMFIS_CONTINUE;
 }
