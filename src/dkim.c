@@ -40,6 +40,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -135,10 +137,18 @@ struct dkim_signer {
     char **oversign; /* NULL-terminated, for DKIM_OPTS_OVERSIGNHDRS */
 };
 
+/* Memory libopendkim asks for while signing one message. */
+typedef struct chunk {
+    struct chunk *next;
+    size_t size, used;
+    max_align_t data[];
+} chunk_t;
+
 struct dkim_signing {
     const dkim_signer_t *signer;
     const dkey_t *key;
     DKIM *dkim;
+    chunk_t *chunks; /* libopendkim's allocations for this message */
     buf_t line;
     bool cached;
     char domain[256];
@@ -146,13 +156,74 @@ struct dkim_signing {
     char err[256];
 };
 
+/* ---- libopendkim's memory ----
+ *
+ * dkim_init() takes an allocator, called with the closure given to
+ * dkim_sign() - the signing job. A job's blocks come from its own chunks
+ * and all go when the job ends: a signature costs a few mallocs instead of
+ * dozens, and what libopendkim forgets to free (its Ed25519 path keeps its
+ * key buffers, 64 bytes a message) cannot pile up. Library-wide
+ * allocations (no closure) use malloc. */
+#define CHUNK_MIN (32 * 1024)
+
+static void *job_alloc(void *closure, size_t n)
+{
+    dkim_signing_t *j = closure;
+    chunk_t *c;
+    size_t need = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+
+    if (j == NULL)
+        return malloc(n);
+    c = j->chunks;
+    if (c == NULL || c->size - c->used < need) {
+        size_t size = c && c->size * 2 > CHUNK_MIN ? c->size * 2 : CHUNK_MIN;
+        if (size < need)
+            size = need;
+        if ((c = malloc(sizeof(chunk_t) + size)) == NULL)
+            return NULL;
+        c->size = size;
+        c->used = 0;
+        c->next = j->chunks;
+        j->chunks = c;
+    }
+    c->used += need;
+    return (char *)c->data + c->used - need;
+}
+
+static void job_free(void *closure, void *p)
+{
+    if (closure == NULL)
+        free(p);
+    /* else: released with the job's chunks */
+}
+
+static void job_release(dkim_signing_t *j)
+{
+    for (chunk_t *c = j->chunks, *next; c; c = next) {
+        next = c->next;
+        secure_zero(c->data, c->used); /* the key text passed through */
+        free(c);
+    }
+    j->chunks = NULL;
+}
+
 /* The signature in progress on this thread, for dkim_cached_key(). */
 static _Thread_local const dkey_t *tls_key;
 static _Thread_local bool tls_hit;
+/* A key to hand over instead, owned by libopendkim (see key_ownership). */
+static _Thread_local EVP_PKEY *tls_probe;
+
+/* Whether libopendkim frees the key it signed with, by algorithm: 2.11
+ * frees an RSA key but never an Ed25519 one. A key it keeps must not get a
+ * reference per signature (the count would only grow), a key it frees must.
+ * Learned once, with a probe key (key_ownership()). */
+enum { OWN_UNKNOWN = 0, OWN_FREES, OWN_KEEPS };
+static atomic_int lib_owns[DKIM_SIGN_ED25519SHA256 + 1];
 
 struct evp_pkey_st *dkim_cached_key(struct bio_st *bio)
 {
     const dkey_t *k = tls_key;
+    EVP_PKEY *probe = tls_probe;
     char *data;
     long n;
 
@@ -161,9 +232,14 @@ struct evp_pkey_st *dkim_cached_key(struct bio_st *bio)
     n = BIO_get_mem_data(bio, &data);
     if (n != (long)k->pemlen || memcmp(data, k->pem, k->pemlen) != 0)
         return NULL;
-    if (EVP_PKEY_up_ref(k->pkey) != 1)
-        return NULL;
     tls_hit = true;
+    if (probe) {
+        tls_probe = NULL;
+        return probe;
+    }
+    if (atomic_load(&lib_owns[k->alg]) != OWN_KEEPS &&
+        EVP_PKEY_up_ref(k->pkey) != 1)
+        return NULL;
     return k->pkey;
 }
 
@@ -718,7 +794,7 @@ static bool lib_setup(dkim_signer_t *s, const conf_t *c, char *err,
         if (!dkim_header_signed(over[i]))
             if ((s->signhdrs[nsign++] = strdup(over[i])) == NULL)
                 goto oom;
-    if ((s->lib = dkim_init(NULL, NULL)) == NULL)
+    if ((s->lib = dkim_init(job_alloc, job_free)) == NULL)
         goto oom;
     if (dkim_options(s->lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags,
                      sizeof(flags)) != DKIM_STAT_OK ||
@@ -742,40 +818,95 @@ static signer_status_t signing_new(const dkim_signer_t *s, const ktentry_t *kt,
                                    dkim_signing_t **out, char *err,
                                    size_t errlen);
 
+/* Signs a test message with key table entry e. */
+static bool selftest_sign(dkim_signer_t *s, const ktentry_t *e, char *err,
+                          size_t errlen)
+{
+    static const char body[] = "DKIM self-test\r\n";
+    const char *dom = e->domain ? e->domain : "example.com";
+    dkim_signing_t *j = NULL;
+    char sig[DKIM_SIGNATURE_MAX], from[300], msg[256] = "";
+    signer_status_t st;
+
+    snprintf(from, sizeof(from), "<selftest@%s>", dom);
+    st = signing_new(s, e, dom, "selftest", &j, msg, sizeof(msg));
+    if (st == SIGNER_OK)
+        st = dkim_signing_header(j, "From", from, false);
+    if (st == SIGNER_OK)
+        st = dkim_signing_header(j, "Subject", "self-test", false);
+    if (st == SIGNER_OK)
+        st = dkim_signing_eoh(j);
+    if (st == SIGNER_OK)
+        st =
+            dkim_signing_body(j, (const unsigned char *)body, sizeof(body) - 1);
+    if (st == SIGNER_OK)
+        st = dkim_signing_finish(j, sig, sizeof(sig));
+    if (j && st != SIGNER_OK)
+        str_copy(msg, j->err, sizeof(msg));
+    dkim_signing_free(j);
+    if (st != SIGNER_OK)
+        snprintf(err, errlen, "%s: libopendkim cannot sign with it: %s",
+                 e->key->label, msg);
+    return st == SIGNER_OK;
+}
+
+static int probe_index = -1;
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+
+static void probe_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+                        long argl, void *argp)
+{
+    if (ptr)
+        *(bool *)ptr = true;
+}
+
+static void probe_init(void)
+{
+    probe_index = EVP_PKEY_get_ex_new_index(0, NULL, NULL, NULL, probe_freed);
+}
+
+/* Learns whether libopendkim frees the key of e's algorithm: it signs once
+ * with a copy of the key that only libopendkim holds and that reports its
+ * own release. Without the interposer nothing is learned (and the copy is
+ * freed here). */
+static bool key_ownership(dkim_signer_t *s, const ktentry_t *e, char *err,
+                          size_t errlen)
+{
+    bool freed = false, ok;
+    EVP_PKEY *p;
+
+    pthread_once(&probe_once, probe_init);
+    if (probe_index < 0 || (p = EVP_PKEY_dup(e->key->pkey)) == NULL ||
+        EVP_PKEY_set_ex_data(p, probe_index, &freed) != 1) {
+        snprintf(err, errlen, "%s: OpenSSL cannot copy the key", e->key->label);
+        return false;
+    }
+    tls_probe = p;
+    ok = selftest_sign(s, e, err, errlen);
+    if (tls_probe != NULL) { /* not taken: no interposer */
+        tls_probe = NULL;
+        EVP_PKEY_free(p);
+        return ok;
+    }
+    if (!freed) {
+        EVP_PKEY_set_ex_data(p, probe_index, NULL);
+        EVP_PKEY_free(p);
+    }
+    atomic_store(&lib_owns[e->key->alg], freed ? OWN_FREES : OWN_KEEPS);
+    return ok;
+}
+
 /* Signs a test message with every key: libopendkim must accept it, and
  * the key's lazily built values are made before threads share it. */
 static bool keys_selftest(dkim_signer_t *s, char *err, size_t errlen)
 {
-    static const char body[] = "DKIM self-test\r\n";
-
     for (size_t i = 0; i < s->nkt; i++) {
         const ktentry_t *e = &s->kt[i];
-        const char *dom = e->domain ? e->domain : "example.com";
-        dkim_signing_t *j = NULL;
-        char sig[DKIM_SIGNATURE_MAX], from[300], msg[256] = "";
-        signer_status_t st;
-
-        snprintf(from, sizeof(from), "<selftest@%s>", dom);
-        st = signing_new(s, e, dom, "selftest", &j, msg, sizeof(msg));
-        if (st == SIGNER_OK)
-            st = dkim_signing_header(j, "From", from, false);
-        if (st == SIGNER_OK)
-            st = dkim_signing_header(j, "Subject", "self-test", false);
-        if (st == SIGNER_OK)
-            st = dkim_signing_eoh(j);
-        if (st == SIGNER_OK)
-            st = dkim_signing_body(j, (const unsigned char *)body,
-                                   sizeof(body) - 1);
-        if (st == SIGNER_OK)
-            st = dkim_signing_finish(j, sig, sizeof(sig));
-        if (j && st != SIGNER_OK)
-            str_copy(msg, j->err, sizeof(msg));
-        dkim_signing_free(j);
-        if (st != SIGNER_OK) {
-            snprintf(err, errlen, "%s: libopendkim cannot sign with it: %s",
-                     e->key->label, msg);
+        if (atomic_load(&lib_owns[e->key->alg]) == OWN_UNKNOWN &&
+            !key_ownership(s, e, err, errlen))
             return false;
-        }
+        if (!selftest_sign(s, e, err, errlen))
+            return false;
     }
     return true;
 }
@@ -988,7 +1119,7 @@ static signer_status_t signing_new(const dkim_signer_t *s, const ktentry_t *kt,
     str_copy(j->selector, kt->selector, sizeof(j->selector));
     j->dkim = dkim_sign(
         s->lib, (const u_char *)(queue_id && *queue_id ? queue_id : "unknown"),
-        NULL, (dkim_sigkey_t)j->key->pem, (const u_char *)j->selector,
+        j, (dkim_sigkey_t)j->key->pem, (const u_char *)j->selector,
         (const u_char *)j->domain, s->hcanon, s->bcanon, j->key->alg, -1, &st);
     if (j->dkim == NULL) {
         snprintf(err, errlen, "dkim_sign(d=%s, s=%s): %s", j->domain,
@@ -1123,6 +1254,7 @@ void dkim_signing_free(dkim_signing_t *j)
         return;
     if (j->dkim)
         dkim_free(j->dkim);
+    job_release(j);
     buf_free(&j->line);
     free(j);
 }
