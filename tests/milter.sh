@@ -75,6 +75,9 @@ conf trust "ConfigurationSet default-set" "MessageTags env:test" \
     "TrustedHosts 127.0.0.1"
 start trust
 lua trust trust.lua
+
+# ---- negotiation ----
+lua trust negotiate.lua -D kind=unix
 stop
 
 # ---- identities ----
@@ -231,7 +234,8 @@ fi
 
 # ---- inet socket: TCP_NODELAY on every accepted connection ----
 port=$(free_port)
-conf inet "LogLevel debug" "ConfigurationSet default-set"
+conf inet "LogLevel debug" "ConfigurationSet default-set" \
+    "Domain example.com" "Selector s1" "KeyFile $T/rsa.pem"
 sed -i "s|^Socket .*|Socket inet:$port@127.0.0.1|" "$T/inet.conf"
 "$M" -f -c "$T/inet.conf" >> "$T/inet.out" 2>&1 &
 PID=$!; add_cleanup "kill $PID 2>/dev/null"
@@ -241,6 +245,10 @@ out=$(miltertest -s "$top_srcdir/tests/milter/trust.lua" -D "srcdir=$top_srcdir"
 like "$out" "ok - untrusted client: the message is accepted" "a message passes over an inet socket"
 like "$(cat "$T/inet.log")" "TCP_NODELAY set on milter connection" \
     "TCP_NODELAY is set on accepted TCP connections (no 40 ms Nagle stall)"
+out=$(miltertest -s "$top_srcdir/tests/milter/negotiate.lua" -D "srcdir=$top_srcdir" \
+      -D "sock=inet:$port@127.0.0.1" -D kind=tcp 2>&1)
+like "$out" "ok - TCP socket: every command is answered" "TCP socket: every command is answered"
+like "$out" "ok - TCP socket with DKIM: the body is sent" "TCP socket with DKIM: the body is sent"
 stop
 
 tap_done
