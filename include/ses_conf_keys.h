@@ -131,3 +131,27 @@ CONF_KEY(SENDMAIL, "Sendmail", CT_PATH, "/usr/sbin/sendmail", NULL, NULL,
          "sendmail(1) program that injects DSNs into the local MTA")
 CONF_KEY(BOUNCE_DSN, "BounceDSN", CT_BOOL, "yes", NULL, NULL,
          "send an RFC 3464 DSN to the original sender for SES bounces")
+CONF_KEY(TRANSIENT_BOUNCE_DSN, "TransientBounceDSN", CT_BOOL, "yes", NULL, NULL,
+         "also send a DSN for Transient and Undetermined bounces, which SES "
+         "reports once it gave up on the message (the address is not "
+         "suppressed)")
+CONF_KEY(REPORTING_MTA, "ReportingMTA", CT_STRING, NULL, NULL, NULL,
+         "host name in DSNs (Reporting-MTA, MAILER-DAEMON@); default: the "
+         "system's host name")
+CONF_KEY(DSN_TIMEOUT, "DSNTimeout", CT_DURATION, "60s", "1000..3600000", NULL,
+         "time allowed for Sendmail to take one DSN before the notification "
+         "is retried later")
+CONF_KEY(MESSAGE_RETENTION, "MessageRetention", CT_DURATION, "7d",
+         "0..31536000000", NULL,
+         "how long messages.db keeps a sent message's queue id and sender "
+         "for DSNs (0: forever)")
+CONF_KEY(SEEN_RETENTION, "SeenRetention", CT_DURATION, "14d", "0..31536000000",
+         NULL,
+         "how long applied notifications are remembered to ignore "
+         "duplicates (SQS keeps messages up to 14 days; 0: forever)")
+CONF_KEY(SNS_CERT_CACHE, "SnsCertCache", CT_PATH, NULL, NULL, NULL,
+         "directory of SNS signing certificates, fetched once over HTTPS "
+         "(default: DataDirectory/sns-certs)")
+CONF_KEY(FEEDBACK_MAX_CONNECTIONS, "FeedbackMaxConnections", CT_INT, "32",
+         "1..1024", NULL,
+         "concurrent HTTP connections ses-feedback -H serves; more get 503")
