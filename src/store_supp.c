@@ -158,6 +158,10 @@ static store_status_t op_supp_put(env_t *e, DB_TXN *t, void *arg)
         s.last = old.last > s.last ? old.last : s.last;
         s.count =
             old.count + s.count < old.count ? UINT32_MAX : old.count + s.count;
+        if (s.reason == old.reason && s.source == old.source &&
+            s.first == old.first && s.last == old.last &&
+            s.count == old.count)
+            return STORE_OK; /* nothing new (a re-import): no write */
     } else if (rc == STORE_OK || rc == STORE_NOTFOUND) {
         if (s.count == 0)
             s.count = 1;
