@@ -4,7 +4,8 @@
  * feedback_handle() takes one message as a source delivered it: an SNS
  * envelope (its signature verified, its TopicArn one of SnsTopicArn) or,
  * where the source is trusted to carry it (a file, an SQS queue with raw
- * message delivery), bare SES JSON. For a Notification it applies the SES
+ * message delivery), bare SES JSON or an Amazon EventBridge event from SES
+ * (its "detail" is the SES event). For a Notification it applies the SES
  * notification inside exactly once:
  *
  *   Bounce Permanent   suppress each bounced recipient (reason bounce;

@@ -4,6 +4,7 @@
  *
  *   ses-feedback [-c FILE] -F FILE|-          one notification from a file
  *   ses-feedback [-c FILE] -H inet:PORT@ADDR  SNS HTTP endpoint (daemon)
+ *   ses-feedback [-c FILE] -Q                 long-poll FeedbackQueueUrl
  *
  * The work is done by the feedback module (src/feedback.c); this file
  * parses options, opens the store and the certificate cache, and runs the
@@ -15,11 +16,13 @@
 
 #include "ses_cli.h"
 #include "ses_conf.h"
+#include "ses_creds.h"
 #include "ses_feedback.h"
 #include "ses_http.h"
 #include "ses_httpd.h"
 #include "ses_log.h"
 #include "ses_sns.h"
+#include "ses_sqs.h"
 #include "ses_status.h"
 #include "ses_store.h"
 #include "ses_util.h"
@@ -44,12 +47,15 @@ static void usage(FILE *fp)
     fprintf(fp,
             "usage: ses-feedback [-c FILE] -F FILE|-\n"
             "       ses-feedback [-c FILE] -H inet:PORT@ADDR|unix:PATH [-f]\n"
+            "       ses-feedback [-c FILE] -Q [-f]\n"
             "       ses-feedback -V | -h\n"
             "\n"
             "  -c FILE  configuration file (default %s)\n"
             "  -F FILE  apply one notification (SNS envelope or bare SES\n"
             "           JSON) from FILE, - for stdin\n"
             "  -H SOCK  serve the SNS HTTP endpoint on SOCK\n"
+            "  -Q       long-poll the SQS queue FeedbackQueueUrl; a message\n"
+            "           is deleted only after it was applied\n"
             "  -f       stay in the foreground and log to stderr\n"
             "  -V       print the version and exit\n"
             "  -h       print this help and exit\n"
@@ -164,6 +170,90 @@ static int serve_http(httpd_t *h, const char *spec, conf_t *conf,
     return EX_OK;
 }
 
+/* ---- -Q ------------------------------------------------------------ */
+
+/* One received message: applied and deleted, or left for a redelivery
+ * (temporary failure) or for the dead-letter queue (bad message). */
+static void take_message(daemon_t *d, sqs_t *q, http_t *http, sqs_message_t *m)
+{
+    char id[600], detail[512], err[512];
+    status_t st;
+
+    snprintf(id, sizeof(id), "sqs:%.500s", m->message_id);
+    if (!m->md5_ok) {
+        log_warning(NULL,
+                    "%s: body does not match its MD5; left in the "
+                    "queue",
+                    id);
+        return;
+    }
+    st = feedback_handle(d->fb, m->body, m->body_len, FB_ALLOW_BARE, id, detail,
+                         sizeof(detail));
+    if (st == ST_OK) {
+        if (sqs_delete(q, http, m->receipt_handle, err, sizeof(err)) != ST_OK)
+            log_warning(NULL,
+                        "%s: applied, but not deleted from the queue "
+                        "(it will come back and be ignored): %s",
+                        id, err);
+        return;
+    }
+    if (status_is_permanent(st))
+        log_warning(NULL,
+                    "%s: not applied (%s); left in the queue for its "
+                    "dead-letter queue (received %d time%s)",
+                    id, detail, m->receive_count,
+                    m->receive_count == 1 ? "" : "s");
+    else
+        log_info(NULL, "%s: not applied now (%s); SQS will deliver it again",
+                 id, detail);
+}
+
+static int poll_sqs(conf_t *conf, feedback_t *fb, store_t *store,
+                    creds_provider_t *creds, http_t *http)
+{
+    daemon_t d = {fb, store, conf, 0};
+    int64_t backoff = 0;
+    struct sigaction sa;
+    char err[512];
+    sqs_t *q;
+
+    if ((q = sqs_new(conf, creds, conf_str(conf, CK_FEEDBACK_QUEUE_URL), err,
+                     sizeof(err))) == NULL) {
+        log_error(NULL, "%s", err);
+        return EX_CONFIG;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    log_info(NULL, "polling %s", conf_str(conf, CK_FEEDBACK_QUEUE_URL));
+    while (!stop) {
+        sqs_message_t msgs[SQS_MAX_MESSAGES];
+        size_t n = 0;
+        status_t st;
+
+        on_tick(&d);
+        st = sqs_receive(q, http, 20, msgs, &n, err, sizeof(err));
+        if (st != ST_OK) {
+            backoff = backoff ? (backoff * 2 > 60 ? 60 : backoff * 2) : 1;
+            log_warning(NULL, "receiving from SQS: %s; again in %lld s", err,
+                        (long long)backoff);
+            for (int64_t t = 0; t < backoff * 10 && !stop; t++)
+                usleep(100 * 1000);
+            continue;
+        }
+        backoff = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!stop)
+                take_message(&d, q, http, &msgs[i]);
+            sqs_message_clear(&msgs[i]);
+        }
+    }
+    sqs_free(q);
+    log_info(NULL, "stopped");
+    return EX_OK;
+}
+
 /* ---- main ---------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -171,14 +261,16 @@ int main(int argc, char **argv)
     const char *conffile = NULL, *file = NULL, *listen_on = NULL;
     char err[1024], certdir[4096];
     sns_certs_t *certs = NULL;
+    creds_provider_t *creds = NULL;
+    http_t *sqs_http = NULL;
     feedback_t *fb = NULL;
     httpd_t *h = NULL;
     store_t *store = NULL;
     http_t *http = NULL;
     conf_t *conf = NULL;
-    int ch, foreground = 0, rc = EX_TEMPFAIL;
+    int ch, foreground = 0, queue = 0, rc = EX_TEMPFAIL;
 
-    while ((ch = getopt(argc, argv, "c:F:H:fVh")) != -1) {
+    while ((ch = getopt(argc, argv, "c:F:H:QfVh")) != -1) {
         switch (ch) {
         case 'c':
             conffile = optarg;
@@ -188,6 +280,9 @@ int main(int argc, char **argv)
             break;
         case 'H':
             listen_on = optarg;
+            break;
+        case 'Q':
+            queue = 1;
             break;
         case 'f':
             foreground = 1;
@@ -203,7 +298,7 @@ int main(int argc, char **argv)
             return EX_USAGE;
         }
     }
-    if (optind != argc || (file != NULL) + (listen_on != NULL) != 1) {
+    if (optind != argc || (file != NULL) + (listen_on != NULL) + queue != 1) {
         usage(stderr);
         return EX_USAGE;
     }
@@ -212,6 +307,16 @@ int main(int argc, char **argv)
         return EX_CONFIG;
     }
     cli_logging("ses-feedback", conf, foreground || file != NULL);
+    if (queue && conf_str(conf, CK_FEEDBACK_QUEUE_URL) == NULL) {
+        log_error(NULL, "-Q needs FeedbackQueueUrl in %s", conf_path(conf));
+        rc = EX_CONFIG;
+        goto out;
+    }
+    if (queue && !foreground && daemon(0, 0) < 0) {
+        log_error(NULL, "daemon: %s", strerror(errno));
+        rc = EX_OSERR;
+        goto out;
+    }
     if (listen_on) {
         if (httpd_listen(listen_on, &h, err, sizeof(err)) < 0) {
             log_error(NULL, "cannot listen: %s", err);
@@ -263,8 +368,16 @@ int main(int argc, char **argv)
                              NULL, detail, sizeof(detail));
         buf_free(&in);
         rc = status_info(st)->sysexit;
-    } else {
+    } else if (listen_on) {
         rc = serve_http(h, listen_on, conf, fb, store);
+    } else {
+        if ((creds = creds_provider_new(conf)) == NULL ||
+            (sqs_http = http_new(conf_int(conf, CK_CONNECT_TIMEOUT),
+                                 conf_int(conf, CK_TIMEOUT))) == NULL) {
+            log_error(NULL, "out of memory");
+            goto out;
+        }
+        rc = poll_sqs(conf, fb, store, creds, sqs_http);
     }
 out:
     httpd_free(h);
@@ -272,6 +385,8 @@ out:
     store_close(store);
     sns_certs_free(certs);
     http_free(http);
+    http_free(sqs_http);
+    creds_provider_free(creds);
     conf_unref(conf);
     return rc;
 }

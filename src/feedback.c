@@ -19,6 +19,7 @@
 #include "ses_notify.h"
 #include "ses_util.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,6 +418,26 @@ static int topic_allowed(const feedback_t *fb, const char *arn)
     return 0;
 }
 
+/* An Amazon EventBridge event from SES ("source": "aws.ses") carries the
+ * event publishing record in "detail": returns it as JSON (malloc'd) and
+ * the event's id, or NULL when body is not one. */
+static char *eventbridge_detail(const char *body, size_t len, char *id,
+                                size_t idlen)
+{
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *detail = json_object_get(root, "detail");
+    const char *src = json_string_value(json_object_get(root, "source"));
+    const char *eid = json_string_value(json_object_get(root, "id"));
+    char *out = NULL;
+
+    if (src && strcmp(src, "aws.ses") == 0 && json_is_object(detail) && eid) {
+        snprintf(id, idlen, "eb:%.500s", eid);
+        out = json_dumps(detail, JSON_COMPACT);
+    }
+    json_decref(root);
+    return out;
+}
+
 status_t feedback_handle(feedback_t *fb, const char *body, size_t len,
                          unsigned flags, const char *source_id, char *detail,
                          size_t detlen)
@@ -434,6 +455,13 @@ status_t feedback_handle(feedback_t *fb, const char *body, size_t len,
         return ST_PERM_BAD_MESSAGE;
     }
     if (rc == 1) {
+        char *inner;
+        if ((flags & FB_ALLOW_BARE) &&
+            (inner = eventbridge_detail(body, len, id, sizeof(id))) != NULL) {
+            st = apply(fb, inner, strlen(inner), id, detail, detlen);
+            free(inner);
+            return st;
+        }
         if (flags & FB_ALLOW_BARE)
             return apply(fb, body, len, source_id, detail, detlen);
         log_warning(NULL,

@@ -418,6 +418,24 @@ static void test_forged_or_foreign_sns_changes_nothing(void **state)
     free(ses);
 }
 
+static void test_eventbridge_event_from_ses_is_applied(void **state)
+{
+    fx_t *f = *state;
+    suppression_t s;
+    char *json = fixture("complaint-eventbridge.json");
+
+    assert_int_equal(handle(f, json, FB_ALLOW_BARE), ST_OK);
+    assert_int_equal(store_suppression_get(f->store, "kim@example.com", &s),
+                     STORE_OK);
+    assert_int_equal(s.reason, SUPP_COMPLAINT);
+    assert_int_equal(
+        store_seen_get(f->store, "eb:8f2e7b1c-0000-4c8e-9a8e-eventbridge01"),
+        STORE_OK);
+    /* not over the HTTP endpoint, where only signed SNS is acceptable */
+    assert_int_equal(handle(f, json, 0), ST_PERM_FORGED);
+    free(json);
+}
+
 static void test_informative_events_are_counted_not_acted_on(void **state)
 {
     static const char *files[] = {"delivery.json",
@@ -450,6 +468,7 @@ int main(void)
         T(test_bad_input_changes_nothing),
         T(test_signed_sns_notification_applies_once),
         T(test_forged_or_foreign_sns_changes_nothing),
+        T(test_eventbridge_event_from_ses_is_applied),
         T(test_informative_events_are_counted_not_acted_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
