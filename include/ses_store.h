@@ -151,6 +151,17 @@ typedef int (*store_supp_fn)(void *ctx, const char *addr,
 store_status_t store_suppression_each(store_t *st, int with_removed,
                                       store_supp_fn fn, void *ctx);
 
+/* For ses-suppress sync: an entry whatever its state, with its flags
+ * (STORE_OK also for a tombstone), and the mark that it is known to the
+ * SESv2 account suppression list. Any later change to the entry (put,
+ * del) clears the mark. */
+#define STORE_SUPP_REMOVED 0x01 /* a tombstone */
+#define STORE_SUPP_SYNCED  0x02 /* seen in or pushed to SES by a sync */
+store_status_t store_suppression_get_state(store_t *st, const char *addr,
+                                           suppression_t *out, unsigned *flags);
+store_status_t store_suppression_mark_synced(store_t *st, store_txn_t *tx,
+                                             const char *addr);
+
 /* Idempotency: records id (an SNS/SQS message id or SES feedbackId, at
  * most STORE_MAX_ID bytes) as applied. *fresh is 1 when it was new, 0 when
  * it had been seen (and nothing is written). */

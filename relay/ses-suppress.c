@@ -7,6 +7,7 @@
  *   ses-suppress [-c FILE] remove ADDR
  *   ses-suppress [-c FILE] import FILE|-
  *   ses-suppress [-c FILE] report [--days N]
+ *   ses-suppress [-c FILE] sync [-n]
  *
  * Thin: each command opens the store and calls the library (store,
  * suppress_csv, suppress_report). Exit status: 0 done (check: suppressed),
@@ -16,12 +17,16 @@
  */
 #include "config.h"
 
+#include "ses_aws.h"
 #include "ses_cli.h"
 #include "ses_conf.h"
+#include "ses_creds.h"
+#include "ses_http.h"
 #include "ses_log.h"
 #include "ses_store.h"
 #include "ses_suppress_csv.h"
 #include "ses_suppress_report.h"
+#include "ses_suppress_sync.h"
 #include "ses_util.h"
 
 #include <errno.h>
@@ -58,6 +63,8 @@ static void usage(FILE *fp)
             "  report [--days N]     bounce and complaint rates per\n"
             "                        configuration set over N days (7);\n"
             "                        exit 1 at SES's review thresholds\n"
+            "  sync [-n]             two-way with the SESv2 account\n"
+            "                        suppression list (-n: only show)\n"
             "\n"
             "  -c FILE  configuration file (default %s)\n"
             "  -V       print the version and exit\n"
@@ -321,6 +328,76 @@ static int cmd_report(ctx_t *c)
     return r.warnings ? EXIT_NO : EX_OK;
 }
 
+/* ---- sync ---------------------------------------------------------- */
+
+static void sync_report(void *ctx, const char *action, const char *addr)
+{
+    if (*(int *)ctx)
+        printf("%-14s %s\n", action, addr);
+}
+
+static int cmd_sync(ctx_t *c)
+{
+    const char *endpoint = conf_str(c->conf, CK_ENDPOINT);
+    char region[64], url[1024], err[512];
+    creds_provider_t *creds = NULL;
+    aws_service_t *ses = NULL;
+    aws_service_config_t cfg;
+    http_t *http = NULL;
+    sync_stats_t stats;
+    int dry_run = 0, rc = EX_TEMPFAIL;
+    status_t st;
+
+    if (c->argc == 2 && strcmp(c->argv[1], "-n") == 0)
+        dry_run = 1;
+    else if (want_args(c, 1) < 0)
+        return EX_USAGE;
+    aws_region(c->conf, region, sizeof(region));
+    if (endpoint)
+        str_copy(url, endpoint, sizeof(url));
+    else
+        aws_default_endpoint("email", region, url, sizeof(url));
+    cfg = (aws_service_config_t){"SES", "ses", region,
+                                 url,   NULL,  conf_int(c->conf, CK_RETRY_TIME),
+                                 NULL};
+    if (http_global_init() < 0 ||
+        (creds = creds_provider_new(c->conf)) == NULL ||
+        (http = http_new(conf_int(c->conf, CK_CONNECT_TIMEOUT),
+                         conf_int(c->conf, CK_TIMEOUT))) == NULL) {
+        fprintf(stderr, "ses-suppress: cannot set up the SES client\n");
+        goto out;
+    }
+    cfg.creds = creds;
+    if ((ses = aws_service_new(&cfg, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "ses-suppress: %s\n", err);
+        rc = EX_CONFIG;
+        goto out;
+    }
+    st = suppress_sync(c->store, ses, http, dry_run, sync_report, &dry_run,
+                       &stats, err, sizeof(err));
+    printf("%s%zu in SES, %zu here; %zu pulled, %zu pushed, %zu deleted from "
+           "SES, %zu removed here, %zu restored, %zu tombstones forgotten, "
+           "%zu failed\n",
+           dry_run ? "(dry run) " : "", stats.remote, stats.local, stats.pulled,
+           stats.pushed, stats.deleted_remote, stats.removed_local,
+           stats.restored, stats.purged, stats.failed);
+    log_info(NULL,
+             "sync with %s: %zu pulled, %zu pushed, %zu deleted from "
+             "SES, %zu removed here, %zu failed",
+             url, stats.pulled, stats.pushed, stats.deleted_remote,
+             stats.removed_local, stats.failed);
+    if (st != ST_OK)
+        fprintf(stderr, "ses-suppress: sync: %s\n", err);
+    rc = st == ST_OK ? EX_OK : status_info(st)->sysexit;
+    if (rc == EX_OK && st != ST_OK)
+        rc = EX_TEMPFAIL;
+out:
+    aws_service_free(ses);
+    http_free(http);
+    creds_provider_free(creds);
+    return rc;
+}
+
 /* ---- main ---------------------------------------------------------- */
 
 static const struct {
@@ -335,6 +412,7 @@ static const struct {
     {"import", cmd_import, STORE_READWRITE},
     {"export", cmd_export, STORE_READONLY},
     {"report", cmd_report, STORE_READONLY},
+    {"sync", cmd_sync, STORE_READWRITE},
 };
 
 int main(int argc, char **argv)

@@ -201,6 +201,58 @@ static void test_removed_address_is_a_tombstone_until_purged(void **state)
     dir_free(dir);
 }
 
+static void test_sync_mark_lasts_until_the_entry_changes(void **state)
+{
+    char *dir = dir_new();
+    store_t *st = open_rw(dir);
+    suppression_t s = supp(SUPP_BOUNCE, SUPP_SRC_SES, 100, 1), got;
+    suppression_t later = supp(SUPP_COMPLAINT, SUPP_SRC_FEEDBACK, 200, 1);
+    unsigned flags = 99;
+
+    assert_int_equal(store_suppression_put(st, NULL, "m@example.com", &s),
+                     STORE_OK);
+    assert_int_equal(
+        store_suppression_get_state(st, "m@example.com", &got, &flags),
+        STORE_OK);
+    assert_int_equal(flags, 0);
+    assert_int_equal(store_suppression_mark_synced(st, NULL, "M@example.com"),
+                     STORE_OK);
+    assert_int_equal(
+        store_suppression_get_state(st, "m@example.com", &got, &flags),
+        STORE_OK);
+    assert_int_equal(flags, STORE_SUPP_SYNCED);
+    assert_int_equal(got.count, 1); /* the mark changes nothing else */
+    /* the same entry again (a re-import) keeps the mark ... */
+    s.count = 0;
+    assert_int_equal(store_suppression_put(st, NULL, "m@example.com", &s),
+                     STORE_OK);
+    assert_int_equal(
+        store_suppression_get_state(st, "m@example.com", &got, &flags),
+        STORE_OK);
+    assert_int_equal(flags, STORE_SUPP_SYNCED);
+    /* ... a change clears it */
+    assert_int_equal(store_suppression_put(st, NULL, "m@example.com", &later),
+                     STORE_OK);
+    assert_int_equal(
+        store_suppression_get_state(st, "m@example.com", &got, &flags),
+        STORE_OK);
+    assert_int_equal(flags, 0);
+    assert_int_equal(store_suppression_del(st, NULL, "m@example.com", 300),
+                     STORE_OK);
+    assert_int_equal(
+        store_suppression_get_state(st, "m@example.com", &got, &flags),
+        STORE_OK);
+    assert_int_equal(flags, STORE_SUPP_REMOVED);
+    assert_int_equal(got.last, 300);
+    assert_int_equal(store_suppression_mark_synced(st, NULL, "m@example.com"),
+                     STORE_NOTFOUND);
+    assert_int_equal(
+        store_suppression_get_state(st, "none@example.com", &got, &flags),
+        STORE_NOTFOUND);
+    store_close(st);
+    dir_free(dir);
+}
+
 static void test_each_walks_in_address_order_and_stops(void **state)
 {
     char *dir = dir_new();
@@ -696,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_suppression_lookup_ignores_case),
         cmocka_unit_test(test_put_merges_times_counts_and_newest_reason),
         cmocka_unit_test(test_removed_address_is_a_tombstone_until_purged),
+        cmocka_unit_test(test_sync_mark_lasts_until_the_entry_changes),
         cmocka_unit_test(test_each_walks_in_address_order_and_stops),
         cmocka_unit_test(test_readonly_handle_sees_writes_and_refuses_its_own),
         cmocka_unit_test(test_readonly_open_before_any_database_exists),
