@@ -58,6 +58,10 @@ status_t feedback_handle(feedback_t *fb, const char *body, size_t len,
                          unsigned flags, const char *source_id, char *detail,
                          size_t detlen);
 
+/* A reloaded configuration (SIGHUP): calls that start later use it,
+ * calls in flight keep theirs. Takes its own reference. */
+void feedback_set_conf(feedback_t *fb, conf_t *conf);
+
 /* Test hook: a fixed clock (0 restores the real one). */
 void feedback_set_clock(feedback_t *fb, int64_t fixed);
 

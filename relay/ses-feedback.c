@@ -40,7 +40,8 @@
 
 #define EXPIRE_EVERY_S 3600
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, reload;
+static const char *conffile;
 
 static void usage(FILE *fp)
 {
@@ -68,8 +69,24 @@ static void usage(FILE *fp)
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop = 1;
+    if (sig == SIGHUP)
+        reload = 1;
+    else
+        stop = 1;
+}
+
+/* SIGTERM/SIGINT stop the daemons, SIGHUP reloads the configuration. */
+static void daemon_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
 }
 
 /* Reads all of path ("-": stdin) up to limit bytes. */
@@ -107,9 +124,33 @@ static int read_input(const char *path, size_t limit, buf_t *out, char *err,
 typedef struct {
     feedback_t *fb;
     store_t *store;
-    conf_t *conf;
+    conf_t *conf; /* the daemon's reference */
     int64_t next_expire;
 } daemon_t;
+
+/* After SIGHUP: the new file applies to notifications from now on (keys
+ * read at start - DataDirectory, FeedbackQueueUrl, SnsCertCache, LogFile,
+ * the listener - need a restart). A bad file keeps the running one. */
+static void maybe_reload(daemon_t *d)
+{
+    char err[1024];
+    conf_t *c = NULL;
+    int level;
+
+    if (!reload)
+        return;
+    reload = 0;
+    if (cli_load_conf(conffile, &c, err, sizeof(err)) != CONF_OK) {
+        log_error(NULL, "reload: %s; keeping the running configuration", err);
+        return;
+    }
+    if ((level = log_level_from_name(conf_str(c, CK_LOG_LEVEL))) >= 0)
+        log_set_level(level);
+    feedback_set_conf(d->fb, c);
+    conf_unref(d->conf);
+    d->conf = c;
+    log_info(NULL, "configuration reloaded from %s", conf_path(c));
+}
 
 static int on_request(void *ctx, const httpd_req_t *req, char *text,
                       size_t textlen)
@@ -137,6 +178,7 @@ static void on_tick(void *ctx)
     int64_t now = time(NULL);
     size_t removed = 0;
 
+    maybe_reload(d);
     if (now < d->next_expire)
         return;
     d->next_expire = now + EXPIRE_EVERY_S;
@@ -211,21 +253,18 @@ static void take_message(daemon_t *d, sqs_t *q, http_t *http, sqs_message_t *m)
 static int poll_sqs(conf_t *conf, feedback_t *fb, store_t *store,
                     creds_provider_t *creds, http_t *http)
 {
-    daemon_t d = {fb, store, conf, 0};
+    daemon_t d = {fb, store, conf_ref(conf), 0};
     int64_t backoff = 0;
-    struct sigaction sa;
     char err[512];
     sqs_t *q;
 
     if ((q = sqs_new(conf, creds, conf_str(conf, CK_FEEDBACK_QUEUE_URL), err,
                      sizeof(err))) == NULL) {
         log_error(NULL, "%s", err);
+        conf_unref(d.conf);
         return EX_CONFIG;
     }
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    daemon_signals();
     log_info(NULL, "polling %s", conf_str(conf, CK_FEEDBACK_QUEUE_URL));
     while (!stop) {
         sqs_message_t msgs[SQS_MAX_MESSAGES];
@@ -250,6 +289,7 @@ static int poll_sqs(conf_t *conf, feedback_t *fb, store_t *store,
         }
     }
     sqs_free(q);
+    conf_unref(d.conf);
     log_info(NULL, "stopped");
     return EX_OK;
 }
@@ -258,7 +298,7 @@ static int poll_sqs(conf_t *conf, feedback_t *fb, store_t *store,
 
 int main(int argc, char **argv)
 {
-    const char *conffile = NULL, *file = NULL, *listen_on = NULL;
+    const char *file = NULL, *listen_on = NULL;
     char err[1024], certdir[4096];
     sns_certs_t *certs = NULL;
     creds_provider_t *creds = NULL;

@@ -20,6 +20,7 @@
 #include "ses_util.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +31,20 @@
 #define COMMIT_TRIES 3
 
 struct feedback {
+    pthread_mutex_t lock; /* conf, swapped by feedback_set_conf() */
     conf_t *conf;
     store_t *store;
     sns_certs_t *certs;
     int64_t fixed_now;
-    char host[256];
+    char sys_host[256]; /* gethostname() */
 };
+
+/* One call: the configuration snapshot it started with. */
+typedef struct {
+    feedback_t *fb;
+    conf_t *conf;
+    const char *host; /* Reporting-MTA */
+} call_t;
 
 /* What one notification does. */
 typedef struct {
@@ -51,17 +60,16 @@ typedef struct {
 feedback_t *feedback_new(conf_t *conf, store_t *store, sns_certs_t *certs)
 {
     feedback_t *fb = calloc(1, sizeof(*fb));
-    const char *h;
 
     if (fb == NULL)
         return NULL;
+    pthread_mutex_init(&fb->lock, NULL);
     fb->conf = conf_ref(conf);
     fb->store = store;
     fb->certs = certs;
-    if ((h = conf_str(conf, CK_REPORTING_MTA)) != NULL)
-        str_copy(fb->host, h, sizeof(fb->host));
-    else if (gethostname(fb->host, sizeof(fb->host) - 1) < 0 || !fb->host[0])
-        str_copy(fb->host, "localhost", sizeof(fb->host));
+    if (gethostname(fb->sys_host, sizeof(fb->sys_host) - 1) < 0 ||
+        !fb->sys_host[0])
+        str_copy(fb->sys_host, "localhost", sizeof(fb->sys_host));
     return fb;
 }
 
@@ -70,7 +78,36 @@ void feedback_free(feedback_t *fb)
     if (fb == NULL)
         return;
     conf_unref(fb->conf);
+    pthread_mutex_destroy(&fb->lock);
     free(fb);
+}
+
+void feedback_set_conf(feedback_t *fb, conf_t *conf)
+{
+    conf_t *old;
+
+    conf_ref(conf);
+    pthread_mutex_lock(&fb->lock);
+    old = fb->conf;
+    fb->conf = conf;
+    pthread_mutex_unlock(&fb->lock);
+    conf_unref(old);
+}
+
+static void call_begin(feedback_t *fb, call_t *cx)
+{
+    pthread_mutex_lock(&fb->lock);
+    cx->conf = conf_ref(fb->conf);
+    pthread_mutex_unlock(&fb->lock);
+    cx->fb = fb;
+    cx->host = conf_str(cx->conf, CK_REPORTING_MTA);
+    if (cx->host == NULL)
+        cx->host = fb->sys_host;
+}
+
+static void call_end(call_t *cx)
+{
+    conf_unref(cx->conf);
 }
 
 void feedback_set_clock(feedback_t *fb, int64_t fixed)
@@ -85,10 +122,10 @@ static int64_t now_of(const feedback_t *fb)
 
 /* ---- planning ------------------------------------------------------ */
 
-static plan_t plan_of(const feedback_t *fb, const note_t *n)
+static plan_t plan_of(const call_t *cx, const note_t *n)
 {
     plan_t p = {0, 0, SUPP_SRC_FEEDBACK, 0, 0, STAT__COUNT, "logged"};
-    int dsn = conf_bool(fb->conf, CK_BOUNCE_DSN);
+    int dsn = conf_bool(cx->conf, CK_BOUNCE_DSN);
 
     switch (n->type) {
     case NOTE_BOUNCE:
@@ -102,7 +139,7 @@ static plan_t plan_of(const feedback_t *fb, const note_t *n)
             p.permanent = 1;
             p.stat = STAT_BOUNCE;
         } else {
-            p.dsn = dsn && conf_bool(fb->conf, CK_TRANSIENT_BOUNCE_DSN);
+            p.dsn = dsn && conf_bool(cx->conf, CK_TRANSIENT_BOUNCE_DSN);
             p.stat = STAT_TRANSIENT;
         }
         p.status = "bounced";
@@ -153,7 +190,7 @@ static int was_dsn(const note_t *n)
 
 /* ---- the DSN ------------------------------------------------------- */
 
-static status_t send_dsn(feedback_t *fb, const note_t *n, const plan_t *p,
+static status_t send_dsn(const call_t *cx, const note_t *n, const plan_t *p,
                          const store_message_t *rec, const char *qid)
 {
     const char *sender = rec ? rec->sender : n->source;
@@ -211,7 +248,7 @@ static status_t send_dsn(feedback_t *fb, const note_t *n, const plan_t *p,
                  n->message_id, n->bounce_type_name,
                  n->bounce_subtype ? n->bounce_subtype : "no detail");
     memset(&d, 0, sizeof(d));
-    d.reporting_mta = fb->host;
+    d.reporting_mta = cx->host;
     d.sender = sender;
     d.queue_id = qid;
     d.message_id = n->message_id;
@@ -220,7 +257,7 @@ static status_t send_dsn(feedback_t *fb, const note_t *n, const plan_t *p,
     d.arrival = rec ? rec->time : note_time(n->mail_time);
     if (d.arrival < 0)
         d.arrival = 0;
-    d.now = now_of(fb);
+    d.now = now_of(cx->fb);
     d.permanent = p->permanent;
     d.rcpts = rcpts;
     d.nrcpts = n->nrcpts;
@@ -231,8 +268,8 @@ static status_t send_dsn(feedback_t *fb, const note_t *n, const plan_t *p,
         st = ST_OK; /* nothing to send (e.g. an unusable sender) */
         goto out;
     }
-    st = dsn_send(conf_str(fb->conf, CK_SENDMAIL), sender, msg.data, msg.len,
-                  (int)conf_int(fb->conf, CK_DSN_TIMEOUT), err, sizeof(err));
+    st = dsn_send(conf_str(cx->conf, CK_SENDMAIL), sender, msg.data, msg.len,
+                  (int)conf_int(cx->conf, CK_DSN_TIMEOUT), err, sizeof(err));
     if (st == ST_OK)
         log_info(qid,
                  "sender non-delivery notification: DSN for SES message "
@@ -309,8 +346,8 @@ static int commit(feedback_t *fb, const note_t *n, const plan_t *p,
 
 /* ---- one notification ---------------------------------------------- */
 
-static void log_outcome(const feedback_t *fb, const note_t *n, const plan_t *p,
-                        const char *qid, int applied)
+static void log_outcome(const note_t *n, const plan_t *p, const char *qid,
+                        int applied)
 {
     if (n->nrcpts == 0) {
         log_info(qid, "SES %s event for message %s%s%s", n->type_name,
@@ -345,9 +382,10 @@ static void log_outcome(const feedback_t *fb, const note_t *n, const plan_t *p,
     }
 }
 
-static status_t apply(feedback_t *fb, const char *json, size_t len,
+static status_t apply(const call_t *cx, const char *json, size_t len,
                       const char *id, char *detail, size_t detlen)
 {
+    feedback_t *fb = cx->fb;
     store_message_t *rec = NULL;
     char key[STORE_MAX_ID + 1], err[512];
     const char *qid, *config_set;
@@ -378,7 +416,7 @@ static status_t apply(feedback_t *fb, const char *json, size_t len,
         snprintf(detail, detlen, "store: %s", store_strerror(fb->store));
         goto out;
     }
-    p = plan_of(fb, n);
+    p = plan_of(cx, n);
     if (n->message_id &&
         (rc = store_message_get(fb->store, n->message_id, &rec)) != STORE_OK &&
         rc != STORE_NOTFOUND && p.dsn) {
@@ -388,7 +426,7 @@ static status_t apply(feedback_t *fb, const char *json, size_t len,
     }
     qid = rec && rec->queue_id && *rec->queue_id ? rec->queue_id : n->queue_id;
     config_set = n->config_set ? n->config_set : rec ? rec->config_set : NULL;
-    if (p.dsn && (st = send_dsn(fb, n, &p, rec, qid)) != ST_OK) {
+    if (p.dsn && (st = send_dsn(cx, n, &p, rec, qid)) != ST_OK) {
         snprintf(detail, detlen, "DSN not sent");
         goto out;
     }
@@ -397,7 +435,7 @@ static status_t apply(feedback_t *fb, const char *json, size_t len,
         snprintf(detail, detlen, "store: %s", store_strerror(fb->store));
         goto out;
     }
-    log_outcome(fb, n, &p, qid, applied);
+    log_outcome(n, &p, qid, applied);
     snprintf(detail, detlen, "%s %s", n->type_name,
              applied ? "applied" : "duplicate");
 out:
@@ -408,9 +446,9 @@ out:
 
 /* ---- what a source delivered --------------------------------------- */
 
-static int topic_allowed(const feedback_t *fb, const char *arn)
+static int topic_allowed(const call_t *cx, const char *arn)
 {
-    const char *const *l = conf_list(fb->conf, CK_SNS_TOPIC_ARN);
+    const char *const *l = conf_list(cx->conf, CK_SNS_TOPIC_ARN);
 
     for (; arn && *l; l++)
         if (strcmp(*l, arn) == 0)
@@ -438,10 +476,11 @@ static char *eventbridge_detail(const char *body, size_t len, char *id,
     return out;
 }
 
-status_t feedback_handle(feedback_t *fb, const char *body, size_t len,
-                         unsigned flags, const char *source_id, char *detail,
-                         size_t detlen)
+static status_t handle(const call_t *cx, const char *body, size_t len,
+                       unsigned flags, const char *source_id, char *detail,
+                       size_t detlen)
 {
+    feedback_t *fb = cx->fb;
     char err[512], id[STORE_MAX_ID + 1];
     sns_msg_t *m = NULL;
     status_t st;
@@ -458,12 +497,12 @@ status_t feedback_handle(feedback_t *fb, const char *body, size_t len,
         char *inner;
         if ((flags & FB_ALLOW_BARE) &&
             (inner = eventbridge_detail(body, len, id, sizeof(id))) != NULL) {
-            st = apply(fb, inner, strlen(inner), id, detail, detlen);
+            st = apply(cx, inner, strlen(inner), id, detail, detlen);
             free(inner);
             return st;
         }
         if (flags & FB_ALLOW_BARE)
-            return apply(fb, body, len, source_id, detail, detlen);
+            return apply(cx, body, len, source_id, detail, detlen);
         log_warning(NULL,
                     "%s: refusing a message that is not a signed SNS "
                     "message",
@@ -471,7 +510,7 @@ status_t feedback_handle(feedback_t *fb, const char *body, size_t len,
         snprintf(detail, detlen, "not an SNS message");
         return ST_PERM_FORGED;
     }
-    if (!topic_allowed(fb, m->topic_arn)) {
+    if (!topic_allowed(cx, m->topic_arn)) {
         log_warning(NULL,
                     "SNS %s %s from topic %s refused: the topic is not "
                     "in SnsTopicArn",
@@ -494,7 +533,7 @@ status_t feedback_handle(feedback_t *fb, const char *body, size_t len,
     }
     if (strcmp(m->type, "Notification") == 0) {
         snprintf(id, sizeof(id), "sns:%.500s", m->message_id);
-        st = apply(fb, m->message, m->message_len, id, detail, detlen);
+        st = apply(cx, m->message, m->message_len, id, detail, detlen);
     } else if (strcmp(m->type, "SubscriptionConfirmation") == 0) {
         if ((st = sns_confirm(fb->certs, m, err, sizeof(err))) == ST_OK)
             log_notice(NULL, "confirmed the subscription to SNS topic %s",
@@ -512,5 +551,18 @@ status_t feedback_handle(feedback_t *fb, const char *body, size_t len,
     }
 out:
     sns_msg_free(m);
+    return st;
+}
+
+status_t feedback_handle(feedback_t *fb, const char *body, size_t len,
+                         unsigned flags, const char *source_id, char *detail,
+                         size_t detlen)
+{
+    call_t cx;
+    status_t st;
+
+    call_begin(fb, &cx);
+    st = handle(&cx, body, len, flags, source_id, detail, detlen);
+    call_end(&cx);
     return st;
 }

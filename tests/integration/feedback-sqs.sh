@@ -106,6 +106,26 @@ DA=$(send "$T/dave.json")
 wait_for 30 sh -c "curl -sf $SESD_URL/_sqs/queue$Q | grep -q '\"deleted\": \\[.*$DA'"
 ok $? "after SQS server errors the next message is still applied and deleted"
 
+# SIGHUP: a broken file keeps the running configuration; a good one
+# applies to the next notification (here: no more DSNs).
+cp "$T/ses.conf" "$T/ses.conf.good"
+echo "BogusKey 1" >> "$T/ses.conf"
+kill -HUP $FB
+wait_for 30 grep -q "reload: .*BogusKey.*keeping the running configuration" "$T/relay.log"
+ok $? "SIGHUP with a broken file keeps the running configuration"
+kill -0 $FB; ok $? "... and ses-feedback keeps running"
+cp "$T/ses.conf.good" "$T/ses.conf"
+echo "BounceDSN no" >> "$T/ses.conf"
+kill -HUP $FB
+wait_for 30 grep -q "configuration reloaded from $T/ses.conf" "$T/relay.log"
+ok $? "SIGHUP reloads the configuration"
+$SIGN bounce "$FIX/bounce-permanent.json" 0100-msg-5 alice@sender.example \
+    erik@example.net fb-5 > "$T/erik.json"
+EA=$(send "$T/erik.json")
+wait_for 30 sh -c "curl -sf $SESD_URL/_sqs/queue$Q | grep -q '\"deleted\": \\[.*$EA'"
+suppressed erik@example.net; is $? 0 "after the reload bounces are still applied"
+is "$(dsns)" 3 "... but with BounceDSN no, without a DSN"
+
 kill $FB
 wait_for 10 sh -c "! kill -0 $FB 2>/dev/null"
 ok $? "SIGTERM stops ses-feedback -Q"
