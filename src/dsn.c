@@ -73,12 +73,7 @@ static int addr_ok(const char *s)
 
 const char *dsn_date(int64_t t, char *out, size_t outlen)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(out, outlen, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    return out;
+    return time_format_utc(t, "%a, %d %b %Y %H:%M:%S +0000", out, outlen);
 }
 
 static int put_field(buf_t *b, const char *name, const char *prefix,

@@ -80,18 +80,6 @@ const char *note_bounce_name(note_bounce_t b)
     return "unknown";
 }
 
-__attribute__((format(printf, 3, 4))) static int bad(char *err, size_t errlen,
-                                                     const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    str_sanitize(err);
-    return -1;
-}
-
 /* A member that must be a bounded string when present: 0 and *out (NULL
  * when absent or null), -1 when it has another type or is too long. */
 static int opt_str(json_t *obj, const char *key, const char **out,
@@ -103,11 +91,11 @@ static int opt_str(json_t *obj, const char *key, const char **out,
     if (v == NULL || json_is_null(v))
         return 0;
     if (!json_is_string(v))
-        return bad(err, errlen, "%s.%s is not a string", where, key);
+        return str_errf(err, errlen, "%s.%s is not a string", where, key);
     if (json_string_length(v) > NOTE_MAX_STRING ||
         strlen(json_string_value(v)) != json_string_length(v))
-        return bad(err, errlen, "%s.%s is too long or contains NUL", where,
-                   key);
+        return str_errf(err, errlen, "%s.%s is too long or contains NUL", where,
+                        key);
     *out = json_string_value(v);
     return 0;
 }
@@ -118,7 +106,7 @@ static int req_str(json_t *obj, const char *key, const char **out,
     if (opt_str(obj, key, out, where, err, errlen) < 0)
         return -1;
     if (*out == NULL || **out == '\0')
-        return bad(err, errlen, "%s without %s", where, key);
+        return str_errf(err, errlen, "%s without %s", where, key);
     return 0;
 }
 
@@ -133,10 +121,11 @@ static int tag_value(json_t *tags, const char *name, const char **out,
         return 0;
     if (!json_is_array(v) || json_array_size(v) == 0 ||
         !json_is_string(json_array_get(v, 0)))
-        return bad(err, errlen, "mail.tags.%s is not a list of strings", name);
+        return str_errf(err, errlen, "mail.tags.%s is not a list of strings",
+                        name);
     *out = json_string_value(json_array_get(v, 0));
     if (strlen(*out) > NOTE_MAX_STRING)
-        return bad(err, errlen, "mail.tags.%s is too long", name);
+        return str_errf(err, errlen, "mail.tags.%s is too long", name);
     return 0;
 }
 
@@ -147,7 +136,7 @@ static int parse_mail(note_t *n, priv_t *p, json_t *mail, char *err,
     size_t i;
 
     if (!json_is_object(mail))
-        return bad(err, errlen, "%s without a mail object", n->type_name);
+        return str_errf(err, errlen, "%s without a mail object", n->type_name);
     if (req_str(mail, "messageId", &n->message_id, "mail", err, errlen) < 0 ||
         opt_str(mail, "source", &n->source, "mail", err, errlen) < 0 ||
         opt_str(mail, "timestamp", &n->mail_time, "mail", err, errlen) < 0 ||
@@ -157,7 +146,7 @@ static int parse_mail(note_t *n, priv_t *p, json_t *mail, char *err,
         return -1;
     tags = json_object_get(mail, "tags");
     if (tags && !json_is_object(tags))
-        return bad(err, errlen, "mail.tags is not an object");
+        return str_errf(err, errlen, "mail.tags is not an object");
     if (tag_value(tags, "ses:configuration-set", &n->config_set, err, errlen) <
             0 ||
         tag_value(tags, "mta-queue-id", &n->queue_id, err, errlen) < 0 ||
@@ -174,14 +163,14 @@ static int parse_mail(note_t *n, priv_t *p, json_t *mail, char *err,
     if (hdrs == NULL || json_is_null(hdrs))
         return 0;
     if (!json_is_array(hdrs))
-        return bad(err, errlen, "mail.headers is not a list");
+        return str_errf(err, errlen, "mail.headers is not a list");
     if (json_array_size(hdrs) > NOTE_MAX_HEADERS)
-        return bad(err, errlen, "mail.headers has more than %d entries",
-                   NOTE_MAX_HEADERS);
+        return str_errf(err, errlen, "mail.headers has more than %d entries",
+                        NOTE_MAX_HEADERS);
     if (json_array_size(hdrs) &&
         (p->headers = calloc(json_array_size(hdrs), sizeof(*p->headers))) ==
             NULL)
-        return bad(err, errlen, "out of memory");
+        return str_errf(err, errlen, "out of memory");
     for (i = 0; i < json_array_size(hdrs); i++) {
         json_t *h = json_array_get(hdrs, i);
         if (!json_is_object(h) ||
@@ -189,7 +178,8 @@ static int parse_mail(note_t *n, priv_t *p, json_t *mail, char *err,
                     errlen) < 0 ||
             opt_str(h, "value", &p->headers[i].value, "mail.headers[]", err,
                     errlen) < 0)
-            return err[0] ? -1 : bad(err, errlen, "bad mail.headers entry");
+            return err[0] ? -1
+                          : str_errf(err, errlen, "bad mail.headers entry");
         if (p->headers[i].value == NULL)
             p->headers[i].value = "";
     }
@@ -207,30 +197,30 @@ static int parse_rcpts(note_t *n, priv_t *p, json_t *list, const char *where,
 
     if (list == NULL || json_is_null(list)) {
         if (required)
-            return bad(err, errlen, "%s without %s", n->type_name, where);
+            return str_errf(err, errlen, "%s without %s", n->type_name, where);
         return 0;
     }
     if (!json_is_array(list))
-        return bad(err, errlen, "%s is not a list", where);
+        return str_errf(err, errlen, "%s is not a list", where);
     cnt = json_array_size(list);
     if (cnt == 0 && required)
-        return bad(err, errlen, "%s without %s", n->type_name, where);
+        return str_errf(err, errlen, "%s without %s", n->type_name, where);
     if (cnt > NOTE_MAX_RCPTS)
-        return bad(err, errlen, "%s has more than %d entries", where,
-                   NOTE_MAX_RCPTS);
+        return str_errf(err, errlen, "%s has more than %d entries", where,
+                        NOTE_MAX_RCPTS);
     if (cnt && (p->rcpts = calloc(cnt, sizeof(*p->rcpts))) == NULL)
-        return bad(err, errlen, "out of memory");
+        return str_errf(err, errlen, "out of memory");
     for (i = 0; i < cnt; i++) {
         json_t *r = json_array_get(list, i);
         note_rcpt_t *o = &p->rcpts[i];
         if (json_is_string(r)) {
             o->address = json_string_value(r);
             if (strlen(o->address) > NOTE_MAX_STRING || !*o->address)
-                return bad(err, errlen, "bad entry in %s", where);
+                return str_errf(err, errlen, "bad entry in %s", where);
             continue;
         }
         if (!json_is_object(r))
-            return bad(err, errlen, "bad entry in %s", where);
+            return str_errf(err, errlen, "bad entry in %s", where);
         if (req_str(r, "emailAddress", &o->address, where, err, errlen) < 0 ||
             opt_str(r, "action", &o->action, where, err, errlen) < 0 ||
             opt_str(r, "status", &o->status, where, err, errlen) < 0 ||
@@ -264,7 +254,7 @@ static int parse_bounce(note_t *n, priv_t *p, json_t *o, char *err,
     else if (strcmp(t, "Undetermined") == 0)
         n->bounce_type = NOTE_BOUNCE_UNDETERMINED;
     else
-        return bad(err, errlen, "unknown bounceType \"%.64s\"", t);
+        return str_errf(err, errlen, "unknown bounceType \"%.64s\"", t);
     return parse_rcpts(n, p, json_object_get(o, "bouncedRecipients"),
                        "bouncedRecipients", 1, err, errlen);
 }
@@ -329,15 +319,16 @@ int note_parse(const char *json, size_t len, note_t **out, char *err,
     *out = NULL;
     err[0] = '\0';
     if (json == NULL || len == 0)
-        return bad(err, errlen, "empty message");
+        return str_errf(err, errlen, "empty message");
     if (len > NOTE_MAX_JSON)
-        return bad(err, errlen, "message of %zu bytes is over the %d limit",
-                   len, NOTE_MAX_JSON);
+        return str_errf(err, errlen,
+                        "message of %zu bytes is over the %d limit", len,
+                        NOTE_MAX_JSON);
     if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-        return bad(err, errlen, "JSON error at line %d: %s", jerr.line,
-                   jerr.text);
+        return str_errf(err, errlen, "JSON error at line %d: %s", jerr.line,
+                        jerr.text);
     if (!json_is_object(root)) {
-        bad(err, errlen, "not a JSON object");
+        str_errf(err, errlen, "not a JSON object");
         goto fail;
     }
     if ((v = json_object_get(root, "eventType")) != NULL)
@@ -345,9 +336,9 @@ int note_parse(const char *json, size_t len, note_t **out, char *err,
     else
         v = json_object_get(root, "notificationType");
     if (v == NULL || !json_is_string(v)) {
-        bad(err, errlen,
-            "neither notificationType nor eventType: not an SES "
-            "notification");
+        str_errf(err, errlen,
+                 "neither notificationType nor eventType: not an SES "
+                 "notification");
         goto fail;
     }
     tname = json_string_value(v);
@@ -355,15 +346,15 @@ int note_parse(const char *json, size_t len, note_t **out, char *err,
         if (strcmp(types[i].name, tname) == 0)
             break;
     if (i == ARRAY_SIZE(types)) {
-        bad(err, errlen, "unknown %s \"%.64s\"",
-            event ? "eventType" : "notificationType", tname);
+        str_errf(err, errlen, "unknown %s \"%.64s\"",
+                 event ? "eventType" : "notificationType", tname);
         goto fail;
     }
     if ((n = calloc(1, sizeof(*n))) == NULL ||
         (p = calloc(1, sizeof(*p))) == NULL) {
         free(n);
         n = NULL;
-        bad(err, errlen, "out of memory");
+        str_errf(err, errlen, "out of memory");
         goto fail;
     }
     p->root = root;
@@ -380,7 +371,8 @@ int note_parse(const char *json, size_t len, note_t **out, char *err,
     obj = json_object_get(root, types[i].object);
     if (obj == NULL || !json_is_object(obj)) {
         if (n->type <= NOTE_COMPLAINT) {
-            bad(err, errlen, "%s without a %s object", tname, types[i].object);
+            str_errf(err, errlen, "%s without a %s object", tname,
+                     types[i].object);
             goto fail;
         }
         obj = NULL; /* informative events may come without details */

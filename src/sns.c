@@ -51,18 +51,6 @@ struct sns_certs {
     size_t next; /* round-robin replacement */
 };
 
-__attribute__((format(printf, 3, 4))) static int bad(char *err, size_t errlen,
-                                                     const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    str_sanitize(err);
-    return -1;
-}
-
 /* ---- parsing ------------------------------------------------------- */
 
 static int get_str(json_t *root, const char *key, const char **out, size_t *len,
@@ -75,7 +63,7 @@ static int get_str(json_t *root, const char *key, const char **out, size_t *len,
         return 0;
     if (!json_is_string(v) ||
         strlen(json_string_value(v)) != json_string_length(v))
-        return bad(err, errlen, "SNS field %s is not a plain string", key);
+        return str_errf(err, errlen, "SNS field %s is not a plain string", key);
     *out = json_string_value(v);
     if (len)
         *len = json_string_length(v);
@@ -106,23 +94,24 @@ int sns_parse(const char *json, size_t len, sns_msg_t **out, char *err,
 
     *out = NULL;
     if (json == NULL || len == 0)
-        return bad(err, errlen, "empty message");
+        return str_errf(err, errlen, "empty message");
     if (len > SNS_MAX_JSON)
-        return bad(err, errlen, "message of %zu bytes is over the %d limit",
-                   len, SNS_MAX_JSON);
+        return str_errf(err, errlen,
+                        "message of %zu bytes is over the %d limit", len,
+                        SNS_MAX_JSON);
     if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-        return bad(err, errlen, "JSON error at line %d: %s", jerr.line,
-                   jerr.text);
+        return str_errf(err, errlen, "JSON error at line %d: %s", jerr.line,
+                        jerr.text);
     if (!json_is_object(root) ||
         !json_is_string(json_object_get(root, "Type")) ||
         json_object_get(root, "TopicArn") == NULL) {
         json_decref(root);
-        bad(err, errlen, "not an SNS message");
+        str_errf(err, errlen, "not an SNS message");
         return 1;
     }
     if ((m = calloc(1, sizeof(*m))) == NULL) {
         json_decref(root);
-        return bad(err, errlen, "out of memory");
+        return str_errf(err, errlen, "out of memory");
     }
     m->priv = root;
     for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
@@ -133,7 +122,8 @@ int sns_parse(const char *json, size_t len, sns_msg_t **out, char *err,
     if (get_str(root, "Message", &m->message, &m->message_len, err, errlen) < 0)
         goto fail;
     if (m->message_id == NULL || m->topic_arn == NULL || m->message == NULL) {
-        bad(err, errlen, "SNS message without MessageId, TopicArn or Message");
+        str_errf(err, errlen,
+                 "SNS message without MessageId, TopicArn or Message");
         goto fail;
     }
     *out = m;
@@ -161,14 +151,16 @@ int sns_string_to_sign(const sns_msg_t *m, buf_t *out, char *err, size_t errlen)
     int notification;
 
     if (m->type == NULL)
-        return bad(err, errlen, "SNS message without Type");
+        return str_errf(err, errlen, "SNS message without Type");
     notification = strcmp(m->type, "Notification") == 0;
     if (!notification && strcmp(m->type, "SubscriptionConfirmation") != 0 &&
         strcmp(m->type, "UnsubscribeConfirmation") != 0)
-        return bad(err, errlen, "unknown SNS message Type \"%.64s\"", m->type);
+        return str_errf(err, errlen, "unknown SNS message Type \"%.64s\"",
+                        m->type);
     if (m->timestamp == NULL ||
         (!notification && (m->subscribe_url == NULL || m->token == NULL)))
-        return bad(err, errlen, "SNS %s without the fields it signs", m->type);
+        return str_errf(err, errlen, "SNS %s without the fields it signs",
+                        m->type);
     buf_reset(out);
     if (put_kv(out, "Message", m->message) < 0 ||
         put_kv(out, "MessageId", m->message_id) < 0)
@@ -188,7 +180,7 @@ int sns_string_to_sign(const sns_msg_t *m, buf_t *out, char *err, size_t errlen)
         goto full;
     return 0;
 full:
-    return bad(err, errlen, "string to sign too large");
+    return str_errf(err, errlen, "string to sign too large");
 }
 
 /* ---- the certificate URL ------------------------------------------- */
@@ -230,30 +222,32 @@ int sns_url_ok(const char *url, const char *topic_arn, int pem, char *err,
     size_t hl;
 
     if (url == NULL)
-        return bad(err, errlen, "no certificate or subscribe URL");
+        return str_errf(err, errlen, "no certificate or subscribe URL");
     if (arn_region(topic_arn, part, sizeof(part), region, sizeof(region)) < 0)
-        return bad(err, errlen, "TopicArn \"%.200s\" is not an SNS topic ARN",
-                   topic_arn ? topic_arn : "");
+        return str_errf(err, errlen,
+                        "TopicArn \"%.200s\" is not an SNS topic ARN",
+                        topic_arn ? topic_arn : "");
     if (!str_has_prefix(url, "https://"))
-        return bad(err, errlen, "URL %.200s is not https", url);
+        return str_errf(err, errlen, "URL %.200s is not https", url);
     h = url + 8;
     path = h + strcspn(h, "/?#");
     hl = (size_t)(path - h);
     snprintf(host, sizeof(host), "sns.%s.amazonaws.com%s", region,
              strcmp(part, "aws-cn") == 0 ? ".cn" : "");
     if (hl != strlen(host) || strncmp(h, host, hl) != 0)
-        return bad(err, errlen, "URL %.200s is not on %s", url, host);
+        return str_errf(err, errlen, "URL %.200s is not on %s", url, host);
     if (*path != '/')
-        return bad(err, errlen, "URL %.200s has no path", url);
+        return str_errf(err, errlen, "URL %.200s has no path", url);
     for (const char *p = url; *p; p++)
         if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-            return bad(err, errlen, "URL contains a blank or non-ASCII byte");
+            return str_errf(err, errlen,
+                            "URL contains a blank or non-ASCII byte");
     if (pem) {
         size_t ul = strlen(url);
         if (strpbrk(path, "?#") || strstr(path, "..") || ul < 4 ||
             strcmp(url + ul - 4, ".pem") != 0)
-            return bad(err, errlen, "SigningCertURL %.200s is not a .pem file",
-                       url);
+            return str_errf(err, errlen,
+                            "SigningCertURL %.200s is not a .pem file", url);
     }
     return 0;
 }
@@ -312,15 +306,15 @@ static EVP_PKEY *pem_key(const char *pem, size_t len, char *err, size_t errlen)
     EVP_PKEY *key = NULL;
 
     if (x == NULL)
-        bad(err, errlen, "certificate is not PEM X.509");
+        str_errf(err, errlen, "certificate is not PEM X.509");
     else if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0 ||
              X509_cmp_current_time(X509_get0_notBefore(x)) >= 0)
-        bad(err, errlen, "certificate is expired or not yet valid");
+        str_errf(err, errlen, "certificate is expired or not yet valid");
     else if ((key = X509_get_pubkey(x)) == NULL ||
              EVP_PKEY_base_id(key) != EVP_PKEY_RSA) {
         EVP_PKEY_free(key);
         key = NULL;
-        bad(err, errlen, "certificate has no RSA key");
+        str_errf(err, errlen, "certificate has no RSA key");
     }
     X509_free(x);
     BIO_free(bio);
@@ -342,11 +336,11 @@ static int file_get(sns_certs_t *c, const char *url, EVP_PKEY **out, char *err,
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return errno == ENOENT
                    ? 1
-                   : bad(err, errlen, "%s: %s", path, strerror(errno));
+                   : str_errf(err, errlen, "%s: %s", path, strerror(errno));
     n = read(fd, data, sizeof(data));
     close(fd);
     if (n <= 0 || n == (ssize_t)sizeof(data))
-        return bad(err, errlen, "%s: unreadable or too large", path);
+        return str_errf(err, errlen, "%s: unreadable or too large", path);
     if ((*out = pem_key(data, (size_t)n, err, errlen)) == NULL) {
         unlink(path); /* expired: fetch a fresh one next time */
         return 1;
@@ -382,14 +376,14 @@ static status_t fetch(sns_certs_t *c, const char *url, EVP_PKEY **out,
     status_t st;
 
     if (c->http == NULL) {
-        bad(err, errlen, "certificate %.200s not in the cache", url);
+        str_errf(err, errlen, "certificate %.200s not in the cache", url);
         return ST_TEMP_CONNECT;
     }
     http_response_init(&resp);
     if ((st = http_perform(c->http, &req, &resp)) != ST_OK) {
-        bad(err, errlen, "fetching %.200s: %s", url, resp.error);
+        str_errf(err, errlen, "fetching %.200s: %s", url, resp.error);
     } else if (resp.code != 200) {
-        bad(err, errlen, "fetching %.200s: HTTP %ld", url, resp.code);
+        str_errf(err, errlen, "fetching %.200s: HTTP %ld", url, resp.code);
         st = resp.code >= 500 ? ST_TEMP_SERVER : ST_PERM_FORGED;
     } else if ((*out = pem_key(resp.body.data, resp.body.len, err, errlen)) ==
                NULL) {
@@ -463,18 +457,18 @@ status_t sns_verify(sns_certs_t *c, const sns_msg_t *m, char *err,
     else if (m->signature_version && strcmp(m->signature_version, "2") == 0)
         md = EVP_sha256();
     else {
-        bad(err, errlen, "unsupported SignatureVersion \"%.16s\"",
-            m->signature_version ? m->signature_version : "");
+        str_errf(err, errlen, "unsupported SignatureVersion \"%.16s\"",
+                 m->signature_version ? m->signature_version : "");
         goto out;
     }
     if (m->signature == NULL || (slen = strlen(m->signature)) == 0 ||
         slen > (MAX_SIG_BYTES / 3) * 4 || slen % 4) {
-        bad(err, errlen, "missing or malformed Signature");
+        str_errf(err, errlen, "missing or malformed Signature");
         goto out;
     }
     if ((siglen = EVP_DecodeBlock(sig, (const unsigned char *)m->signature,
                                   (int)slen)) < 0) {
-        bad(err, errlen, "Signature is not base64");
+        str_errf(err, errlen, "Signature is not base64");
         goto out;
     }
     while (slen && m->signature[slen - 1] == '=') { /* DecodeBlock pads */
@@ -489,13 +483,13 @@ status_t sns_verify(sns_certs_t *c, const sns_msg_t *m, char *err,
     st = ST_PERM_FORGED;
     if ((ctx = EVP_MD_CTX_new()) == NULL ||
         EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) != 1) {
-        bad(err, errlen, "cannot set up signature check");
+        str_errf(err, errlen, "cannot set up signature check");
         st = ST_TEMP_RESOURCE;
         goto out;
     }
     if (EVP_DigestVerify(ctx, sig, (size_t)siglen,
                          (const unsigned char *)sts.data, sts.len) != 1) {
-        bad(err, errlen, "signature does not match (forged or altered)");
+        str_errf(err, errlen, "signature does not match (forged or altered)");
         goto out;
     }
     st = ST_OK;
@@ -515,13 +509,13 @@ status_t sns_confirm(sns_certs_t *c, const sns_msg_t *m, char *err,
     status_t st;
 
     if (m->type == NULL || strcmp(m->type, "SubscriptionConfirmation") != 0) {
-        bad(err, errlen, "not a SubscriptionConfirmation");
+        str_errf(err, errlen, "not a SubscriptionConfirmation");
         return ST_PERM_BAD_MESSAGE;
     }
     if (sns_url_ok(m->subscribe_url, m->topic_arn, 0, err, errlen) < 0)
         return ST_PERM_BAD_MESSAGE;
     if (c->http == NULL) {
-        bad(err, errlen, "no HTTP client to confirm the subscription");
+        str_errf(err, errlen, "no HTTP client to confirm the subscription");
         return ST_TEMP_CONNECT;
     }
     http_response_init(&resp);
@@ -529,9 +523,9 @@ status_t sns_confirm(sns_certs_t *c, const sns_msg_t *m, char *err,
     st = http_perform(c->http, &req, &resp);
     pthread_mutex_unlock(&c->fetch);
     if (st != ST_OK)
-        bad(err, errlen, "confirming subscription: %s", resp.error);
+        str_errf(err, errlen, "confirming subscription: %s", resp.error);
     else if (resp.code != 200) {
-        bad(err, errlen, "confirming subscription: HTTP %ld", resp.code);
+        str_errf(err, errlen, "confirming subscription: HTTP %ld", resp.code);
         st = resp.code >= 500 ? ST_TEMP_SERVER : ST_PERM_BAD_MESSAGE;
     }
     http_response_free(&resp);

@@ -100,6 +100,18 @@ static store_status_t supp_read(env_t *e, DB_TXN *t, DB *db, supp_arg_t *a,
     return supp_decode(&d, s, flags);
 }
 
+/* The handle (read-write when rw) and the record of a->key, read under a
+ * write lock inside a transaction. */
+static store_status_t supp_load(env_t *e, DB_TXN *t, int rw, supp_arg_t *a,
+                                DB **db, suppression_t *s, int *flags)
+{
+    store_status_t rc;
+
+    if ((rc = store_env_db(e, DBI_SUPP, rw, db)) != STORE_OK)
+        return rc;
+    return supp_read(e, t, *db, a, s, flags);
+}
+
 static store_status_t supp_write(env_t *e, DB_TXN *t, DB *db, supp_arg_t *a,
                                  const suppression_t *s, int flags)
 {
@@ -119,9 +131,7 @@ static store_status_t op_supp_get(env_t *e, DB_TXN *t, void *arg)
     DB *db;
     int flags = 0;
 
-    if ((rc = store_env_db(e, DBI_SUPP, 0, &db)) != STORE_OK)
-        return rc;
-    if ((rc = supp_read(e, NULL, db, a, a->out, &flags)) != STORE_OK)
+    if ((rc = supp_load(e, NULL, 0, a, &db, a->out, &flags)) != STORE_OK)
         return rc;
     return flags & SUPP_REMOVED ? STORE_NOTFOUND : STORE_OK;
 }
@@ -147,9 +157,7 @@ static store_status_t op_supp_put(env_t *e, DB_TXN *t, void *arg)
     DB *db;
     int flags = 0;
 
-    if ((rc = store_env_db(e, DBI_SUPP, 1, &db)) != STORE_OK)
-        return rc;
-    rc = supp_read(e, t, db, a, &old, &flags);
+    rc = supp_load(e, t, 1, a, &db, &old, &flags);
     if (rc == STORE_OK && !(flags & SUPP_REMOVED)) {
         if (old.last > s.last) {
             s.reason = old.reason;
@@ -193,9 +201,7 @@ static store_status_t op_supp_del(env_t *e, DB_TXN *t, void *arg)
     DB *db;
     int flags = 0;
 
-    if ((rc = store_env_db(e, DBI_SUPP, 1, &db)) != STORE_OK)
-        return rc;
-    if ((rc = supp_read(e, t, db, a, &s, &flags)) != STORE_OK)
+    if ((rc = supp_load(e, t, 1, a, &db, &s, &flags)) != STORE_OK)
         return rc;
     if (flags & SUPP_REMOVED)
         return store_fail(STORE_NOTFOUND, "not suppressed");
@@ -226,9 +232,8 @@ static store_status_t op_supp_state(env_t *e, DB_TXN *t, void *arg)
     DB *db;
     int flags = 0;
 
-    if ((rc = store_env_db(e, DBI_SUPP, 0, &db)) != STORE_OK)
-        return rc;
-    if ((rc = supp_read(e, NULL, db, &sa->a, sa->a.out, &flags)) == STORE_OK)
+    if ((rc = supp_load(e, NULL, 0, &sa->a, &db, sa->a.out, &flags)) ==
+        STORE_OK)
         sa->flags = (unsigned)flags;
     return rc;
 }
@@ -259,9 +264,7 @@ static store_status_t op_supp_synced(env_t *e, DB_TXN *t, void *arg)
     DB *db;
     int flags = 0;
 
-    if ((rc = store_env_db(e, DBI_SUPP, 1, &db)) != STORE_OK)
-        return rc;
-    if ((rc = supp_read(e, t, db, a, &s, &flags)) != STORE_OK)
+    if ((rc = supp_load(e, t, 1, a, &db, &s, &flags)) != STORE_OK)
         return rc;
     if (flags & (SUPP_REMOVED | SUPP_SYNCED))
         return flags & SUPP_REMOVED ? store_fail(STORE_NOTFOUND, "removed")

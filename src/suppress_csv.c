@@ -334,12 +334,7 @@ out:
 
 const char *suppress_iso_time(int64_t t, char *out, size_t outlen)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return out;
+    return time_format_utc(t, "%Y-%m-%dT%H:%M:%SZ", out, outlen);
 }
 
 int suppress_export_line(buf_t *out, const char *addr, const suppression_t *s)

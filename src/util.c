@@ -213,6 +213,35 @@ void str_sanitize(char *s)
             *s = '?';
 }
 
+int str_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    str_sanitize(err);
+    return -1;
+}
+
+const char *time_format_utc(int64_t t, const char *fmt, char *out,
+                            size_t outlen)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    size_t n = 0;
+
+    if (gmtime_r(&tt, &tm) != NULL) {
+#pragma GCC diagnostic push /* fmt is checked where it is a literal */
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        n = strftime(out, outlen, fmt, &tm);
+#pragma GCC diagnostic pop
+    }
+    if (n == 0)
+        str_copy(out, "?", outlen);
+    return out;
+}
+
 static long long parse_scaled(const char *s, const char *const *units,
                               const long long *scale, long long bare)
 {
