@@ -8,9 +8,10 @@
  *
  * The work is done by the feedback module (src/feedback.c); this file
  * parses options, opens the store and the certificate cache, and runs the
- * chosen source. Exit status of -F: 0 applied (or a duplicate, or nothing
- * to do), 65 malformed, 77 forged or from a topic not allowed, 75 try
- * again later, 78 configuration error.
+ * chosen source. -H and -Q run in the foreground under a service manager
+ * (systemd Type=simple); SIGTERM stops them, SIGHUP reloads. Exit status of -F:
+ * 0 applied (or a duplicate, or nothing to do), 65 malformed, 77 forged or from
+ * a topic not allowed, 75 try again later, 78 configuration error.
  */
 #include "config.h"
 
@@ -57,7 +58,7 @@ static void usage(FILE *fp)
             "  -H SOCK  serve the SNS HTTP endpoint on SOCK\n"
             "  -Q       long-poll the SQS queue FeedbackQueueUrl; a message\n"
             "           is deleted only after it was applied\n"
-            "  -f       stay in the foreground and log to stderr\n"
+            "  -f       log to stderr instead of syslog (LogFile wins)\n"
             "  -V       print the version and exit\n"
             "  -h       print this help and exit\n"
             "\n"
@@ -190,8 +191,7 @@ static void on_tick(void *ctx)
         log_info(NULL, "expiry: removed %zu old entries", removed);
 }
 
-/* Runs the endpoint on an already bound listener (the store must be
- * opened after daemon(): a store does not survive fork()). */
+/* Runs the endpoint on the bound listener until SIGTERM. */
 static int serve_http(httpd_t *h, const char *spec, conf_t *conf,
                       feedback_t *fb, store_t *store)
 {
@@ -352,19 +352,9 @@ int main(int argc, char **argv)
         rc = EX_CONFIG;
         goto out;
     }
-    if (queue && !foreground && daemon(0, 0) < 0) {
-        log_error(NULL, "daemon: %s", strerror(errno));
-        rc = EX_OSERR;
-        goto out;
-    }
     if (listen_on) {
         if (httpd_listen(listen_on, &h, err, sizeof(err)) < 0) {
             log_error(NULL, "cannot listen: %s", err);
-            rc = EX_OSERR;
-            goto out;
-        }
-        if (!foreground && daemon(0, 0) < 0) {
-            log_error(NULL, "daemon: %s", strerror(errno));
             rc = EX_OSERR;
             goto out;
         }
