@@ -21,8 +21,9 @@ Control endpoints (no signature):
           "status": 429, "error": "TooManyRequestsException",
           "message": "Maximum sending rate exceeded.",
           "delay": 2.5, "reset": false, "reset_early": false,
-          "protocol": "json"}
-         route "*" matches every AWS request; count -1 means until reset.
+          "protocol": "json", "skip": 0}
+         route "*" matches every AWS request; count -1 means until reset;
+         skip N lets the first N matching requests through untouched.
          "reset" closes the connection (RST) after reading the request,
          "reset_early" before reading its body (whatever the route); "protocol" picks the error
          format: "json" (x-amzn-ErrorType header, REST-JSON), "json-type"
@@ -190,6 +191,9 @@ class Server(ThreadingHTTPServer):
                 if f.get("reset_early"):
                     continue
                 if f.get("route", "*") in ("*", route) and f.get("count", 1) != 0:
+                    if f.get("skip", 0) > 0:
+                        f["skip"] -= 1
+                        continue
                     if f.get("count", 1) > 0:
                         f["count"] = f.get("count", 1) - 1
                     return dict(f)
@@ -362,6 +366,9 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (tests in a private network "
+                         "namespace play 169.254.169.254 or 169.254.170.2)")
     ap.add_argument("--key", action="append", default=[],
                     help="AKID:SECRET[:TOKEN] accepted for signing")
     ap.add_argument("--pidfile")
@@ -371,7 +378,7 @@ def main():
     for k in a.key or ["AKIDEXAMPLETESTKEY01:testSecretKey/Never+Logged/0123456789abcdef"]:
         parts = k.split(":", 2)
         keys[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else "")
-    srv = Server(("127.0.0.1", a.port), keys)
+    srv = Server((a.host, a.port), keys)
     port = srv.server_address[1]
     if a.pidfile:
         with open(a.pidfile, "w") as f:
@@ -380,7 +387,7 @@ def main():
         with open(a.portfile + ".tmp", "w") as f:
             f.write(f"{port}\n")
         os.rename(a.portfile + ".tmp", a.portfile)
-    print(f"sesd listening on 127.0.0.1:{port}", flush=True)
+    print(f"sesd listening on {a.host}:{port}", flush=True)
     srv.serve_forever()
 
 
