@@ -14,7 +14,8 @@
 #   test_message [SUBJECT]    a small message on stdout
 #   sesd_relay_conf [--no-creds] FILE [LINES...]   a ses-milter.conf
 #                             pointing at sesd, with the test key in a
-#                             shared credentials file unless --no-creds
+#                             shared credentials file unless --no-creds;
+#                             a line given replaces the default of its key
 #   relay [ARGS...]           run ses-relay in pipe mode (stdin = message)
 #                             with this test's conf: prints the diagnostic,
 #                             RC = exit code
@@ -86,15 +87,19 @@ aws_access_key_id = $SESD_AKID
 aws_secret_access_key = $SESD_SECRET
 CREDS
     {
-        echo "Region us-east-1"
-        echo "Endpoint $SESD_URL"
-        [ $_creds = yes ] && echo "CredentialsFile $T/aws-credentials"
-        echo "LogFile $T/relay.log"
-        echo "LogLevel debug"
-        echo "RetryTime 5s"
-        echo "ConnectTimeout 2s"
-        echo "Timeout 20s"
-        for l in "$@"; do echo "$l"; done
+        # defaults, unless a line given names the same key
+        for _d in "Region us-east-1" "Endpoint $SESD_URL" \
+                  "CredentialsFile $T/aws-credentials" "LogFile $T/relay.log" \
+                  "LogLevel debug" "RetryTime 5s" "ConnectTimeout 2s" \
+                  "Timeout 20s"; do
+            _k=${_d%% *}
+            [ $_k = CredentialsFile ] && [ $_creds = no ] && continue
+            for _l in "$@"; do
+                [ "${_l%% *}" = "$_k" ] && continue 2
+            done
+            echo "$_d"
+        done
+        for _l in "$@"; do echo "$_l"; done
     } > "$_f"
     RELAY_CONF=$_f
 }

@@ -38,7 +38,8 @@ tests of the generic signed-call module.
 
 Modules: every sesd_*.py file next to this one that defines ROUTES, a list of
 (name, method, path-regex, handler, needs_sigv4[, match]). A handler gets
-(server, request) and returns (status, headers-dict, body-bytes). The
+(server, request) and returns (status, headers-dict, body-bytes). Routes
+named control-* are test plumbing: never recorded, never faulted. The
 optional match(headers, body) lets two routes share a method and path (e.g.
 STS and SES v1 both POST /): the first route whose match returns true wins.
 Modules load in file-name order.
@@ -82,6 +83,7 @@ class Request:
         self.headers = headers      # dict, lower-case names
         self.body = body            # bytes
         self.akid = akid            # access key id that signed it, or None
+        self.rec = None             # its entry in the request log
 
     def json(self):
         return json.loads(self.body or b"{}")
@@ -298,8 +300,11 @@ class Handler(BaseHTTPRequestHandler):
                     return self.reply(*aws_error(403, why[0], why[1], proto))
             req = Request(self.command, parsed.path,
                           urllib.parse.parse_qs(parsed.query), headers, body, akid)
+            if name.startswith("control-"):  # test plumbing, not AWS
+                return self.reply(*handler(self.server, req))
             fault = self.server.take_fault(name)
             rec = self.record(name, parsed, headers, body, akid, None)
+            req.rec = rec  # handlers may annotate their request's record
             if fault:
                 if fault.get("delay"):
                     time.sleep(float(fault["delay"]))
