@@ -92,6 +92,30 @@ sesd_relay_conf "$T/t.conf" "RetryTime 0" "Endpoint https://127.0.0.1:$SESD_PORT
 relay -f sender@example.com -- rcpt@example.net < "$T/msg"
 is "$RC" 75 "TLS failure (https to a plain-http server): exit 75"
 like "$OUT" "^4\\.7\\.5 " "TLS failure: 4.7.5"
+# TLS is always verified: a self-signed certificate is refused
+if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" \
+       -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1; then
+    $SESD_PY - "$T" <<'EOF' > "$T/tls.log" 2>&1 &
+import http.server, ssl, sys
+t = sys.argv[1]
+srv = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(t + "/cert.pem", t + "/key.pem")
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+open(t + "/tls.port", "w").write(str(srv.server_address[1]))
+srv.serve_forever()
+EOF
+    add_cleanup "kill $! 2>/dev/null"
+    wait_for 10 test -s "$T/tls.port"
+    sesd_relay_conf "$T/t.conf" "RetryTime 0" "Endpoint https://127.0.0.1:$(cat "$T/tls.port")"
+    relay -f sender@example.com -- rcpt@example.net < "$T/msg"
+    is "$RC" 75 "a server with a self-signed certificate: exit 75"
+    like "$OUT" "^4\\.7\\.5 SES: TLS failure talking to Amazon SES: SSL certificate problem" \
+         "the certificate is verified and refused (4.7.5)"
+else
+    skip "a server with a self-signed certificate" "openssl cannot make a certificate"
+    skip "the certificate is verified and refused" "openssl cannot make a certificate"
+fi
 sesd_relay_conf "$T/t.conf" "Endpoint http://192.0.2.1:8080"
 relay -f sender@example.com -- rcpt@example.net < "$T/msg"
 is "$RC" 75 "an http:// Endpoint off loopback is a configuration error: exit 75"

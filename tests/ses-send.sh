@@ -90,6 +90,7 @@ is "$RC" 0 "120 recipients: sent"
 is "$(sesd_py '[len(s["destinations"]) for s in sent]')" "[50, 50, 20]" "in calls of 50, 50 and 20"
 is "$(sesd_py '(lambda ds: len(ds) == len(set(ds)) == 120)([d for s in sent for d in s["destinations"]])')" \
    True "every recipient exactly once"
+is "$(sesd_py 'len(set(r["conn"] for r in req))')" 1 "the three calls share one keep-alive connection"
 sesd_reset
 sesd_relay_conf "$T/per7.conf" "RecipientsPerCall 7"
 relay -f sender@example.com -- $(echo $rcpts | cut -d' ' -f1-20) < "$T/badhdr.eml"
