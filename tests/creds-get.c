@@ -20,6 +20,8 @@
 #include "ses_http.h"
 #include "ses_log.h"
 
+#include "helper.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +64,6 @@ int main(int argc, char **argv)
 {
     const char *conffile = NULL;
     conf_t *conf = NULL;
-    char err[512];
     int ch, threads = 1;
     pthread_t tid[64];
 
@@ -86,18 +87,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (conffile) {
-        if (conf_load(conffile, &conf, err, sizeof(err)) != CONF_OK) {
-            fprintf(stderr, "creds-get: %s\n", err);
-            return 2;
-        }
-    } else
-        conf = conf_defaults();
-    log_init("creds-get", 1);
-    if (conf_str(conf, CK_LOG_FILE))
-        log_init_file("creds-get", conf_str(conf, CK_LOG_FILE));
-    log_set_level(LOG_DEBUG);
-    http_global_init();
+    if ((conf = helper_start("creds-get", conffile)) == NULL)
+        return 2;
     prov = creds_provider_new(conf);
     for (int i = 0; i < threads; i++)
         pthread_create(&tid[i], NULL, worker, NULL);
