@@ -157,6 +157,7 @@ def verify_sigv4(keys, method, raw_path, headers, body):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # benchmarks open many connections at once
 
     def __init__(self, addr, keys):
         super().__init__(addr, Handler)
