@@ -14,14 +14,15 @@
  * include guard on purpose.
  */
 /* SES API */
-CONF_KEY(
-    REGION, "Region", CT_STRING, NULL, NULL, conf_v_region,
-    "AWS region of the SES endpoint; AWS_REGION, then us-east-1, when unset")
+CONF_KEY(REGION, "Region", CT_STRING, NULL, NULL, conf_v_region,
+         "AWS region of the SES endpoint; AWS_REGION, AWS_DEFAULT_REGION, then "
+         "us-east-1, when unset")
 CONF_KEY(ENDPOINT, "Endpoint", CT_STRING, NULL, NULL, conf_v_endpoint,
          "URL overriding https://email.REGION.amazonaws.com (http:// only to "
          "loopback)")
 CONF_KEY(API_VERSION, "ApiVersion", CT_ENUM, "v2", "v2|v1", NULL,
-         "SES API: v2 SendEmail Raw (40 MB) or v1 SendRawEmail (10 MB)")
+         "SES API: v2 SendEmail Raw (40 MB) or v1 SendRawEmail (10 MB), "
+         "limits after base64")
 CONF_KEY(PROFILE, "Profile", CT_STRING, NULL, NULL, NULL,
          "profile in the shared AWS credentials/config files (else "
          "AWS_PROFILE, default)")
@@ -36,7 +37,8 @@ CONF_KEY(
     RETRY_TIME, "RetryTime", CT_DURATION, "30s", "0..3600000", NULL,
     "time spent retrying transient SES errors before the message is deferred")
 CONF_KEY(MAX_SEND_RATE, "MaxSendRate", CT_INT, "0", "0..100000", NULL,
-         "SES calls per second per process (0: unlimited)")
+         "recipients per second a process sends to SES, counted as SES "
+         "counts its sending rate; calls wait their turn (0: unlimited)")
 CONF_KEY(API_ADDRESS_LIMIT, "RecipientsPerCall", CT_INT, "50", "1..50", NULL,
          "envelope recipients per SES call; more are split into several calls")
 /* message content */

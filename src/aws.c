@@ -755,8 +755,8 @@ status_t aws_call(const aws_service_t *s, http_t *http, const aws_request_t *rq,
             backoff * 2 > AWS_BACKOFF_CAP_MS ? AWS_BACKOFF_CAP_MS : backoff * 2;
     }
     if (st != ST_OK && status_info(st)->loud)
-        log_error(rq->qid, "%s (%s: needs an operator)", resp->detail,
-                  status_info(st)->text);
+        log_error(rq->qid, "%s [%s: an operator must act]", resp->detail,
+                  status_info(st)->name);
 out:
     creds_wipe(used);
     free(used);

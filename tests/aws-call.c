@@ -21,6 +21,8 @@
 #include "ses_http.h"
 #include "ses_log.h"
 
+#include "helper.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,18 +94,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (conffile) {
-        if (conf_load(conffile, &conf, err, sizeof(err)) != CONF_OK) {
-            fprintf(stderr, "aws-call: %s\n", err);
-            return 2;
-        }
-    } else
-        conf = conf_defaults();
-    log_init("aws-call", 1);
-    if (conf_str(conf, CK_LOG_FILE))
-        log_init_file("aws-call", conf_str(conf, CK_LOG_FILE));
-    log_set_level(LOG_DEBUG);
-    http_global_init();
+    if ((conf = helper_start("aws-call", conffile)) == NULL)
+        return 2;
     aws_region(conf, region, sizeof(region));
     if (cfg.region == NULL)
         cfg.region = region;

@@ -9,9 +9,13 @@
 #   sesd_requests             GET /_control/requests (JSON)
 #   sesd_sent                 GET /_sent (the messages SES "sent", JSON)
 #   sesd_py EXPR              evaluate a Python expression with `req` (the
-#                             request list) and `sent` bound; prints it
-#   sesd_relay_conf FILE [LINES...]   a ses-milter.conf pointing at sesd,
-#                             credentials in a shared credentials file
+#                             request list), `sent` and `issued` (the
+#                             credentials sesd handed out) bound; prints it
+#   test_message [SUBJECT]    a small message on stdout
+#   sesd_relay_conf [--no-creds] FILE [LINES...]   a ses-milter.conf
+#                             pointing at sesd, with the test key in a
+#                             shared credentials file unless --no-creds;
+#                             a line given replaces the default of its key
 #   relay [ARGS...]           run ses-relay in pipe mode (stdin = message)
 #                             with this test's conf: prints the diagnostic,
 #                             RC = exit code
@@ -63,12 +67,19 @@ sesd_py() {
     $SESD_PY -c '
 import json, sys, urllib.request
 u = sys.argv[1]
-req = json.load(urllib.request.urlopen(u + "/_control/requests"))
-sent = json.load(urllib.request.urlopen(u + "/_sent"))
+get = lambda p: json.load(urllib.request.urlopen(u + p))
+req, sent, issued = get("/_control/requests"), get("/_sent"), get("/_issued")
 print(eval(sys.argv[2]))' "$SESD_URL" "$1"
 }
 
+# A one-recipient test message on stdin of relay.
+test_message() {
+    printf 'From: sender@example.com\nTo: rcpt@example.net\nSubject: %s\n\nbody\n' "${1:-test}"
+}
+
 sesd_relay_conf() {
+    _creds=yes
+    if [ "$1" = --no-creds ]; then _creds=no; shift; fi
     _f=$1; shift
     cat > "$T/aws-credentials" <<CREDS
 [default]
@@ -76,20 +87,25 @@ aws_access_key_id = $SESD_AKID
 aws_secret_access_key = $SESD_SECRET
 CREDS
     {
-        echo "Region us-east-1"
-        echo "Endpoint $SESD_URL"
-        echo "CredentialsFile $T/aws-credentials"
-        echo "LogFile $T/relay.log"
-        echo "LogLevel debug"
-        echo "RetryTime 5s"
-        echo "ConnectTimeout 2s"
-        echo "Timeout 20s"
-        for l in "$@"; do echo "$l"; done
+        # defaults, unless a line given names the same key
+        for _d in "Region us-east-1" "Endpoint $SESD_URL" \
+                  "CredentialsFile $T/aws-credentials" "LogFile $T/relay.log" \
+                  "LogLevel debug" "RetryTime 5s" "ConnectTimeout 2s" \
+                  "Timeout 20s"; do
+            _k=${_d%% *}
+            [ $_k = CredentialsFile ] && [ $_creds = no ] && continue
+            for _l in "$@"; do
+                [ "${_l%% *}" = "$_k" ] && continue 2
+            done
+            echo "$_d"
+        done
+        for _l in "$@"; do echo "$_l"; done
     } > "$_f"
     RELAY_CONF=$_f
 }
 
-# relay [-f SENDER] [ARGS...] -- RCPT...: diagnostic in OUT, exit code in RC
+# relay [-f SENDER] [ARGS...] -- RCPT... < MESSAGE: diagnostic in OUT, exit
+# code in RC (not in a pipeline: the variables would stay in a subshell)
 relay() {
     OUT=$("$top_builddir/relay/ses-relay" -c "$RELAY_CONF" "$@" 2>&1)
     RC=$?

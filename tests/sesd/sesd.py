@@ -21,8 +21,9 @@ Control endpoints (no signature):
           "status": 429, "error": "TooManyRequestsException",
           "message": "Maximum sending rate exceeded.",
           "delay": 2.5, "reset": false, "reset_early": false,
-          "protocol": "json"}
-         route "*" matches every AWS request; count -1 means until reset.
+          "protocol": "json", "skip": 0}
+         route "*" matches every AWS request; count -1 means until reset;
+         skip N lets the first N matching requests through untouched.
          "reset" closes the connection (RST) after reading the request,
          "reset_early" before reading its body (whatever the route); "protocol" picks the error
          format: "json" (x-amzn-ErrorType header, REST-JSON), "json-type"
@@ -37,7 +38,8 @@ tests of the generic signed-call module.
 
 Modules: every sesd_*.py file next to this one that defines ROUTES, a list of
 (name, method, path-regex, handler, needs_sigv4[, match]). A handler gets
-(server, request) and returns (status, headers-dict, body-bytes). The
+(server, request) and returns (status, headers-dict, body-bytes). Routes
+named control-* are test plumbing: never recorded, never faulted. The
 optional match(headers, body) lets two routes share a method and path (e.g.
 STS and SES v1 both POST /): the first route whose match returns true wins.
 Modules load in file-name order.
@@ -81,6 +83,7 @@ class Request:
         self.headers = headers      # dict, lower-case names
         self.body = body            # bytes
         self.akid = akid            # access key id that signed it, or None
+        self.rec = None             # its entry in the request log
 
     def json(self):
         return json.loads(self.body or b"{}")
@@ -154,6 +157,7 @@ def verify_sigv4(keys, method, raw_path, headers, body):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # benchmarks open many connections at once
 
     def __init__(self, addr, keys):
         super().__init__(addr, Handler)
@@ -190,6 +194,9 @@ class Server(ThreadingHTTPServer):
                 if f.get("reset_early"):
                     continue
                 if f.get("route", "*") in ("*", route) and f.get("count", 1) != 0:
+                    if f.get("skip", 0) > 0:
+                        f["skip"] -= 1
+                        continue
                     if f.get("count", 1) > 0:
                         f["count"] = f.get("count", 1) - 1
                     return dict(f)
@@ -294,8 +301,11 @@ class Handler(BaseHTTPRequestHandler):
                     return self.reply(*aws_error(403, why[0], why[1], proto))
             req = Request(self.command, parsed.path,
                           urllib.parse.parse_qs(parsed.query), headers, body, akid)
+            if name.startswith("control-"):  # test plumbing, not AWS
+                return self.reply(*handler(self.server, req))
             fault = self.server.take_fault(name)
             rec = self.record(name, parsed, headers, body, akid, None)
+            req.rec = rec  # handlers may annotate their request's record
             if fault:
                 if fault.get("delay"):
                     time.sleep(float(fault["delay"]))
@@ -362,6 +372,9 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (tests in a private network "
+                         "namespace play 169.254.169.254 or 169.254.170.2)")
     ap.add_argument("--key", action="append", default=[],
                     help="AKID:SECRET[:TOKEN] accepted for signing")
     ap.add_argument("--pidfile")
@@ -371,7 +384,7 @@ def main():
     for k in a.key or ["AKIDEXAMPLETESTKEY01:testSecretKey/Never+Logged/0123456789abcdef"]:
         parts = k.split(":", 2)
         keys[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else "")
-    srv = Server(("127.0.0.1", a.port), keys)
+    srv = Server((a.host, a.port), keys)
     port = srv.server_address[1]
     if a.pidfile:
         with open(a.pidfile, "w") as f:
@@ -380,7 +393,7 @@ def main():
         with open(a.portfile + ".tmp", "w") as f:
             f.write(f"{port}\n")
         os.rename(a.portfile + ".tmp", a.portfile)
-    print(f"sesd listening on 127.0.0.1:{port}", flush=True)
+    print(f"sesd listening on {a.host}:{port}", flush=True)
     srv.serve_forever()
 
 
