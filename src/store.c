@@ -43,6 +43,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -495,6 +496,7 @@ static void env_unref(env_t *e)
 store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
                           char *err, size_t errlen)
 {
+    char canon[PATH_MAX];
     store_status_t st = STORE_OK;
     store_t *s = NULL;
     env_t *e;
@@ -505,6 +507,9 @@ store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
         st = store_fail(STORE_PERMFAIL, "store_open: bad arguments");
         goto fail;
     }
+    /* one environment per directory, however it is spelled */
+    if (realpath(datadir, canon) != NULL)
+        datadir = canon;
     pthread_once(&atfork_once, atfork_register);
     pthread_mutex_lock(&envs_lock);
     for (e = envs; e; e = e->next)

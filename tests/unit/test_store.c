@@ -300,6 +300,23 @@ static void test_readonly_handle_sees_writes_and_refuses_its_own(void **state)
     dir_free(dir);
 }
 
+static void test_one_environment_however_the_directory_is_spelled(void **state)
+{
+    char *dir = dir_new(), other[600], err[256];
+    store_t *a = open_rw(dir), *b = NULL;
+    suppression_t s = supp(SUPP_BOUNCE, SUPP_SRC_FEEDBACK, 1, 1), got;
+
+    snprintf(other, sizeof(other), "%s/../data/", dir);
+    assert_int_equal(store_open(other, STORE_READWRITE, &b, err, sizeof(err)),
+                     STORE_OK);
+    assert_int_equal(store_suppression_put(a, NULL, "s@example.com", &s),
+                     STORE_OK);
+    assert_int_equal(store_suppression_get(b, "s@example.com", &got), STORE_OK);
+    store_close(a);
+    store_close(b);
+    dir_free(dir);
+}
+
 /* Runs fn(dir) in a child process that exits normally; returns its
  * status. */
 static int in_child(void (*fn)(const char *), const char *dir)
@@ -752,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_each_walks_in_address_order_and_stops),
         cmocka_unit_test(test_readonly_handle_sees_writes_and_refuses_its_own),
         cmocka_unit_test(test_readonly_open_before_any_database_exists),
+        cmocka_unit_test(test_one_environment_however_the_directory_is_spelled),
         cmocka_unit_test(test_bad_arguments_are_errors_not_crashes),
         cmocka_unit_test(test_message_map_round_trip),
         cmocka_unit_test(test_seen_is_recorded_once),
