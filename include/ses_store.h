@@ -95,7 +95,9 @@ const char *store_strerror(const store_t *st);
 store_status_t store_suppression_get(store_t *st, const char *addr,
                                      suppression_t *out);
 
-/* The message map, written by ses-relay after SES accepted a message. */
+/* The message map, written by ses-relay after SES accepted a message.
+ * The commit does not wait for the disk (a power cut may lose the last
+ * entries: DSNs then go to the notification's mail.source). */
 typedef struct {
     const char *queue_id;
     const char *sender;
