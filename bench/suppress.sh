@@ -10,8 +10,8 @@
 #            under 20 us), 1 and 2 threads
 #
 # Figures (2 vCPU VM, ext4; sh bench/suppress.sh, 2026-11-25): import of
-# 1,000,000 addresses 3.7-4.6 s, re-import 2.7 s, suppression.db 75 MB;
-# warm lookups p50 2.0 us / p99 3.1 us (hits), p50 0.7 us / p99 1.1 us
+# 1,000,000 addresses 3.6-4.6 s, re-import 1.9-2.7 s, suppression.db 75 MB;
+# warm lookups p50 2.0-3.0 us / p99 3.1-4.4 us (hits), p50 0.7-1.1 us / p99 1.3 us
 # (misses), 620,000 lookups/s in one thread; cold (first pass in a fresh
 # process, mapping the shared cache) p99 ~40 us. The "reference" line shows
 # the machine's own noise: when other work runs on it, plain CPU loops of
