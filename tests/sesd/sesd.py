@@ -286,6 +286,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    # Route modules do "from sesd import ...": make that this very module,
+    # not a second copy with its own _Clock (which botocore would then use).
+    sys.modules.setdefault("sesd", sys.modules[__name__])
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--key", action="append", default=[],
