@@ -17,7 +17,8 @@ Control endpoints (no signature):
           "status": 429, "error": "TooManyRequestsException",
           "message": "Maximum sending rate exceeded.",
           "delay": 2.5, "reset": false}
-         route "*" matches every AWS request; count -1 means until reset.
+         route "*" matches every AWS request; count -1 means until reset;
+         "after": N lets N matching requests through before the fault.
     POST /_control/state            merge JSON into the shared state that
                                     route modules read (e.g. rate limits)
 
@@ -155,6 +156,9 @@ class Server(ThreadingHTTPServer):
         with self.lock:
             for f in self.faults:
                 if f.get("route", "*") in ("*", route) and f.get("count", 1) != 0:
+                    if f.get("after", 0) > 0:
+                        f["after"] -= 1
+                        return None
                     if f.get("count", 1) > 0:
                         f["count"] = f.get("count", 1) - 1
                     return dict(f)
