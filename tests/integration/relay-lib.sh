@@ -63,7 +63,7 @@ relay_lmtp_start() {
         >> "$T/relay.out" 2>&1 &
     RELAY_PID=$!
     add_cleanup "kill $RELAY_PID 2>/dev/null"
-    wait_for 10 test -S "$T/lmtp.sock" || {
+    wait_for 10 lmtp_alive || {
         diag "ses-relay did not start:"; sed 's/^/# /' "$T/relay.out"; return 1; }
 }
 
