@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -67,18 +68,42 @@ static int finish(status_t st, const char *detail)
     return status_info(st)->sysexit;
 }
 
-static int pipe_mode(conf_t *conf, const char *sender, const char *qid,
-                     char **rcpts, int nrcpts)
+/* An address as pipe(8) or a Sendmail mailer passes it: "<a@b>" loses its
+ * brackets, and "<>", "" or MAILER-DAEMON (what pipe(8) and Sendmail say
+ * for the null sender unless told otherwise; SES could never take it as an
+ * address) become "". */
+static char *pipe_address(char *a, int is_sender)
+{
+    size_t n = strlen(a);
+
+    if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
+        a[n - 1] = '\0';
+        a++;
+    }
+    if (is_sender && strcasecmp(a, "MAILER-DAEMON") == 0)
+        *a = '\0';
+    return a;
+}
+
+static int pipe_mode(conf_t *conf, char *sender, const char *qid, char **rcpts,
+                     int nrcpts)
 {
     char err[512];
     spool_t *sp = NULL;
     relay_t *relay = NULL;
     deliver_t *d = NULL;
     ses_result_t *res = NULL;
-    deliver_msg_t m = {
-        sender, (const char *const *)rcpts, (size_t)nrcpts, qid, NULL, true};
+    deliver_msg_t m = {pipe_address(sender, 1),
+                       (const char *const *)rcpts,
+                       (size_t)nrcpts,
+                       qid,
+                       NULL,
+                       true};
     status_t st;
     int rc;
+
+    for (int i = 0; i < nrcpts; i++)
+        rcpts[i] = pipe_address(rcpts[i], 0);
 
     sp = spool_new((size_t)conf_int(conf, CK_MAX_MESSAGE_SIZE), 0);
     res = calloc((size_t)nrcpts, sizeof(*res));
@@ -107,7 +132,8 @@ out:
 
 int main(int argc, char **argv)
 {
-    const char *conffile = NULL, *sender = NULL, *qid = NULL, *listen = NULL;
+    const char *conffile = NULL, *qid = NULL, *listen = NULL;
+    char *sender = NULL;
     conf_t *conf = NULL;
     char err[1024];
     int ch, foreground = 0, rc;

@@ -118,7 +118,7 @@ static int flush_out(sess_t *s)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return GL_IO;
+            return errno == EPIPE || errno == ECONNRESET ? GL_EOF : GL_IO;
         off += (size_t)n;
     }
     buf_reset(&s->out);

@@ -9,8 +9,9 @@
 #   sent_field SUBJECT EXPR    a Python expression over the first such send
 #                              (e: the record sesd keeps) printed
 #   relay_lmtp_start CONF      ses-relay -F -l unix:$T/lmtp.sock (RELAY_PID)
-#   pf_with_relay MODE CONF    Postfix whose default transport is ses-relay
-#                              in MODE pipe or lmtp (pf_start afterwards)
+#   pf_with_relay MODE CONF    Postfix with the contrib/postfix transports,
+#                              mail going to ses-relay in MODE pipe or lmtp
+#                              (pf_start afterwards)
 #   relay_transport_tests MODE the behaviour both transports must show
 
 sesd_start() {
@@ -72,15 +73,24 @@ lmtp_alive() {
     $PY -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$T/lmtp.sock"
 }
 
+# The shipped contrib/postfix snippets, pointed at this build and test:
+# pipe mode takes mail from @sender.example by sender_dependent_default_
+# transport_maps (anything else is refused by an error transport), LMTP
+# mode takes everything by default_transport.
 pf_with_relay() {
     pf_init "$T/postfix"
+    sed -e "s|/usr/sbin/ses-relay|$B/relay/ses-relay|" \
+        -e "s|/etc/ses-milter.conf|$2|" -e "s|user=ses-milter|user=nobody|" \
+        "$top_srcdir/contrib/postfix/master.cf" | grep -v '^#' | grep . \
+        >> "$PF_ETC/master.cf"
+    grep -E '^[a-z_]+ = ' "$top_srcdir/contrib/postfix/main.cf" |
+        while read -r _l; do pf_set "$_l"; done
     if [ "$1" = pipe ]; then
-        pf_set "default_transport = ses" "ses_destination_recipient_limit = 50"
-        pf_service "ses unix - n n - - pipe" \
-            "  flags=q user=nobody null_sender=" \
-            "  argv=$B/relay/ses-relay -c $2 -f \${sender} -q \${queue_id} -- \${recipient}"
+        printf '@sender.example ses:\n' > "$PF_ETC/ses_senders"
+        pf_set "sender_dependent_default_transport_maps = texthash:$PF_ETC/ses_senders" \
+               "default_transport = error:5.7.1 only @sender.example uses SES here"
     else
-        pf_set "default_transport = lmtp:unix:$T/lmtp.sock"
+        pf_set "default_transport = seslmtp:unix:$T/lmtp.sock"
     fi
 }
 
