@@ -10,8 +10,7 @@ pf_need_root
 tmpdir_make
 
 sesd_start; ok $? "sesd starts"
-ses_conf "$T/ses.conf" "RelaySocketOwner root:postfix"
-sed -i 's/^SocketMode .*/SocketMode 0660/' "$T/ses.conf"
+ses_conf "$T/ses.conf" "RelaySocketOwner root:postfix" "SocketMode 0660"
 relay_lmtp_start "$T/ses.conf"; ok $? "ses-relay -l unix:PATH starts"
 is "$(stat -c '%a %U:%G' "$T/lmtp.sock")" "660 root:postfix" \
     "the socket gets SocketMode and RelaySocketOwner (Postfix can connect, others cannot)"
