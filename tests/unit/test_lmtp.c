@@ -177,6 +177,14 @@ static void greet(srv_t *s)
     expect(s, "250-relay.test\r\n");
 }
 
+/* MAIL, RCPT and DATA for one recipient, pipelined; the 354 is read. */
+static void start_data(srv_t *s)
+{
+    cl_puts(s, "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\n"
+               "DATA\r\n");
+    cl_replies(s, 3);
+}
+
 /* ---- tests ---- */
 
 static void test_lhlo_announces_the_extensions(void **state)
@@ -269,9 +277,7 @@ static void test_dot_unstuffing_and_end_marker(void **state)
     srv_t *s = srv_start(1000000, 100);
 
     greet(s);
-    cl_puts(s, "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\n"
-               "DATA\r\n");
-    cl_replies(s, 3);
+    start_data(s);
     /* byte by byte: every state change crosses a read */
     for (size_t i = 0; i < sizeof(wire) - 1; i++)
         cl_send(s, wire + i, 1);
@@ -420,9 +426,7 @@ static void test_cut_message_is_not_delivered(void **state)
     srv_t *s = srv_start(1000000, 100);
 
     greet(s);
-    cl_puts(s, "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\n"
-               "DATA\r\n");
-    cl_replies(s, 3);
+    start_data(s);
     cl_puts(s, "Subject: cut\r\n\r\nhalf a message\r\n");
     shutdown(s->cfd, SHUT_WR);
     pthread_join(s->th, NULL);
@@ -441,9 +445,7 @@ static void test_queue_id_comes_from_the_received_header(void **state)
     greet(s);
     cl_puts(s, "XFORWARD IDENT=XFWDIDENT1\r\n");
     expect(s, "250 2.0.0 Ok");
-    cl_puts(s, "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\n"
-               "DATA\r\n");
-    cl_replies(s, 3);
+    start_data(s);
     cl_puts(s, "Received: from client (localhost [127.0.0.1])\r\n"
                "\tby mta.test.example (Postfix) with ESMTP id 4F2A1C0D3B\r\n"
                "\tfor <b@example.net>; Wed, 25 Nov 2026 06:18:21 +0000\r\n"
@@ -460,9 +462,7 @@ static void test_queue_id_comes_from_the_received_header(void **state)
     expect(s, "250 2.0.0");
     assert_string_equal(s->qid, "3Lk8Xy0Qzqz1xyz");
     /* and IDENT does not outlive its transaction */
-    cl_puts(s, "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\n"
-               "DATA\r\n");
-    cl_replies(s, 3);
+    start_data(s);
     cl_puts(s, "Subject: none\r\n\r\n.\r\n");
     expect(s, "250 2.0.0");
     assert_string_equal(s->qid, "");
@@ -497,9 +497,7 @@ static void test_stop_waits_for_the_transaction_in_progress(void **state)
     srv_t *s = srv_start(1000000, 100);
 
     greet(s);
-    cl_puts(s, "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\n"
-               "DATA\r\n");
-    cl_replies(s, 3);
+    start_data(s);
     assert_int_equal(write(s->stop[1], "x", 1), 1); /* SIGTERM arrives */
     cl_puts(s, "Subject: in flight\r\n\r\n.\r\n");
     expect(s, "250 2.0.0 Ok: queued as SES-1-0");
