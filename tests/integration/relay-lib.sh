@@ -6,6 +6,8 @@
 #   sesd_reset                 forget faults, requests and sent messages
 #   sent_summary SUBJECT       what SES received for messages with SUBJECT:
 #                              "calls=N dests=N unique=N sizes=50,10"
+#                              (sizes largest first: parallel deliveries
+#                              reach SES in any order)
 #   sent_field SUBJECT EXPR    a Python expression over the first such send
 #                              (e: the record sesd keeps) printed
 #   relay_lmtp_start CONF      ses-relay -F -l unix:$T/lmtp.sock (RELAY_PID)
@@ -40,7 +42,8 @@ subj = ("Subject: %s\r\n" % sys.argv[1])
 es = [e for e in json.load(sys.stdin) if subj in e["raw"]]
 d = [x for e in es for x in e["destinations"]]
 print("calls=%d dests=%d unique=%d sizes=%s" % (len(es), len(d), len(set(d)),
-      ",".join(str(len(e["destinations"])) for e in es)))' "$1"
+      ",".join(str(n) for n in sorted((len(e["destinations"]) for e in es),
+                                      reverse=True))))' "$1"
 }
 
 sent_field() {
