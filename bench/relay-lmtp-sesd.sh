@@ -20,7 +20,7 @@ pf_need_root
 N=${N:-1000}
 tmpdir_make
 $PY -c 'import sys; sys.stdout.write("Subject: bench\n\n" + ("x" * 76 + "\n") * 52)' > "$T/msg.eml"
-sesd_start || exit 1
+relay_sesd_start || exit 1
 ses_conf "$T/ses.conf" "LogLevel warning"
 relay_lmtp_start "$T/ses.conf" || exit 1
 chmod 666 "$T/lmtp.sock"

@@ -49,6 +49,7 @@ typedef enum {
     ST_TEMP_RESOURCE,          /* out of memory, disk, descriptors */
     ST_TEMP_SHUTDOWN,          /* the service is stopping */
     ST_TEMP_UNKNOWN,           /* anything we cannot classify */
+    ST_TEMP_IDENTITY,          /* SES: identity not verified here */
     ST__COUNT
 } status_t;
 

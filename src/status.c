@@ -81,6 +81,9 @@ static const status_info_t table[ST__COUNT] = {
     T(ST_TEMP_SHUTDOWN, "shutdown", "4.3.2", false, false,
       "service shutting down"),
     T(ST_TEMP_UNKNOWN, "unknown", "4.0.0", false, false, "temporary failure"),
+    T(ST_TEMP_IDENTITY, "identity-not-verified", "4.7.1", false, true,
+      "sending identity not verified in Amazon SES for this region (check "
+      "Region, the sandbox, verified identities)"),
 };
 
 const status_info_t *status_info(status_t st)

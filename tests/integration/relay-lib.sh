@@ -1,9 +1,8 @@
 # tests/integration/relay-lib.sh - ses-relay through real Postfix against
 # the sesd test server (sourced after lib.sh, postfix.sh and harness.sh)
 #
-#   sesd_start                 tests/sesd/sesd.py on a free port (SES_PORT)
-#   sesd_fault JSON            queue a fault (POST /_control/fault)
-#   sesd_reset                 forget faults, requests and sent messages
+#   relay_sesd_start           sesd (tests/sesd/lib.sh: sesd_fault,
+#                              sesd_reset, ...) for ses_conf's Endpoint
 #   sent_summary SUBJECT       what SES received for messages with SUBJECT:
 #                              "calls=N dests=N unique=N sizes=50,10"
 #                              (sizes largest first: parallel deliveries
@@ -16,27 +15,16 @@
 #                              (pf_start afterwards)
 #   relay_transport_tests MODE the behaviour both transports must show
 
-sesd_start() {
-    SES_PORT=$(free_port)
-    $PY "$top_srcdir/tests/sesd/sesd.py" --port "$SES_PORT" \
-        > "$T/sesd.log" 2>&1 &
-    SESD_PID=$!
-    add_cleanup "kill $SESD_PID 2>/dev/null"
-    wait_for 20 curl -sf "http://127.0.0.1:$SES_PORT/_sent" || {
-        diag "sesd did not start:"; sed 's/^/# /' "$T/sesd.log"; return 1; }
-}
-
-sesd_fault() {
-    curl -sf -X POST --data "$1" "http://127.0.0.1:$SES_PORT/_control/fault" \
-        >/dev/null
-}
-
-sesd_reset() {
-    curl -sf -X POST "http://127.0.0.1:$SES_PORT/_control/reset" >/dev/null
+# sesd itself: tests/sesd/lib.sh (sesd_start, sesd_fault, sesd_reset, ...);
+# ses_conf points Endpoint at SES_PORT.
+. "$top_srcdir/tests/sesd/lib.sh"
+relay_sesd_start() {
+    sesd_start || return 1
+    SES_PORT=$SESD_PORT
 }
 
 sent_summary() {
-    curl -sf "http://127.0.0.1:$SES_PORT/_sent" | $PY -c '
+    sesd_sent | $PY -c '
 import json, sys
 subj = ("Subject: %s\r\n" % sys.argv[1])
 es = [e for e in json.load(sys.stdin) if subj in e["raw"]]
@@ -47,7 +35,7 @@ print("calls=%d dests=%d unique=%d sizes=%s" % (len(es), len(d), len(set(d)),
 }
 
 sent_field() {
-    curl -sf "http://127.0.0.1:$SES_PORT/_sent" | $PY -c '
+    sesd_sent | $PY -c '
 import json, sys
 subj = ("Subject: %s\r\n" % sys.argv[1])
 es = [e for e in json.load(sys.stdin) if subj in e["raw"]]
@@ -57,7 +45,7 @@ print(eval(sys.argv[2]))' "$1" "$2"
 
 # Number of SES send requests sesd saw (faulted ones included).
 sesd_send_requests() {
-    curl -sf "http://127.0.0.1:$SES_PORT/_control/requests" | $PY -c '
+    sesd_requests | $PY -c '
 import json, sys
 print(len([r for r in json.load(sys.stdin) if r["route"] == "ses-send-v2"]))'
 }
@@ -145,7 +133,7 @@ relay_transport_tests() {
         "$M: Postfix logs 60 recipients as sent"
 
     # Permanent rejection: Postfix bounces, the DSN reaches the sender.
-    sesd_fault '{"route": "ses-send-v2", "count": 1, "status": 400, "error": "MessageRejected", "message": "Email address is not verified. The following identities failed the check: alice@sender.example"}'
+    sesd_fault '{"route": "ses-send-v2", "count": 1, "status": 400, "error": "MessageRejected", "message": "Email rejected per SES policy: the content looks like spam"}'
     pf_send alice@sender.example dave@example.net --header "Subject: rejected-$M" >/dev/null
     ok $? "$M: swaks submits a message SES will reject"
     wait_for 30 sh -c "[ \$(find '$PF_DIR/mail/alice/new' -type f 2>/dev/null | wc -l) -ge 1 ]"
@@ -155,7 +143,7 @@ relay_transport_tests() {
         "$M: Postfix bounces with 5.7.1 and SES's error"
     dsn=$(cat "$PF_DIR"/mail/alice/new/* 2>/dev/null)
     like "$dsn" "Status: 5\\.7\\.1" "$M: the DSN says 5.7.1"
-    like "$dsn" "MessageRejected: Email address is not verified" "$M: the DSN carries SES's reason"
+    like "$dsn" "MessageRejected: Email rejected per SES policy" "$M: the DSN carries SES's reason"
     like "$dsn" "Subject: rejected-$M" "$M: the DSN returns the original headers"
     is "$(sent_summary "rejected-$M")" "calls=0 dests=0 unique=0 sizes=" \
         "$M: SES recorded nothing for the rejected message"

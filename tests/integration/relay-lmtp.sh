@@ -9,7 +9,7 @@
 pf_need_root
 tmpdir_make
 
-sesd_start; ok $? "sesd starts"
+relay_sesd_start; ok $? "sesd starts"
 ses_conf "$T/ses.conf" "RelaySocketOwner root:postfix" "SocketMode 0660"
 relay_lmtp_start "$T/ses.conf"; ok $? "ses-relay -l unix:PATH starts"
 is "$(stat -c '%a %U:%G' "$T/lmtp.sock")" "660 root:postfix" \
@@ -74,7 +74,7 @@ sed -i '/^BogusKey/d' "$T/ses.conf"
 sesd_fault '{"route": "ses-send-v2", "count": 1, "delay": 3}'
 n0=$(sesd_send_requests)
 pf_send alice@sender.example henry@example.net --header "Subject: term-lmtp" >/dev/null
-wait_for 20 sh -c "[ \$(curl -sf http://127.0.0.1:$SES_PORT/_control/requests | $PY -c 'import json,sys; print(len([r for r in json.load(sys.stdin) if r[\"route\"] == \"ses-send-v2\"]))') -gt $n0 ]"
+wait_for 20 sh -c "[ \$(curl -sf $SESD_URL/_control/requests | $PY -c 'import json,sys; print(len([r for r in json.load(sys.stdin) if r[\"route\"] == \"ses-send-v2\"]))') -gt $n0 ]"
 ok $? "a delivery is in flight at SES"
 kill -TERM "$RELAY_PID"
 wait_for 2 sh -c "! test -e '$T/lmtp.sock'"; ok $? "SIGTERM removes the socket at once (new clients fail fast)"
@@ -95,7 +95,7 @@ while [ $i -le 20 ]; do
     senders="$senders $!"
     i=$((i + 1))
 done
-wait_for 30 sh -c "[ \$(curl -sf http://127.0.0.1:$SES_PORT/_control/requests | $PY -c 'import json,sys; print(len([r for r in json.load(sys.stdin) if r[\"route\"] == \"ses-send-v2\"]))') -ge $((n0 + 4)) ]"
+wait_for 30 sh -c "[ \$(curl -sf $SESD_URL/_control/requests | $PY -c 'import json,sys; print(len([r for r in json.load(sys.stdin) if r[\"route\"] == \"ses-send-v2\"]))') -ge $((n0 + 4)) ]"
 ok $? "deliveries are under way"
 kill -9 "$RELAY_PID"; ok $? "kill -9 ses-relay"
 for p in $senders; do wait "$p"; done
