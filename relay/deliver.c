@@ -312,13 +312,22 @@ static void send_batches(deliver_t *d, snap_t *s, const deliver_msg_t *m,
                                 m->queue_id, m->spool};
             (void)ses_send(ses, &sm, br);
         }
-        for (size_t i = 0; i < k; i++)
+        /* A batch is one SES call, but ses_send() may resend recipients
+         * of a refused call one by one: record each MessageId with the
+         * recipients it covers (they are adjacent). */
+        for (size_t i = 0, run = 0; i < k; i++) {
             res[idx[first + i]] = br[i];
-        if (br[0].status == ST_OK)
-            record(d->r, s, m, br[0].message_id,
-                   (const char *const *)ascii + first, k);
-        else if (status_is_temporary(br[0].status) && deferred == ST_OK)
-            deferred = br[0].status;
+            if (status_is_temporary(br[i].status) && deferred == ST_OK)
+                deferred = br[i].status;
+            if (br[i].status != ST_OK)
+                run = i + 1;
+            else if (i + 1 == k || br[i + 1].status != ST_OK ||
+                     strcmp(br[i + 1].message_id, br[i].message_id) != 0) {
+                record(d->r, s, m, br[i].message_id,
+                       (const char *const *)ascii + first + run, i + 1 - run);
+                run = i + 1;
+            }
+        }
     }
     free(br);
 }

@@ -13,7 +13,9 @@
  *     non-ASCII local part (sender or recipient) 5.6.7, malformed UTF-8
  *     5.1.3; a domain that alone is non-ASCII goes out as its A-label;
  *   - the rest go out in batches of RecipientsPerCall (50), each batch one
- *     SES call with its own MessageId or error;
+ *     SES call with its own MessageId or error (ses_send() resends the
+ *     recipients of a call refused for one bad address one by one, so a
+ *     batch can end with several MessageIds);
  *   - with stop_on_defer (pipe mode), batches after one that was deferred
  *     are not sent at all: Postfix will retry every recipient anyway, and
  *     each batch sent now would only be sent twice;
