@@ -11,6 +11,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 /* ---- a server in a thread, with a recording deliver() ---- */
@@ -508,11 +509,14 @@ static void test_stop_waits_for_the_transaction_in_progress(void **state)
 
 static void test_stop_refuses_a_new_pipelined_transaction(void **state)
 {
+    static const char group[] = "MAIL FROM:<a@example.com>\r\n"
+                                "RCPT TO:<b@example.net>\r\n";
     srv_t *s = srv_start(1000000, 100);
 
     greet(s);
     assert_int_equal(write(s->stop[1], "x", 1), 1);
-    cl_puts(s, "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\n");
+    /* the server may answer 421 and close before these arrive */
+    (void)send(s->cfd, group, strlen(group), MSG_NOSIGNAL);
     expect(s, "421 4.3.2");
     assert_int_equal(srv_finish(s), LMTP_END_STOP);
 }
@@ -564,5 +568,6 @@ int main(void)
         cmocka_unit_test(test_stop_refuses_a_new_pipelined_transaction),
         cmocka_unit_test(test_addresses_keep_quotes_and_lose_source_routes),
     };
+    signal(SIGPIPE, SIG_IGN); /* a write after the server hung up fails */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
