@@ -9,7 +9,8 @@
 #                              reach SES in any order)
 #   sent_field SUBJECT EXPR    a Python expression over the first such send
 #                              (e: the record sesd keeps) printed
-#   relay_lmtp_start CONF      ses-relay -F -l unix:$T/lmtp.sock (RELAY_PID)
+#   relay_lmtp_start CONF      ses-relay -F -l unix:$T/lmtp.sock (RELAY_PID),
+#                              or without -l when CONF sets RelaySocket
 #   pf_with_relay MODE CONF    Postfix with the contrib/postfix transports,
 #                              mail going to ses-relay in MODE pipe or lmtp
 #                              (pf_start afterwards)
@@ -51,8 +52,12 @@ print(len([r for r in json.load(sys.stdin) if r["route"] == "ses-send-v2"]))'
 }
 
 relay_lmtp_start() {
-    "$B/relay/ses-relay" -F -c "$1" -l "unix:$T/lmtp.sock" \
-        >> "$T/relay.out" 2>&1 &
+    if grep -q '^RelaySocket ' "$1"; then # the key instead of -l
+        "$B/relay/ses-relay" -F -c "$1" >> "$T/relay.out" 2>&1 &
+    else
+        "$B/relay/ses-relay" -F -c "$1" -l "unix:$T/lmtp.sock" \
+            >> "$T/relay.out" 2>&1 &
+    fi
     RELAY_PID=$!
     add_cleanup "kill $RELAY_PID 2>/dev/null"
     wait_for 10 lmtp_alive || {

@@ -101,7 +101,9 @@ kill -9 "$RELAY_PID"; ok $? "kill -9 ses-relay"
 for p in $senders; do wait "$p"; done
 test -S "$T/lmtp.sock"; ok $? "the dead process left its socket behind"
 sleep 1
-relay_lmtp_start "$T/ses.conf"; ok $? "a new ses-relay replaces the stale socket"
+{ cat "$T/ses.conf"; echo "RelaySocket unix:$T/lmtp.sock"; } > "$T/ses-key.conf"
+relay_lmtp_start "$T/ses-key.conf"
+ok $? "a new ses-relay (RelaySocket, no -l) replaces the stale socket"
 pf_flush
 pf_wait_empty 120; ok $? "Postfix delivers everything after the restart"
 lost=0; dup=0; i=1
