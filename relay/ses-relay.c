@@ -51,7 +51,9 @@ static void usage(FILE *fp)
         "\n"
         "Pipe mode reads the message on stdin and exits with a sysexits\n"
         "code: 0 sent, 75 try again later (the message stays queued),\n"
-        "other codes bounce. Usage and configuration errors exit 75.\n",
+        "other codes bounce. Usage and configuration errors exit 75.\n"
+        "LMTP mode (-l, or RelaySocket without -f) answers each recipient;\n"
+        "SIGTERM finishes transactions in progress, SIGHUP reloads.\n",
         CLI_DEFAULT_CONF);
 }
 
