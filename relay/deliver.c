@@ -201,29 +201,18 @@ static store_t *relay_store(relay_t *r, const conf_t *conf, const char *qid)
 
 /* ---- one delivery ---- */
 
-/* The configuration set the message goes out with (for the message map):
- * the milter's header when valid, else ConfigurationSet. */
-static const char *config_set(const conf_t *conf, const spool_t *sp, char *out,
-                              size_t outlen)
-{
-    const char *v = spool_header(sp, "X-SES-CONFIGURATION-SET", out, outlen);
-
-    if (v && conf_ses_name_ok(v) && strlen(v) <= 64)
-        return v;
-    return conf_str(conf, CK_CONFIGURATION_SET);
-}
-
 static void record(relay_t *r, const snap_t *s, const deliver_msg_t *m,
                    const char *message_id, const char *const *rcpts, size_t n)
 {
     char cs[300];
     store_t *st = relay_store(r, s->conf, m->queue_id);
-    store_message_t rec = {m->queue_id ? m->queue_id : "",
-                           m->sender,
-                           rcpts,
-                           n,
-                           config_set(s->conf, m->spool, cs, sizeof(cs)),
-                           (int64_t)time(NULL)};
+    store_message_t rec = {
+        m->queue_id ? m->queue_id : "",
+        m->sender,
+        rcpts,
+        n,
+        ses_config_set(s->conf, m->spool, cs, sizeof(cs), NULL),
+        (int64_t)time(NULL)};
 
     if (st == NULL)
         return;
