@@ -68,6 +68,23 @@ CONF_KEY(RELAY_SOCKET, "RelaySocket", CT_STRING, NULL, NULL, conf_v_socket,
          "inet:PORT@ADDR")
 CONF_KEY(SOCKET_MODE, "SocketMode", CT_STRING, "0660", NULL, conf_v_mode,
          "permissions of unix sockets created by ses-milter and ses-relay")
+/* ses-relay LMTP mode (RelaySocket and SocketMode above also apply) */
+CONF_KEY(RELAY_SOCKET_OWNER, "RelaySocketOwner", CT_STRING, NULL, NULL, NULL,
+         "user[:group] given ses-relay's unix socket, so with SocketMode 0660 "
+         "Postfix's lmtp client (e.g. group postfix) can connect; ses-relay "
+         "must start as root to give it away")
+CONF_KEY(RELAY_WORKERS, "RelayWorkers", CT_INT, "32", "1..1024", NULL,
+         "LMTP connections served at once, one thread each with its own "
+         "HTTPS connection to SES; keep it above Postfix's lmtp concurrency "
+         "for the transport (default 20) plus a few cached connections")
+CONF_KEY(RELAY_MAX_RECIPIENTS, "RelayMaxRecipients", CT_INT, "1000",
+         "1..1000", NULL,
+         "recipients per LMTP transaction; more are answered 452 4.5.3 and "
+         "Postfix sends them in another transaction")
+CONF_KEY(RELAY_TIMEOUT, "RelayTimeout", CT_DURATION, "300s", "1000..3600000",
+         NULL,
+         "time an LMTP client has to send the next command or the next part "
+         "of DATA, and to read a reply")
 CONF_KEY(USER_ID, "UserID", CT_STRING, NULL, NULL, NULL,
          "user[:group] to run as after opening sockets")
 CONF_KEY(PID_FILE, "PidFile", CT_PATH, NULL, NULL, NULL,

@@ -45,6 +45,8 @@
 #include "ses_spool.h"
 #include "ses_status.h"
 
+#include <stdbool.h>
+
 #define SES_MAX_RECIPIENTS 1000     /* per message; Postfix sends fewer */
 #define SES_V1_MAX_ENCODED 10485760 /* v1 limit, after base64 */
 
@@ -70,6 +72,12 @@ void ses_client_free(ses_client_t *c); /* NULL is fine */
 
 status_t ses_send(ses_client_t *c, const ses_message_t *m,
                   ses_result_t *results);
+
+/* The configuration set a message goes out with: a valid
+ * X-SES-CONFIGURATION-SET header (copied into out), else ConfigurationSet,
+ * else NULL. *bad_header (may be NULL) tells of an invalid header. */
+const char *ses_config_set(const conf_t *conf, const spool_t *sp, char *out,
+                           size_t outlen, bool *bad_header);
 
 /* The endpoint URL used (for logs). */
 const char *ses_client_url(const ses_client_t *c);

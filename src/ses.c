@@ -437,6 +437,23 @@ static long long body_length(body_t *b)
 
 /* ---- request building ---- */
 
+const char *ses_config_set(const conf_t *conf, const spool_t *sp, char *out,
+                           size_t outlen, bool *bad_header)
+{
+    char hv[2048];
+    const char *v = spool_header(sp, "X-SES-CONFIGURATION-SET", hv, sizeof(hv));
+
+    if (bad_header)
+        *bad_header = false;
+    if (v && conf_ses_name_ok(v) && strlen(v) <= 64) {
+        str_copy(out, v, outlen);
+        return out;
+    }
+    if (v && bad_header)
+        *bad_header = true;
+    return conf_str(conf, CK_CONFIGURATION_SET);
+}
+
 /* Config set and tags: config defaults, then milter headers. */
 static void message_options(ses_client_t *c, const ses_message_t *m, char *cs,
                             size_t cslen, send_opts_t *o)
@@ -444,17 +461,12 @@ static void message_options(ses_client_t *c, const ses_message_t *m, char *cs,
     char hv[2048], err[256];
     const char *v;
     tags_t *t = NULL;
+    bool bad;
 
-    o->config_set = conf_str(c->conf, CK_CONFIGURATION_SET);
-    if ((v = spool_header(m->spool, "X-SES-CONFIGURATION-SET", hv,
-                          sizeof(hv))) != NULL) {
-        if (conf_ses_name_ok(v) && strlen(v) <= 64) {
-            str_copy(cs, v, cslen);
-            o->config_set = cs;
-        } else
-            log_warning(m->queue_id,
-                        "ignoring invalid X-SES-CONFIGURATION-SET header");
-    }
+    o->config_set = ses_config_set(c->conf, m->spool, cs, cslen, &bad);
+    if (bad)
+        log_warning(m->queue_id,
+                    "ignoring invalid X-SES-CONFIGURATION-SET header");
     o->tags = tags_new();
     if (o->tags == NULL)
         return;
