@@ -95,7 +95,9 @@ const char *store_strerror(const store_t *st);
 store_status_t store_suppression_get(store_t *st, const char *addr,
                                      suppression_t *out);
 
-/* The message map, written by ses-relay after SES accepted a message. */
+/* The message map, written by ses-relay after SES accepted a message.
+ * The commit does not wait for the disk (a power cut may lose the last
+ * entries: DSNs then go to the notification's mail.source). */
 typedef struct {
     const char *queue_id;
     const char *sender;
@@ -150,6 +152,17 @@ typedef int (*store_supp_fn)(void *ctx, const char *addr,
                              const suppression_t *s, int removed);
 store_status_t store_suppression_each(store_t *st, int with_removed,
                                       store_supp_fn fn, void *ctx);
+
+/* For ses-suppress sync: an entry whatever its state, with its flags
+ * (STORE_OK also for a tombstone), and the mark that it is known to the
+ * SESv2 account suppression list. Any later change to the entry (put,
+ * del) clears the mark. */
+#define STORE_SUPP_REMOVED 0x01 /* a tombstone */
+#define STORE_SUPP_SYNCED  0x02 /* seen in or pushed to SES by a sync */
+store_status_t store_suppression_get_state(store_t *st, const char *addr,
+                                           suppression_t *out, unsigned *flags);
+store_status_t store_suppression_mark_synced(store_t *st, store_txn_t *tx,
+                                             const char *addr);
 
 /* Idempotency: records id (an SNS/SQS message id or SES feedbackId, at
  * most STORE_MAX_ID bytes) as applied. *fresh is 1 when it was new, 0 when

@@ -130,8 +130,8 @@ int main(int argc, char **argv)
         return EX_CONFIG;
     }
     userid = conf_str(conf, CK_USER_ID);
-    if (userid && daemon_user_resolve(userid, &user, err, sizeof(err)) < 0) {
-        fprintf(stderr, "ses-milter: %s: %s\n", conf_path(conf), err);
+    if (userid && daemon_user_lookup(userid, &user, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ses-milter: %s: UserID: %s\n", conf_path(conf), err);
         conf_unref(conf);
         return EX_CONFIG;
     }

@@ -43,6 +43,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -340,7 +341,7 @@ static void env_close_handles(env_t *e)
     for (int i = 0; i < DBI__N; i++)
         for (int m = 0; m < 2; m++)
             if (e->db[i][m]) {
-                e->db[i][m]->close(e->db[i][m], 0);
+                e->db[i][m]->close(e->db[i][m], DB_NOSYNC);
                 e->db[i][m] = NULL;
             }
     memset(e->db_retry, 0, sizeof(e->db_retry));
@@ -484,7 +485,7 @@ static void env_unref(env_t *e)
     for (int i = 0; i < DBI__N; i++)
         wrote |= e->db[i][1] != NULL;
     if (wrote && e->dbenv && !atomic_load(&e->broken))
-        e->dbenv->txn_checkpoint(e->dbenv, 0, 0, 0);
+        e->dbenv->txn_checkpoint(e->dbenv, CKP_LOG_KB, CKP_MINUTES, 0);
     env_close_handles(e);
     pthread_rwlock_destroy(&e->lock);
     pthread_mutex_destroy(&e->dblock);
@@ -495,6 +496,7 @@ static void env_unref(env_t *e)
 store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
                           char *err, size_t errlen)
 {
+    char canon[PATH_MAX];
     store_status_t st = STORE_OK;
     store_t *s = NULL;
     env_t *e;
@@ -505,6 +507,9 @@ store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
         st = store_fail(STORE_PERMFAIL, "store_open: bad arguments");
         goto fail;
     }
+    /* one environment per directory, however it is spelled */
+    if (realpath(datadir, canon) != NULL)
+        datadir = canon;
     pthread_once(&atfork_once, atfork_register);
     pthread_mutex_lock(&envs_lock);
     for (e = envs; e; e = e->next)
@@ -615,7 +620,10 @@ store_status_t store_run(store_t *st, store_txn_t *tx, int write,
             }
             return rc;
         }
-        if (write && (ret = e->dbenv->txn_begin(e->dbenv, NULL, &t, 0)) != 0) {
+        if (write &&
+            (ret = e->dbenv->txn_begin(
+                 e->dbenv, NULL, &t,
+                 write == STORE_RUN_NOSYNC ? DB_TXN_WRITE_NOSYNC : 0)) != 0) {
             rc = store_db_status(e, ret, "txn_begin");
         } else {
             rc = fn(e, t, arg);

@@ -28,7 +28,11 @@ typedef store_status_t (*store_walk_fn)(void *ctx, const DBT *k, const DBT *d,
                                         int *stop);
 
 /* fn inside tx, or (tx NULL) in a transaction of its own for writes and
- * without one for reads, retrying deadlocks and reopens. */
+ * without one for reads, retrying deadlocks and reopens. write: 0 a read,
+ * 1 a durable write, STORE_RUN_NOSYNC a write whose commit does not wait
+ * for the disk (the log is written, the fsync comes with a later commit or
+ * checkpoint: a power cut may lose it, a crashed process does not). */
+#define STORE_RUN_NOSYNC 2
 store_status_t store_run(store_t *st, store_txn_t *tx, int write,
                          store_op_fn fn, void *arg);
 /* The handle of database i (read-write when rw); STORE_NOTFOUND when a

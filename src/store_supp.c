@@ -20,7 +20,8 @@
 #include <string.h>
 
 #define SUPP_REC_LEN 24
-#define SUPP_REMOVED 0x01
+#define SUPP_REMOVED STORE_SUPP_REMOVED
+#define SUPP_SYNCED  STORE_SUPP_SYNCED
 
 /* Lower-cases addr into out; -1 when empty, too long or without '@'. */
 static int addr_key(const char *addr, char out[STORE_MAX_ADDR + 1], size_t *len)
@@ -99,6 +100,18 @@ static store_status_t supp_read(env_t *e, DB_TXN *t, DB *db, supp_arg_t *a,
     return supp_decode(&d, s, flags);
 }
 
+/* The handle (read-write when rw) and the record of a->key, read under a
+ * write lock inside a transaction. */
+static store_status_t supp_load(env_t *e, DB_TXN *t, int rw, supp_arg_t *a,
+                                DB **db, suppression_t *s, int *flags)
+{
+    store_status_t rc;
+
+    if ((rc = store_env_db(e, DBI_SUPP, rw, db)) != STORE_OK)
+        return rc;
+    return supp_read(e, t, *db, a, s, flags);
+}
+
 static store_status_t supp_write(env_t *e, DB_TXN *t, DB *db, supp_arg_t *a,
                                  const suppression_t *s, int flags)
 {
@@ -118,9 +131,7 @@ static store_status_t op_supp_get(env_t *e, DB_TXN *t, void *arg)
     DB *db;
     int flags = 0;
 
-    if ((rc = store_env_db(e, DBI_SUPP, 0, &db)) != STORE_OK)
-        return rc;
-    if ((rc = supp_read(e, NULL, db, a, a->out, &flags)) != STORE_OK)
+    if ((rc = supp_load(e, NULL, 0, a, &db, a->out, &flags)) != STORE_OK)
         return rc;
     return flags & SUPP_REMOVED ? STORE_NOTFOUND : STORE_OK;
 }
@@ -146,9 +157,7 @@ static store_status_t op_supp_put(env_t *e, DB_TXN *t, void *arg)
     DB *db;
     int flags = 0;
 
-    if ((rc = store_env_db(e, DBI_SUPP, 1, &db)) != STORE_OK)
-        return rc;
-    rc = supp_read(e, t, db, a, &old, &flags);
+    rc = supp_load(e, t, 1, a, &db, &old, &flags);
     if (rc == STORE_OK && !(flags & SUPP_REMOVED)) {
         if (old.last > s.last) {
             s.reason = old.reason;
@@ -158,6 +167,9 @@ static store_status_t op_supp_put(env_t *e, DB_TXN *t, void *arg)
         s.last = old.last > s.last ? old.last : s.last;
         s.count =
             old.count + s.count < old.count ? UINT32_MAX : old.count + s.count;
+        if (s.reason == old.reason && s.source == old.source &&
+            s.first == old.first && s.last == old.last && s.count == old.count)
+            return STORE_OK; /* nothing new (a re-import): no write */
     } else if (rc == STORE_OK || rc == STORE_NOTFOUND) {
         if (s.count == 0)
             s.count = 1;
@@ -189,9 +201,7 @@ static store_status_t op_supp_del(env_t *e, DB_TXN *t, void *arg)
     DB *db;
     int flags = 0;
 
-    if ((rc = store_env_db(e, DBI_SUPP, 1, &db)) != STORE_OK)
-        return rc;
-    if ((rc = supp_read(e, t, db, a, &s, &flags)) != STORE_OK)
+    if ((rc = supp_load(e, t, 1, a, &db, &s, &flags)) != STORE_OK)
         return rc;
     if (flags & SUPP_REMOVED)
         return store_fail(STORE_NOTFOUND, "not suppressed");
@@ -208,6 +218,68 @@ store_status_t store_suppression_del(store_t *st, store_txn_t *tx,
         return store_fail(STORE_NOTFOUND, "not an email address");
     a.when = when;
     return store_run(st, tx, 1, op_supp_del, &a);
+}
+
+typedef struct {
+    supp_arg_t a;
+    unsigned flags;
+} state_arg_t;
+
+static store_status_t op_supp_state(env_t *e, DB_TXN *t, void *arg)
+{
+    state_arg_t *sa = arg;
+    store_status_t rc;
+    DB *db;
+    int flags = 0;
+
+    if ((rc = supp_load(e, NULL, 0, &sa->a, &db, sa->a.out, &flags)) ==
+        STORE_OK)
+        sa->flags = (unsigned)flags;
+    return rc;
+}
+
+store_status_t store_suppression_get_state(store_t *st, const char *addr,
+                                           suppression_t *out, unsigned *flags)
+{
+    state_arg_t sa;
+    store_status_t rc;
+
+    if (out == NULL || flags == NULL)
+        return store_fail(STORE_PERMFAIL, "store_suppression_get_state: "
+                                          "no result");
+    if (addr_key(addr, sa.a.key, &sa.a.klen) < 0)
+        return store_fail(STORE_NOTFOUND, "not an address");
+    sa.a.out = out;
+    sa.flags = 0;
+    if ((rc = store_run(st, NULL, 0, op_supp_state, &sa)) == STORE_OK)
+        *flags = sa.flags;
+    return rc;
+}
+
+static store_status_t op_supp_synced(env_t *e, DB_TXN *t, void *arg)
+{
+    supp_arg_t *a = arg;
+    suppression_t s;
+    store_status_t rc;
+    DB *db;
+    int flags = 0;
+
+    if ((rc = supp_load(e, t, 1, a, &db, &s, &flags)) != STORE_OK)
+        return rc;
+    if (flags & (SUPP_REMOVED | SUPP_SYNCED))
+        return flags & SUPP_REMOVED ? store_fail(STORE_NOTFOUND, "removed")
+                                    : STORE_OK;
+    return supp_write(e, t, db, a, &s, flags | SUPP_SYNCED);
+}
+
+store_status_t store_suppression_mark_synced(store_t *st, store_txn_t *tx,
+                                             const char *addr)
+{
+    supp_arg_t a;
+
+    if (addr_key(addr, a.key, &a.klen) < 0)
+        return store_fail(STORE_NOTFOUND, "not an email address");
+    return store_run(st, tx, 1, op_supp_synced, &a);
 }
 
 static store_status_t op_supp_purge(env_t *e, DB_TXN *t, void *arg)

@@ -201,6 +201,58 @@ static void test_removed_address_is_a_tombstone_until_purged(void **state)
     dir_free(dir);
 }
 
+static void test_sync_mark_lasts_until_the_entry_changes(void **state)
+{
+    char *dir = dir_new();
+    store_t *st = open_rw(dir);
+    suppression_t s = supp(SUPP_BOUNCE, SUPP_SRC_SES, 100, 1), got;
+    suppression_t later = supp(SUPP_COMPLAINT, SUPP_SRC_FEEDBACK, 200, 1);
+    unsigned flags = 99;
+
+    assert_int_equal(store_suppression_put(st, NULL, "m@example.com", &s),
+                     STORE_OK);
+    assert_int_equal(
+        store_suppression_get_state(st, "m@example.com", &got, &flags),
+        STORE_OK);
+    assert_int_equal(flags, 0);
+    assert_int_equal(store_suppression_mark_synced(st, NULL, "M@example.com"),
+                     STORE_OK);
+    assert_int_equal(
+        store_suppression_get_state(st, "m@example.com", &got, &flags),
+        STORE_OK);
+    assert_int_equal(flags, STORE_SUPP_SYNCED);
+    assert_int_equal(got.count, 1); /* the mark changes nothing else */
+    /* the same entry again (a re-import) keeps the mark ... */
+    s.count = 0;
+    assert_int_equal(store_suppression_put(st, NULL, "m@example.com", &s),
+                     STORE_OK);
+    assert_int_equal(
+        store_suppression_get_state(st, "m@example.com", &got, &flags),
+        STORE_OK);
+    assert_int_equal(flags, STORE_SUPP_SYNCED);
+    /* ... a change clears it */
+    assert_int_equal(store_suppression_put(st, NULL, "m@example.com", &later),
+                     STORE_OK);
+    assert_int_equal(
+        store_suppression_get_state(st, "m@example.com", &got, &flags),
+        STORE_OK);
+    assert_int_equal(flags, 0);
+    assert_int_equal(store_suppression_del(st, NULL, "m@example.com", 300),
+                     STORE_OK);
+    assert_int_equal(
+        store_suppression_get_state(st, "m@example.com", &got, &flags),
+        STORE_OK);
+    assert_int_equal(flags, STORE_SUPP_REMOVED);
+    assert_int_equal(got.last, 300);
+    assert_int_equal(store_suppression_mark_synced(st, NULL, "m@example.com"),
+                     STORE_NOTFOUND);
+    assert_int_equal(
+        store_suppression_get_state(st, "none@example.com", &got, &flags),
+        STORE_NOTFOUND);
+    store_close(st);
+    dir_free(dir);
+}
+
 static void test_each_walks_in_address_order_and_stops(void **state)
 {
     char *dir = dir_new();
@@ -245,6 +297,23 @@ static void test_readonly_handle_sees_writes_and_refuses_its_own(void **state)
     assert_int_equal(store_suppression_get(ro, "r@example.com", &got),
                      STORE_OK);
     store_close(ro);
+    dir_free(dir);
+}
+
+static void test_one_environment_however_the_directory_is_spelled(void **state)
+{
+    char *dir = dir_new(), other[600], err[256];
+    store_t *a = open_rw(dir), *b = NULL;
+    suppression_t s = supp(SUPP_BOUNCE, SUPP_SRC_FEEDBACK, 1, 1), got;
+
+    snprintf(other, sizeof(other), "%s/../data/", dir);
+    assert_int_equal(store_open(other, STORE_READWRITE, &b, err, sizeof(err)),
+                     STORE_OK);
+    assert_int_equal(store_suppression_put(a, NULL, "s@example.com", &s),
+                     STORE_OK);
+    assert_int_equal(store_suppression_get(b, "s@example.com", &got), STORE_OK);
+    store_close(a);
+    store_close(b);
     dir_free(dir);
 }
 
@@ -696,9 +765,11 @@ int main(void)
         cmocka_unit_test(test_suppression_lookup_ignores_case),
         cmocka_unit_test(test_put_merges_times_counts_and_newest_reason),
         cmocka_unit_test(test_removed_address_is_a_tombstone_until_purged),
+        cmocka_unit_test(test_sync_mark_lasts_until_the_entry_changes),
         cmocka_unit_test(test_each_walks_in_address_order_and_stops),
         cmocka_unit_test(test_readonly_handle_sees_writes_and_refuses_its_own),
         cmocka_unit_test(test_readonly_open_before_any_database_exists),
+        cmocka_unit_test(test_one_environment_however_the_directory_is_spelled),
         cmocka_unit_test(test_bad_arguments_are_errors_not_crashes),
         cmocka_unit_test(test_message_map_round_trip),
         cmocka_unit_test(test_seen_is_recorded_once),
