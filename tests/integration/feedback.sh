@@ -35,9 +35,9 @@ pf_send alice@sender.example bob@example.net \
 ok $? "swaks submits a message for bob@example.net"
 pf_wait_empty 30; ok $? "Postfix hands it to ses-relay"
 emu_wait_count 1 10; ok $? "the message reaches SES"
-line=$(grep "to=<bob@example.net>, relay=ses.*status=sent" "$T/ses.log" | tail -1)
-QID=$(printf '%s' "$line" | sed -n 's/.*ses-relay[^:]*: \([0-9A-Za-z]*\): to=.*/\1/p')
-MID=$(printf '%s' "$line" | sed -n 's/.*status=sent (2\.0\.0 \([^) ]*\)).*/\1/p')
+line=$(grep "ses-relay.*to=<bob@example.net>,.*status=sent" "$T/ses.log" | tail -1)
+QID=$(printf '%s' "$line" | sed -n 's/.*ses-relay[^:]*: \([0-9A-Za-z]*\): from=.*/\1/p')
+MID=$(printf '%s' "$line" | sed -n 's/.*status=sent (2\.0\.0 queued as \([^) ]*\)).*/\1/p')
 like "$MID" "." "ses-relay logged the SES MessageId ($MID)"
 
 # 2. SES bounces it: ses-feedback -H gets the signed SNS notification.
