@@ -14,14 +14,15 @@
  * include guard on purpose.
  */
 /* SES API */
-CONF_KEY(
-    REGION, "Region", CT_STRING, NULL, NULL, conf_v_region,
-    "AWS region of the SES endpoint; AWS_REGION, then us-east-1, when unset")
+CONF_KEY(REGION, "Region", CT_STRING, NULL, NULL, conf_v_region,
+         "AWS region of the SES endpoint; AWS_REGION, AWS_DEFAULT_REGION, then "
+         "us-east-1, when unset")
 CONF_KEY(ENDPOINT, "Endpoint", CT_STRING, NULL, NULL, conf_v_endpoint,
          "URL overriding https://email.REGION.amazonaws.com (http:// only to "
          "loopback)")
 CONF_KEY(API_VERSION, "ApiVersion", CT_ENUM, "v2", "v2|v1", NULL,
-         "SES API: v2 SendEmail Raw (40 MB) or v1 SendRawEmail (10 MB)")
+         "SES API: v2 SendEmail Raw (40 MB) or v1 SendRawEmail (10 MB), "
+         "limits after base64")
 CONF_KEY(PROFILE, "Profile", CT_STRING, NULL, NULL, NULL,
          "profile in the shared AWS credentials/config files (else "
          "AWS_PROFILE, default)")
@@ -36,7 +37,8 @@ CONF_KEY(
     RETRY_TIME, "RetryTime", CT_DURATION, "30s", "0..3600000", NULL,
     "time spent retrying transient SES errors before the message is deferred")
 CONF_KEY(MAX_SEND_RATE, "MaxSendRate", CT_INT, "0", "0..100000", NULL,
-         "SES calls per second per process (0: unlimited)")
+         "recipients per second a process sends to SES, counted as SES "
+         "counts its sending rate; calls wait their turn (0: unlimited)")
 CONF_KEY(API_ADDRESS_LIMIT, "RecipientsPerCall", CT_INT, "50", "1..50", NULL,
          "envelope recipients per SES call; more are split into several calls")
 /* message content */
@@ -66,6 +68,23 @@ CONF_KEY(RELAY_SOCKET, "RelaySocket", CT_STRING, NULL, NULL, conf_v_socket,
          "inet:PORT@ADDR")
 CONF_KEY(SOCKET_MODE, "SocketMode", CT_STRING, "0660", NULL, conf_v_mode,
          "permissions of unix sockets created by ses-milter and ses-relay")
+/* ses-relay LMTP mode (RelaySocket and SocketMode above also apply) */
+CONF_KEY(RELAY_SOCKET_OWNER, "RelaySocketOwner", CT_STRING, NULL, NULL, NULL,
+         "user[:group] given ses-relay's unix socket, so with SocketMode 0660 "
+         "Postfix's lmtp client (e.g. group postfix) can connect; ses-relay "
+         "must start as root to give it away")
+CONF_KEY(RELAY_WORKERS, "RelayWorkers", CT_INT, "32", "1..1024", NULL,
+         "LMTP connections served at once, one thread each with its own "
+         "HTTPS connection to SES; keep it above Postfix's lmtp concurrency "
+         "for the transport (default 20) plus a few cached connections")
+CONF_KEY(RELAY_MAX_RECIPIENTS, "RelayMaxRecipients", CT_INT, "1000",
+         "1..1000", NULL,
+         "recipients per LMTP transaction; more are answered 452 4.5.3 and "
+         "Postfix sends them in another transaction")
+CONF_KEY(RELAY_TIMEOUT, "RelayTimeout", CT_DURATION, "300s", "1000..3600000",
+         NULL,
+         "time an LMTP client has to send the next command or the next part "
+         "of DATA, and to read a reply")
 CONF_KEY(USER_ID, "UserID", CT_STRING, NULL, NULL, NULL,
          "user[:group] to run as after opening sockets")
 CONF_KEY(PID_FILE, "PidFile", CT_PATH, NULL, NULL, NULL,
@@ -84,10 +103,11 @@ CONF_KEY(ON_ERROR, "OnError", CT_ENUM, "tempfail", "tempfail|accept", NULL,
          "what the milter answers when it fails internally")
 /* milter */
 CONF_KEY(RULES_FILE, "RulesFile", CT_PATH, NULL, NULL, NULL,
-         "routing and tagging rules, one a line, first match wins")
+         "routing and tagging rules (sender|recipient|header NAME:GLOB, then "
+         "set= tags= route=ses|ses:N%|local), first match wins")
 CONF_KEY(TRUSTED_HOSTS, "TrustedHosts", CT_LIST, "127.0.0.1,::1", NULL, NULL,
-         "clients whose X-SES-* headers are kept (addresses or CIDR); others' "
-         "are removed")
+         "clients whose X-SES-* headers are kept (addresses or CIDR networks, "
+         "local submission included); others' are removed")
 CONF_KEY(TRUST_AUTHENTICATED, "TrustAuthenticated", CT_BOOL, "yes", NULL, NULL,
          "keep X-SES-* headers from SMTP-authenticated clients")
 CONF_KEY(SUPPRESSION_ACTION, "SuppressionAction", CT_ENUM, "reject",
@@ -102,25 +122,32 @@ CONF_KEY(SANDBOX, "Sandbox", CT_BOOL, "no", NULL, NULL,
          "SES sandbox: recipients must be verified identities too")
 /* DKIM */
 CONF_KEY(KEY_TABLE, "KeyTable", CT_STRING, NULL, NULL, NULL,
-         "opendkim KeyTable: file:PATH (name domain:selector:keyfile)")
+         "opendkim KeyTable file:PATH, lines NAME DOMAIN:SELECTOR:KEYFILE "
+         "(DOMAIN % = the From domain); keys are loaded once per (re)load")
 CONF_KEY(SIGNING_TABLE, "SigningTable", CT_STRING, NULL, NULL, NULL,
-         "opendkim SigningTable: file:PATH or refile:PATH")
+         "opendkim SigningTable file:PATH or refile:PATH, lines PATTERN "
+         "KEYNAME [SIGNER], looked up with the From address")
 CONF_KEY(DOMAIN, "Domain", CT_STRING, NULL, NULL, NULL,
-         "signing domain when no KeyTable is used")
+         "signing domain when no KeyTable is used: mail whose From address "
+         "is at this domain is signed")
 CONF_KEY(SELECTOR, "Selector", CT_STRING, NULL, NULL, NULL,
          "DKIM selector when no KeyTable is used")
 CONF_KEY(KEY_FILE, "KeyFile", CT_PATH, NULL, NULL, NULL,
          "private key file (PEM) when no KeyTable is used")
 CONF_KEY(SIGNATURE_ALGORITHM, "SignatureAlgorithm", CT_ENUM, "rsa-sha256",
-         "rsa-sha256|ed25519-sha256", NULL, "DKIM signature algorithm")
+         "rsa-sha256|ed25519-sha256", NULL,
+         "DKIM algorithm; each key's type decides, and when this is set a key "
+         "of the other type is a configuration error")
 CONF_KEY(CANONICALIZATION, "Canonicalization", CT_ENUM, "relaxed/relaxed",
          "relaxed/relaxed|relaxed/simple|simple/relaxed|simple/"
          "simple|relaxed|simple",
          NULL, "DKIM header/body canonicalization")
 CONF_KEY(OVERSIGN_HEADERS, "OversignHeaders", CT_LIST, "From", NULL, NULL,
-         "headers signed once more than they occur, so none can be added")
+         "headers signed once more than they occur, so none can be added "
+         "(never Date, Message-ID or X-SES-*: SES rewrites them)")
 CONF_KEY(REQUIRE_SAFE_KEYS, "RequireSafeKeys", CT_BOOL, "yes", NULL, NULL,
-         "refuse key files that other users can read or write")
+         "refuse key files readable or writable by other users or by a group "
+         "the UserID user is not in, as opendkim does")
 /* feedback */
 CONF_KEY(FEEDBACK_QUEUE_URL, "FeedbackQueueUrl", CT_STRING, NULL, NULL,
          conf_v_url, "SQS queue URL that ses-feedback -Q polls")
@@ -131,6 +158,30 @@ CONF_KEY(SENDMAIL, "Sendmail", CT_PATH, "/usr/sbin/sendmail", NULL, NULL,
          "sendmail(1) program that injects DSNs into the local MTA")
 CONF_KEY(BOUNCE_DSN, "BounceDSN", CT_BOOL, "yes", NULL, NULL,
          "send an RFC 3464 DSN to the original sender for SES bounces")
+CONF_KEY(TRANSIENT_BOUNCE_DSN, "TransientBounceDSN", CT_BOOL, "yes", NULL, NULL,
+         "also send a DSN for Transient and Undetermined bounces, which SES "
+         "reports once it gave up on the message (the address is not "
+         "suppressed)")
+CONF_KEY(REPORTING_MTA, "ReportingMTA", CT_STRING, NULL, NULL, NULL,
+         "host name in DSNs (Reporting-MTA, MAILER-DAEMON@); default: the "
+         "system's host name")
+CONF_KEY(DSN_TIMEOUT, "DSNTimeout", CT_DURATION, "60s", "1000..3600000", NULL,
+         "time allowed for Sendmail to take one DSN before the notification "
+         "is retried later")
+CONF_KEY(MESSAGE_RETENTION, "MessageRetention", CT_DURATION, "7d",
+         "0..31536000000", NULL,
+         "how long messages.db keeps a sent message's queue id and sender "
+         "for DSNs (0: forever)")
+CONF_KEY(SEEN_RETENTION, "SeenRetention", CT_DURATION, "14d", "0..31536000000",
+         NULL,
+         "how long applied notifications are remembered to ignore "
+         "duplicates (SQS keeps messages up to 14 days; 0: forever)")
+CONF_KEY(SNS_CERT_CACHE, "SnsCertCache", CT_PATH, NULL, NULL, NULL,
+         "directory of SNS signing certificates, fetched once over HTTPS "
+         "(default: DataDirectory/sns-certs)")
+CONF_KEY(FEEDBACK_MAX_CONNECTIONS, "FeedbackMaxConnections", CT_INT, "32",
+         "1..1024", NULL,
+         "concurrent HTTP connections ses-feedback -H serves; more get 503")
 /* metrics (ses-metrics) */
 CONF_KEY(METRICS, "Metrics", CT_BOOL, "yes", NULL, NULL,
          "count deliveries in DataDirectory/metrics.mmap for ses-metrics")

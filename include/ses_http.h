@@ -6,7 +6,13 @@
  * at least 1.2 and always verified: there is no switch to turn it off.
  * Redirects are never followed. The request body comes from memory or from
  * a reader callback (streaming, with a rewind for retries); the response
- * body is kept up to a bound.
+ * body is kept up to a bound. GET and DELETE requests without a body send
+ * none; a request with a body but no Content-Type header sends none either
+ * (libcurl's form default is suppressed).
+ *
+ * Proxies: libcurl's https_proxy/no_proxy environment variables apply,
+ * except to loopback hosts and to requests marked no_proxy (instance and
+ * container metadata addresses, which a proxy could only answer wrongly).
  *
  * DIAGNOSTICS
  *   http_perform() returns ST_OK when an HTTP answer (of any status code)
@@ -21,6 +27,7 @@
 #include "ses_status.h"
 #include "ses_util.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -48,6 +55,8 @@ typedef struct {
     const http_body_reader_t *reader; /* a streamed body */
     size_t max_response;              /* 0: HTTP_DEFAULT_MAX_RESPONSE */
     long timeout_ms;                  /* 0: the handle's default */
+    long connect_timeout_ms;          /* 0: the handle's default */
+    bool no_proxy;                    /* connect directly, whatever the env */
 } http_request_t;
 
 typedef struct {

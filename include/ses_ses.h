@@ -3,14 +3,33 @@
  *
  * A ses_client_t belongs to one thread (it owns an http_t, so the HTTPS
  * connection to SES is reused); the credentials provider is shared.
- * ses_send() sends a spooled message to its envelope recipients, split into
- * calls of at most RecipientsPerCall (50) destinations, SigV4-signed, with
- * the body streamed: base64 of the spool is produced as libcurl reads it.
- * Each recipient gets its own outcome.
+ * ses_send() sends a spooled message to its envelope recipients - exactly
+ * those, Bcc included, never the header addresses - split into calls of at
+ * most RecipientsPerCall (50) destinations, through aws_call() (SigV4,
+ * retries within RetryTime, error classification). The body is streamed:
+ * base64 of the spool is produced as libcurl reads it, so memory does not
+ * grow with the message. Each recipient gets its own outcome.
+ *
+ * APIs (ApiVersion): v2 SendEmail with Content.Raw.Data (JSON), or v1
+ * Action=SendRawEmail (form; 10 MB after base64, checked before sending).
+ * The envelope sender is v2 FromEmailAddress / v1 Source (left out for the
+ * null sender). FromArn -> v2 FromEmailAddressIdentityArn (SourceArn when
+ * FromArn is unset) / v1 FromArn; SourceArn, ReturnPathArn -> v1;
+ * FeedbackForwardingEmailAddress (+ ReturnPathArn as its identity ARN) ->
+ * v2.
  *
  * Configuration set and tags: the config's ConfigurationSet/MessageTags,
  * overridden by the X-SES-CONFIGURATION-SET / X-SES-MESSAGE-TAGS headers
- * the milter wrote, plus the tags mta-host and mta-queue-id.
+ * the milter wrote (invalid ones are ignored with a warning), plus the tags
+ * mta-host and mta-queue-id.
+ *
+ * MaxSendRate: all clients of a process share one token bucket; a call
+ * takes as many tokens as it has destinations (SES counts recipients).
+ *
+ * Recipients whose local part is not ASCII get ST_PERM_NON_ASCII without a
+ * call (SES has no SMTPUTF8). When SES refuses a multi-recipient call
+ * because of one bad address, each recipient of the call is sent on its
+ * own, so the good ones still go and the bad one bounces alone.
  *
  * DIAGNOSTICS
  *   ses_send() returns ST_OK when every recipient was accepted, else the
@@ -26,9 +45,10 @@
 #include "ses_spool.h"
 #include "ses_status.h"
 
-#include <time.h>
+#include <stdbool.h>
 
-#define SES_MAX_RECIPIENTS 1000 /* per message; Postfix sends fewer */
+#define SES_MAX_RECIPIENTS 1000     /* per message; Postfix sends fewer */
+#define SES_V1_MAX_ENCODED 10485760 /* v1 limit, after base64 */
 
 typedef struct ses_client ses_client_t;
 
@@ -53,15 +73,13 @@ void ses_client_free(ses_client_t *c); /* NULL is fine */
 status_t ses_send(ses_client_t *c, const ses_message_t *m,
                   ses_result_t *results);
 
+/* The configuration set a message goes out with: a valid
+ * X-SES-CONFIGURATION-SET header (copied into out), else ConfigurationSet,
+ * else NULL. *bad_header (may be NULL) tells of an invalid header. */
+const char *ses_config_set(const conf_t *conf, const spool_t *sp, char *out,
+                           size_t outlen, bool *bad_header);
+
 /* The endpoint URL used (for logs). */
 const char *ses_client_url(const ses_client_t *c);
-
-/* Maps an SES error (code from x-amzn-ErrorType, JSON or XML; message
- * text; HTTP status) to a status. Exposed for the unit tests. */
-status_t ses_classify_error(long http_code, const char *code,
-                            const char *message);
-
-/* Test hook: a fixed clock for signatures (0 restores the real one). */
-void ses_set_clock(time_t fixed);
 
 #endif

@@ -28,6 +28,7 @@ typedef enum {
     ST_PERM_SUPPRESSED,  /* recipient on the suppression list */
     ST_PERM_UNVERIFIED,  /* sender/recipient not a verified identity */
     ST_PERM_BAD_MESSAGE, /* malformed message or request SES refuses */
+    ST_PERM_FORGED,      /* a signature that does not verify (SNS) */
     /* temporary: the message stays in Postfix's queue */
     ST_TEMP_THROTTLED,         /* Throttling, 429, Maximum sending rate */
     ST_TEMP_QUOTA,             /* Daily message quota exceeded */
@@ -49,6 +50,7 @@ typedef enum {
     ST_TEMP_RESOURCE,          /* out of memory, disk, descriptors */
     ST_TEMP_SHUTDOWN,          /* the service is stopping */
     ST_TEMP_UNKNOWN,           /* anything we cannot classify */
+    ST_TEMP_IDENTITY,          /* SES: identity not verified here */
     ST__COUNT
 } status_t;
 

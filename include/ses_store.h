@@ -14,10 +14,34 @@
  * RCPT TO lookup, the relay's message map). The feedback issue implements
  * it in src/store.c and may add functions; the signatures below stay.
  *
+ * Added by the feedback issue (src/store.c): transactions spanning several
+ * calls, suppression writes/deletes/iteration, the message map read side,
+ * the idempotency set, per-configuration-set counters for `ses-suppress
+ * report` (stats.db), and expiry.
+ *
+ * Sharing and recovery: every process opens the environment with
+ * DB_REGISTER|DB_RECOVER under an flock(2) on DataDirectory/store.lock, so
+ * recovery runs in one process at a time, only when a previous user died
+ * without closing, and others wait for it. A process whose environment was
+ * recovered under it (DB_RUNRECOVERY) reopens transparently on the next
+ * call. Within a process one environment per directory is shared by every
+ * store_open() (Berkeley DB's fcntl-based registry allows one per process);
+ * do not carry an open store across fork().
+ *
+ * Permissions: files are created 0660 whatever the umask, and a directory
+ * created here gets mode 2770, so the group of DataDirectory (e.g.
+ * "ses-milter") shared by the milter, ses-relay and ses-feedback users can
+ * read AND write the environment's region files, which even a read-only
+ * user needs for locking.
+ *
+ * Tuning: a DB_CONFIG file in DataDirectory overrides the defaults set here
+ * (cache 64 MB, 10 MB log files, lock table sizes), as with any Berkeley DB
+ * application.
+ *
  * DIAGNOSTICS
  *   Every function returns STORE_OK, STORE_NOTFOUND, STORE_TEMPFAIL or
- *   STORE_PERMFAIL and leaves a message for store_strerror(); none exits,
- *   aborts or logs.
+ *   STORE_PERMFAIL and leaves a message for store_strerror() (per thread);
+ *   none exits, aborts or logs.
  */
 #ifndef SES_STORE_H
 #define SES_STORE_H
@@ -53,7 +77,7 @@ typedef enum {
 typedef struct {
     supp_reason_t reason;
     supp_source_t source;
-    int64_t first;  /* unix seconds */
+    int64_t first; /* unix seconds */
     int64_t last;
     uint32_t count;
 } suppression_t;
@@ -62,8 +86,8 @@ typedef struct {
 
 typedef struct store store_t; /* opaque; thread-safe (DB_THREAD) */
 
-store_status_t store_open(const char *datadir, store_mode_t mode,
-                          store_t **out, char *err, size_t errlen);
+store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
+                          char *err, size_t errlen);
 void store_close(store_t *st); /* NULL is fine */
 const char *store_strerror(const store_t *st);
 
@@ -71,7 +95,9 @@ const char *store_strerror(const store_t *st);
 store_status_t store_suppression_get(store_t *st, const char *addr,
                                      suppression_t *out);
 
-/* The message map, written by ses-relay after SES accepted a message. */
+/* The message map, written by ses-relay after SES accepted a message.
+ * The commit does not wait for the disk (a power cut may lose the last
+ * entries: DSNs then go to the notification's mail.source). */
 typedef struct {
     const char *queue_id;
     const char *sender;
@@ -83,5 +109,113 @@ typedef struct {
 
 store_status_t store_message_put(store_t *st, const char *ses_message_id,
                                  const store_message_t *m);
+
+/* ---- additions by the feedback issue ------------------------------------ */
+
+/* The message map read side: one allocation, free with free() or
+ * store_message_free(). Strings are NUL-terminated; config_set may be NULL. */
+store_status_t store_message_get(store_t *st, const char *ses_message_id,
+                                 store_message_t **out);
+void store_message_free(store_message_t *m); /* NULL is fine */
+
+/* Transactions spanning several calls. Functions below that take a
+ * store_txn_t accept NULL for "a transaction of its own". After
+ * STORE_TEMPFAIL inside a transaction (deadlock, lock timeout) the caller
+ * aborts it and may retry the whole unit. commit and abort free tx. */
+typedef struct store_txn store_txn_t;
+store_status_t store_txn_begin(store_t *st, store_txn_t **out);
+store_status_t store_txn_commit(store_txn_t *tx);
+void store_txn_abort(store_txn_t *tx); /* NULL is fine */
+
+/* Adds or merges: a new entry is stored as given (count at least 1); an
+ * existing one keeps the earlier `first` and the later `last`, adds
+ * s->count (0 leaves it, so re-importing a file changes nothing) and takes
+ * reason and source from whichever of the two is newer. A removed entry
+ * (see below) comes back as new. Addresses longer than STORE_MAX_ADDR or
+ * without '@' are STORE_PERMFAIL. */
+store_status_t store_suppression_put(store_t *st, store_txn_t *tx,
+                                     const char *addr, const suppression_t *s);
+/* Removes an address: lookups stop finding it at once, and a tombstone
+ * with the removal time stays until store_suppression_purge() (ses-suppress
+ * sync propagates it to SES first). STORE_NOTFOUND when not suppressed. */
+store_status_t store_suppression_del(store_t *st, store_txn_t *tx,
+                                     const char *addr, int64_t when);
+/* Forgets an address and its tombstone entirely. */
+store_status_t store_suppression_purge(store_t *st, store_txn_t *tx,
+                                       const char *addr);
+
+/* Iteration in address order. removed is true for tombstones (s->last is
+ * the removal time), which are only passed when with_removed is true.
+ * A non-zero return from fn stops the walk (store_suppression_each then
+ * returns STORE_OK). fn must not write to the store. */
+typedef int (*store_supp_fn)(void *ctx, const char *addr,
+                             const suppression_t *s, int removed);
+store_status_t store_suppression_each(store_t *st, int with_removed,
+                                      store_supp_fn fn, void *ctx);
+
+/* For ses-suppress sync: an entry whatever its state, with its flags
+ * (STORE_OK also for a tombstone), and the mark that it is known to the
+ * SESv2 account suppression list. Any later change to the entry (put,
+ * del) clears the mark. */
+#define STORE_SUPP_REMOVED 0x01 /* a tombstone */
+#define STORE_SUPP_SYNCED  0x02 /* seen in or pushed to SES by a sync */
+store_status_t store_suppression_get_state(store_t *st, const char *addr,
+                                           suppression_t *out, unsigned *flags);
+store_status_t store_suppression_mark_synced(store_t *st, store_txn_t *tx,
+                                             const char *addr);
+
+/* Idempotency: records id (an SNS/SQS message id or SES feedbackId, at
+ * most STORE_MAX_ID bytes) as applied. *fresh is 1 when it was new, 0 when
+ * it had been seen (and nothing is written). */
+#define STORE_MAX_ID 512
+store_status_t store_seen_add(store_t *st, store_txn_t *tx, const char *id,
+                              int64_t now, int *fresh);
+/* STORE_OK when id was seen, STORE_NOTFOUND when not. */
+store_status_t store_seen_get(store_t *st, const char *id);
+
+/* Per configuration set and UTC day counters (stats.db), for `ses-suppress
+ * report`. store_message_put() counts STAT_SENT (one per recipient). */
+typedef enum {
+    STAT_SENT = 0,
+    STAT_DELIVERED,
+    STAT_BOUNCE,    /* permanent bounces */
+    STAT_TRANSIENT, /* transient and undetermined bounces */
+    STAT_COMPLAINT,
+    STAT_REJECT,
+    STAT_DELAY,
+    STAT__COUNT
+} store_stat_t;
+store_status_t store_stats_add(store_t *st, store_txn_t *tx,
+                               const char *config_set, int64_t when,
+                               store_stat_t which, uint32_t n);
+/* Sums the days that overlap [from, to) per configuration set ("" for
+ * mail sent without one), calling fn once per set in name order. */
+typedef int (*store_stats_fn)(void *ctx, const char *config_set,
+                              const uint64_t counts[STAT__COUNT]);
+store_status_t store_stats_sum(store_t *st, int64_t from, int64_t to,
+                               store_stats_fn fn, void *ctx);
+
+/* Deletes messages.db entries older than now - message_ttl and seen.db
+ * entries older than now - seen_ttl (seconds; 0 keeps them), in small
+ * transactions; *removed (may be NULL) counts them. */
+store_status_t store_expire(store_t *st, int64_t now, int64_t message_ttl,
+                            int64_t seen_ttl, size_t *removed);
+
+/* Reads suppression.db once so that this process has the shared cache's
+ * pages mapped: the first lookups after start then cost what later ones
+ * do (the milter may call it in the background at start-up). */
+store_status_t store_warm(store_t *st);
+
+/* Forces a checkpoint (writers also checkpoint by themselves after
+ * commits, at most every few seconds, and at close); old log files are
+ * removed automatically (DB_LOG_AUTO_REMOVE). */
+store_status_t store_checkpoint(store_t *st);
+
+/* Short names for the enums ("bounce", "feedback", ...) and back; the
+ * parsers return 0 for an unknown name. */
+const char *store_reason_name(supp_reason_t r);
+supp_reason_t store_reason_parse(const char *s);
+const char *store_source_name(supp_source_t s);
+supp_source_t store_source_parse(const char *s);
 
 #endif

@@ -51,6 +51,13 @@ char *str_dup(const char *s); /* NULL-safe strdup */
 bool str_glob(const char *pattern, const char *s);
 /* Replaces bytes outside printable ASCII with '?' (for log lines). */
 void str_sanitize(char *s);
+/* Formats a reason into err, made printable as by str_sanitize(), and
+ * returns -1: `return str_errf(err, errlen, "bad %s", what);`. */
+int str_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* strftime(3) of unix time t in UTC into out; returns out. */
+__attribute__((format(strftime, 2, 0))) const char *
+time_format_utc(int64_t t, const char *fmt, char *out, size_t outlen);
 
 /* "10M" -> bytes, "30s" -> milliseconds; -1 on a malformed value. */
 long long parse_size(const char *s);
@@ -59,6 +66,8 @@ long long parse_duration(const char *s);
 /* Monotonic and wall clocks in milliseconds. */
 int64_t clock_mono_ms(void);
 int64_t clock_wall_ms(void);
+/* Sleeps ms milliseconds (restarted after signals). */
+void clock_sleep_ms(int64_t ms);
 
 void secure_zero(void *p, size_t n);
 

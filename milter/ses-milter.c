@@ -4,118 +4,41 @@
  *
  * ses-milter [-c FILE] [-f] [-n] [-V] [-h]
  *
- * Per message it adds X-SES-CONFIGURATION-SET from ConfigurationSet. (Rules,
- * suppression, identity checks and DKIM signing are built on this in
- * milter/ by the milter issue.) Headers X-SES-* from the client are
- * replaced, never trusted blindly.
+ * Start-up, in this order: read the configuration; open the milter socket
+ * as root and give a unix socket SocketMode and the UserID's user and
+ * group; check the whole configuration (rules, DKIM keys) before going to
+ * the background, so a mistake is reported on the terminal with exit 78;
+ * write PidFile; drop privileges to UserID; load the snapshot (rules, keys,
+ * suppression store) as that user - exactly what a SIGHUP reload does
+ * later, so a start that works means reloads work; then serve.
+ * SIGHUP reloads the configuration (an invalid one is logged and the old
+ * one kept); SIGTERM stops cleanly.
  *
- * This file stays thin: options, the configuration snapshot, libmilter
- * registration.
+ * The work per message is in filter.c; the snapshot in snapshot.c;
+ * contexts in context.c; Unix daemon chores in daemon.c; the three
+ * library calls taken over (TCP_NODELAY, SIGHUP, the DKIM key cache) in
+ * interpose.c.
  */
 #include "config.h"
 
+#include "daemon.h"
+#include "filter.h"
+#include "snapshot.h"
 #include "ses_cli.h"
 #include "ses_conf.h"
 #include "ses_log.h"
-#include "ses_status.h"
 #include "ses_util.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <libmilter/mfapi.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
-/* Per-message context: holds the snapshot the message started with. */
-typedef struct {
-    conf_t *conf;
-    char qid[64];
-} msgctx_t;
-
-static void msg_free(SMFICTX *ctx)
-{
-    msgctx_t *m = smfi_getpriv(ctx);
-
-    if (m) {
-        conf_unref(m->conf);
-        free(m);
-        smfi_setpriv(ctx, NULL);
-    }
-}
-
-static sfsistat on_error(const conf_t *c)
-{
-    return c && conf_is(c, CK_ON_ERROR, "accept") ? SMFIS_ACCEPT
-                                                  : SMFIS_TEMPFAIL;
-}
-
-static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
-{
-    msgctx_t *m;
-
-    msg_free(ctx);
-    if ((m = calloc(1, sizeof(*m))) == NULL) {
-        conf_t *c = conf_current();
-        sfsistat r = on_error(c);
-        log_error(NULL, "out of memory");
-        conf_unref(c);
-        return r;
-    }
-    m->conf = conf_current();
-    smfi_setpriv(ctx, m);
-    return SMFIS_CONTINUE;
-}
-
-static sfsistat mlfi_eom(SMFICTX *ctx)
-{
-    msgctx_t *m = smfi_getpriv(ctx);
-    const char *qid = smfi_getsymval(ctx, "i");
-    const char *cs;
-
-    if (m == NULL)
-        return SMFIS_CONTINUE;
-    str_copy(m->qid, qid ? qid : "", sizeof(m->qid));
-    cs = conf_str(m->conf, CK_CONFIGURATION_SET);
-    if (cs && !conf_is(m->conf, CK_MODE, "observe")) {
-        /* index 1: the first instance; replaces one sent by the client */
-        if (smfi_chgheader(ctx, "X-SES-CONFIGURATION-SET", 1, (char *)cs) !=
-                MI_SUCCESS &&
-            smfi_addheader(ctx, "X-SES-CONFIGURATION-SET", (char *)cs) !=
-                MI_SUCCESS) {
-            sfsistat r = on_error(m->conf);
-            log_error(m->qid, "cannot add X-SES-CONFIGURATION-SET");
-            return r;
-        }
-    }
-    log_info(m->qid, "configuration-set=%s", cs ? cs : "(none)");
-    return SMFIS_CONTINUE;
-}
-
-static sfsistat mlfi_abort(SMFICTX *ctx)
-{
-    msg_free(ctx);
-    return SMFIS_CONTINUE;
-}
-
-static sfsistat mlfi_close(SMFICTX *ctx)
-{
-    msg_free(ctx);
-    return SMFIS_CONTINUE;
-}
-
-static struct smfiDesc filter = {
-    .xxfi_name = "ses-milter",
-    .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
-    .xxfi_envfrom = mlfi_envfrom,
-    .xxfi_eom = mlfi_eom,
-    .xxfi_abort = mlfi_abort,
-    .xxfi_close = mlfi_close,
-};
+static const char *conffile;
 
 static void usage(FILE *fp)
 {
@@ -124,17 +47,54 @@ static void usage(FILE *fp)
             "\n"
             "  -c FILE  configuration file (default %s)\n"
             "  -f       stay in the foreground, log to stderr\n"
-            "  -n       check the configuration and exit (0 valid, 78 not)\n"
+            "  -n       check the configuration (rules and DKIM keys "
+            "included)\n"
+            "           and exit (0 valid, 78 not)\n"
             "  -V       print the version and exit\n"
             "  -h       print this help and exit\n",
             CLI_DEFAULT_CONF);
 }
 
+/* Summary of a snapshot for the start and reload log lines. */
+static void describe(const snapshot_t *s, char *out, size_t outlen)
+{
+    snprintf(out, outlen,
+             "Mode %s, %zu rule(s), %zu DKIM key(s), SuppressionAction %s",
+             s->observe ? "observe" : "enforce", rules_count(s->rules),
+             dkim_signer_key_count(s->dkim),
+             conf_str(s->conf, CK_SUPPRESSION_ACTION));
+}
+
+/* SIGHUP (daemon.c's thread): a new snapshot, or the old one kept. */
+static void reload(void)
+{
+    conf_t *conf = NULL;
+    snapshot_t *s = NULL;
+    char err[1024], what[160];
+    int level;
+
+    if (cli_load_conf(conffile, &conf, err, sizeof(err)) != CONF_OK ||
+        snapshot_load(conf, 0, &s, err, sizeof(err)) != CONF_OK) {
+        log_error(NULL, "reload failed, the previous configuration stays: %s",
+                  err);
+        conf_unref(conf);
+        return;
+    }
+    if ((level = log_level_from_name(conf_str(conf, CK_LOG_LEVEL))) >= 0)
+        log_set_level(level);
+    describe(s, what, sizeof(what));
+    conf_unref(conf);
+    snapshot_publish(s);
+    log_info(NULL, "configuration reloaded: %s", what);
+}
+
 int main(int argc, char **argv)
 {
-    const char *conffile = NULL;
     conf_t *conf = NULL;
-    char err[1024], sock[256];
+    snapshot_t *snap = NULL;
+    daemon_user_t user, *runas = NULL;
+    const char *userid, *pidfile = NULL;
+    char err[1024], sock[256], what[160], pidbuf[4096];
     int ch, foreground = 0, check = 0, rc;
 
     while ((ch = getopt(argc, argv, "c:fnVh")) != -1) {
@@ -169,16 +129,39 @@ int main(int argc, char **argv)
         fprintf(stderr, "ses-milter: %s\n", err);
         return EX_CONFIG;
     }
-    if (check) {
+    userid = conf_str(conf, CK_USER_ID);
+    if (userid && daemon_user_lookup(userid, &user, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ses-milter: %s: UserID: %s\n", conf_path(conf), err);
         conf_unref(conf);
-        return EX_OK;
+        return EX_CONFIG;
+    }
+    runas = userid ? &user : NULL;
+    if (check || !foreground) {
+        /* Everything but the store, checked where the user sees it. */
+        if (snapshot_load(conf, SNAPSHOT_NO_STORE, &snap, err, sizeof(err)) !=
+            CONF_OK) {
+            fprintf(stderr, "ses-milter: %s\n", err);
+            conf_unref(conf);
+            return EX_CONFIG;
+        }
+        snapshot_unref(snap);
+        snap = NULL;
+        if (check) {
+            conf_unref(conf);
+            return EX_OK;
+        }
     }
     cli_logging("ses-milter", conf, foreground);
     str_copy(sock, conf_str(conf, CK_SOCKET), sizeof(sock));
-    conf_current_set(conf);
+    if (conf_str(conf, CK_PID_FILE)) { /* a copy: conf leaves with its
+                                          snapshot before the exit */
+        str_copy(pidbuf, conf_str(conf, CK_PID_FILE), sizeof(pidbuf));
+        pidfile = pidbuf;
+    }
 
+    filter_init(str_has_prefix(sock, "inet"));
     if (smfi_setconn(sock) != MI_SUCCESS ||
-        smfi_register(filter) != MI_SUCCESS) {
+        smfi_register(filter_desc) != MI_SUCCESS) {
         log_error(NULL, "cannot register with libmilter on %s", sock);
         return EX_SOFTWARE;
     }
@@ -186,13 +169,41 @@ int main(int argc, char **argv)
         log_error(NULL, "cannot open the milter socket %s", sock);
         return EX_OSERR;
     }
+    if (daemon_socket_perms(sock, conf_str(conf, CK_SOCKET_MODE), runas, err,
+                            sizeof(err)) < 0) {
+        log_error(NULL, "milter socket: %s", err);
+        return EX_OSERR;
+    }
     if (!foreground && daemon(0, 0) < 0) {
         log_error(NULL, "cannot become a daemon: %s", strerror(errno));
         return EX_OSERR;
     }
-    log_info(NULL, "starting on %s", sock);
+    if (pidfile && daemon_pidfile_write(pidfile, err, sizeof(err)) < 0) {
+        log_error(NULL, "%s", err);
+        return EX_CANTCREAT;
+    }
+    if (runas && daemon_drop_privileges(runas, err, sizeof(err)) < 0) {
+        log_error(NULL, "%s", err);
+        daemon_pidfile_remove(pidfile);
+        return EX_NOPERM;
+    }
+    if (daemon_signals_start(reload, err, sizeof(err)) < 0) {
+        log_error(NULL, "%s", err);
+        daemon_pidfile_remove(pidfile);
+        return EX_OSERR;
+    }
+    if (snapshot_load(conf, 0, &snap, err, sizeof(err)) != CONF_OK) {
+        log_error(NULL, "%s", err);
+        daemon_pidfile_remove(pidfile);
+        return EX_CONFIG;
+    }
+    describe(snap, what, sizeof(what));
+    snapshot_publish(snap);
+    conf_unref(conf);
+    log_info(NULL, "starting on %s: %s", sock, what);
     rc = smfi_main();
     log_info(NULL, "stopped");
-    conf_current_set(NULL);
+    snapshot_publish(NULL);
+    daemon_pidfile_remove(pidfile);
     return rc == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
 }

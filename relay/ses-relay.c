@@ -7,27 +7,29 @@
  * failure, one line "X.Y.Z text" that pipe(8) puts into the bounce or
  * defer reason. Any problem that is not certainly permanent - including
  * usage and configuration mistakes - exits EX_TEMPFAIL, so Postfix keeps
- * the message.
+ * the message. How several outcomes fold into one exit status: deliver.h.
  *
- * This file stays thin: it parses options and wires the library together.
+ * LMTP mode: ses-relay [-c FILE] -l unix:PATH|inet:PORT@ADDR [-F] serves
+ * Postfix's lmtp(8) client (server.h), one reply per recipient.
+ *
+ * This file stays thin: it parses options and wires the modules together.
  */
 #include "config.h"
 
+#include "deliver.h"
+#include "server.h"
 #include "ses_cli.h"
 #include "ses_conf.h"
-#include "ses_creds.h"
 #include "ses_http.h"
 #include "ses_log.h"
-#include "ses_metrics.h"
-#include "ses_ses.h"
 #include "ses_spool.h"
 #include "ses_status.h"
-#include "ses_util.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -49,7 +51,9 @@ static void usage(FILE *fp)
         "\n"
         "Pipe mode reads the message on stdin and exits with a sysexits\n"
         "code: 0 sent, 75 try again later (the message stays queued),\n"
-        "other codes bounce. Usage and configuration errors exit 75.\n",
+        "other codes bounce. Usage and configuration errors exit 75.\n"
+        "LMTP mode (-l, or RelaySocket without -f) answers each recipient;\n"
+        "SIGTERM finishes transactions in progress, SIGHUP reloads.\n",
         CLI_DEFAULT_CONF);
 }
 
@@ -66,25 +70,48 @@ static int finish(status_t st, const char *detail)
     return status_info(st)->sysexit;
 }
 
-static int pipe_mode(conf_t *conf, const char *sender, const char *qid,
-                     char **rcpts, int nrcpts)
+/* An address as pipe(8) or a Sendmail mailer passes it: "<a@b>" loses its
+ * brackets, and "<>", "" or MAILER-DAEMON (what pipe(8) and Sendmail say
+ * for the null sender unless told otherwise; SES could never take it as an
+ * address) become "". */
+static char *pipe_address(char *a, int is_sender)
+{
+    size_t n = strlen(a);
+
+    if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
+        a[n - 1] = '\0';
+        a++;
+    }
+    if (is_sender && strcasecmp(a, "MAILER-DAEMON") == 0)
+        *a = '\0';
+    return a;
+}
+
+static int pipe_mode(conf_t *conf, char *sender, const char *qid, char **rcpts,
+                     int nrcpts)
 {
     char err[512];
     spool_t *sp = NULL;
-    creds_provider_t *creds = NULL;
-    ses_client_t *ses = NULL;
+    relay_t *relay = NULL;
+    deliver_t *d = NULL;
     ses_result_t *res = NULL;
+    deliver_msg_t m = {pipe_address(sender, 1),
+                       (const char *const *)rcpts,
+                       (size_t)nrcpts,
+                       qid,
+                       NULL,
+                       true};
     status_t st;
-    int64_t t0 = clock_mono_ms();
     int rc;
 
-    if (nrcpts > SES_MAX_RECIPIENTS) {
-        rc = finish(ST_TEMP_RESOURCE, "too many recipients in one delivery");
-        goto out;
-    }
+    for (int i = 0; i < nrcpts; i++)
+        rcpts[i] = pipe_address(rcpts[i], 0);
+
     sp = spool_new((size_t)conf_int(conf, CK_MAX_MESSAGE_SIZE), 0);
     res = calloc((size_t)nrcpts, sizeof(*res));
-    if (sp == NULL || res == NULL) {
+    relay = relay_new(conf_ref(conf), err, sizeof(err));
+    d = relay ? deliver_new(relay) : NULL;
+    if (sp == NULL || res == NULL || d == NULL) {
         rc = finish(ST_TEMP_RESOURCE, "out of memory");
         goto out;
     }
@@ -93,52 +120,22 @@ static int pipe_mode(conf_t *conf, const char *sender, const char *qid,
         rc = finish(st, err);
         goto out;
     }
-    if ((creds = creds_provider_new(conf)) == NULL ||
-        (ses = ses_client_new(conf, creds, err, sizeof(err))) == NULL) {
-        log_error(qid, "cannot set up the SES client: %s", err);
-        rc = finish(ST_TEMP_CONFIG, err);
-        goto out;
-    }
-    {
-        ses_message_t m = {sender, (const char *const *)rcpts, (size_t)nrcpts,
-                           qid, sp};
-        st = ses_send(ses, &m, res);
-    }
-    /* metrics (ses-metrics(8)): one count per recipient, one latency */
-    metrics_delivery(conf, sp, res, (size_t)nrcpts, clock_mono_ms() - t0);
-    for (int i = 0; i < nrcpts; i++) {
-        const status_info_t *si = status_info(res[i].status);
-        log_msg(si->loud ? LOG_ERR : LOG_INFO, qid,
-                "to=<%s>, relay=ses, size=%zu, delay=%.2f, status=%s (%s %s)",
-                rcpts[i], spool_size(sp), (clock_mono_ms() - t0) / 1000.0,
-                res[i].status == ST_OK               ? "sent"
-                : status_is_permanent(res[i].status) ? "bounced"
-                                                     : "deferred",
-                si->dsn,
-                res[i].status == ST_OK ? res[i].message_id : res[i].detail);
-    }
-    if (st == ST_OK) {
-        rc = EX_OK;
-    } else {
-        const char *d = "";
-        for (int i = 0; i < nrcpts; i++)
-            if (res[i].status == st) {
-                d = res[i].detail;
-                break;
-            }
-        rc = finish(st, d);
-    }
+    m.spool = sp;
+    deliver_message(d, &m, res);
+    st = deliver_verdict(&m, res, err, sizeof(err));
+    rc = st == ST_OK ? EX_OK : finish(st, err);
 out:
+    deliver_free(d);
+    relay_free(relay);
     free(res);
-    ses_client_free(ses);
-    creds_provider_free(creds);
     spool_free(sp);
     return rc;
 }
 
 int main(int argc, char **argv)
 {
-    const char *conffile = NULL, *sender = NULL, *qid = NULL, *listen = NULL;
+    const char *conffile = NULL, *qid = NULL, *listen = NULL;
+    char *sender = NULL;
     conf_t *conf = NULL;
     char err[1024];
     int ch, foreground = 0, rc;
@@ -174,16 +171,22 @@ int main(int argc, char **argv)
             return finish(ST_TEMP_CONFIG, err);
         }
     }
-    if (cli_load_conf(conffile, &conf, err, sizeof(err)) != CONF_OK)
+    if (cli_load_conf(conffile, &conf, err, sizeof(err)) != CONF_OK) {
+        if (listen) { /* a daemon: say why it cannot start */
+            fprintf(stderr, "ses-relay: %s\n", err);
+            return EX_CONFIG;
+        }
         return finish(ST_TEMP_CONFIG, err);
+    }
     cli_logging("ses-relay", conf, foreground);
     if (http_global_init() < 0) {
         conf_unref(conf);
         return finish(ST_TEMP_RESOURCE, "cannot initialise libcurl");
     }
-    if (listen) {
-        log_error(NULL, "LMTP mode is not available yet in this build");
-        rc = EX_TEMPFAIL;
+    if (listen ||
+        (sender == NULL && optind >= argc && conf_str(conf, CK_RELAY_SOCKET))) {
+        return server_run(conffile ? conffile : CLI_DEFAULT_CONF, conf, listen,
+                          foreground);
     } else if (sender == NULL || optind >= argc) {
         rc = finish(ST_TEMP_CONFIG,
                     "ses-relay: pipe mode needs -f SENDER and at least one "

@@ -19,6 +19,7 @@
 
 #include "ses_conf.h"
 #include "ses_tags.h"
+#include "ses_textfile.h"
 #include "ses_util.h"
 
 #include <ctype.h>
@@ -447,81 +448,38 @@ static bool conf_line(conf_t *c, char *line, int lineno, char *err,
     return true;
 }
 
+/* textfile_each_line() callback: one line of the configuration file. */
+static bool conf_textline(void *ctx, char *line, int lineno, char *msg,
+                          size_t msglen)
+{
+    for (char *q = line; *q; q++)
+        if ((unsigned char)*q < 0x20 && *q != '\t') {
+            snprintf(msg, msglen, "control character 0x%02x",
+                     (unsigned char)*q);
+            return false;
+        }
+    return conf_line(ctx, line, lineno, msg, msglen);
+}
+
 conf_status_t conf_load(const char *path, conf_t **out, char *err,
                         size_t errlen)
 {
-    FILE *fp = NULL;
-    conf_t *c = NULL;
-    char *line = NULL, msg[512];
-    size_t cap = 0;
-    struct stat st;
-    int lineno = 0;
-    conf_status_t rc = CONF_INVALID;
+    conf_t *c;
+    conf_status_t rc;
 
     *out = NULL;
-    if ((fp = fopen(path, "r")) == NULL) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return CONF_NOFILE;
-    }
-    if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
-        rc = CONF_NOFILE;
-        goto fail;
-    }
-    if (st.st_size > CONF_MAX_FILE) {
-        snprintf(err, errlen, "%s: file is larger than %d bytes", path,
-                 CONF_MAX_FILE);
-        goto fail;
-    }
     if ((c = conf_new()) == NULL || (c->path = strdup(path)) == NULL) {
         snprintf(err, errlen, "%s: out of memory", path);
-        goto fail;
+        conf_unref(c);
+        return CONF_INVALID;
     }
-    for (;;) {
-        ssize_t n = getline(&line, &cap, fp);
-        if (n < 0) {
-            if (ferror(fp)) {
-                snprintf(err, errlen, "%s: read error: %s", path,
-                         strerror(errno));
-                goto fail;
-            }
-            break;
-        }
-        lineno++;
-        if (n > CONF_MAX_LINE) {
-            snprintf(err, errlen, "%s:%d: line longer than %d bytes", path,
-                     lineno, CONF_MAX_LINE);
-            goto fail;
-        }
-        if (memchr(line, '\0', (size_t)n) != NULL) {
-            snprintf(err, errlen, "%s:%d: NUL byte in line", path, lineno);
-            goto fail;
-        }
-        if (n > 0 && line[n - 1] == '\n')
-            line[--n] = '\0';
-        if (n > 0 && line[n - 1] == '\r')
-            line[--n] = '\0';
-        for (char *q = line; *q; q++)
-            if ((unsigned char)*q < 0x20 && *q != '\t') {
-                snprintf(err, errlen, "%s:%d: control character 0x%02x", path,
-                         lineno, (unsigned char)*q);
-                goto fail;
-            }
-        if (!conf_line(c, line, lineno, msg, sizeof(msg))) {
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
-            goto fail;
-        }
+    if ((rc = textfile_each_line(path, conf_textline, c, NULL, err, errlen)) !=
+        CONF_OK) {
+        conf_unref(c);
+        return rc;
     }
-    free(line);
-    fclose(fp);
     *out = c;
     return CONF_OK;
-fail:
-    free(line);
-    if (fp)
-        fclose(fp);
-    conf_unref(c);
-    return rc;
 }
 
 const char *conf_str(const conf_t *c, conf_key_t k)

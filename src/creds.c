@@ -1,40 +1,53 @@
 /*
  * creds.c - AWS credentials, found the way the AWS SDKs find them
  *
- * The provider caches the credentials it found; long-term keys are kept for
- * the life of the provider, temporary ones until five minutes before their
- * Expiration. Every secret found is registered with log_secret_add() so it
- * can never reach a log line.
+ * The provider walks the chain (environment, shared files, then the remote
+ * sources in creds_web.c, creds_container.c, creds_imds.c) and caches what
+ * it found; long-term keys for the life of the provider, temporary ones
+ * until five minutes before their Expiration. The helpers the remote
+ * sources share (time and JSON parsing, token files, metadata HTTP) live
+ * here too.
  *
- * Shared files are parsed like the SDKs do: "[name]" sections in the
- * credentials file, "[profile name]" (or "[default]") in the config file,
- * "key = value" lines, '#' and ';' comments. Lines over 4 KB and files over
- * 1 MB are refused.
+ * Shared files are parsed like botocore's configparser: "[section]"
+ * headers, "key = value" lines, '#' and ';' full-line comments, indented
+ * continuation lines (nested settings such as "s3 =") ignored. Lines over
+ * 4 KB and files over 1 MB are refused.
  *
  * DIAGNOSTICS
  *   See ses_creds.h.
  */
 #include "config.h"
 
+#include "creds_int.h"
+#include "ses_aws.h"
 #include "ses_creds.h"
 #include "ses_log.h"
 #include "ses_util.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
-#define CREDS_REFRESH_MS (5 * 60 * 1000)
+#define CREDS_REFRESH_MS (5 * 60 * 1000) /* refresh this long before expiry */
+#define CREDS_VALID_MS   (10 * 1000)     /* still usable this long before */
+#define CREDS_SAME_MS    (30 * 1000)     /* source not rotated: ask later */
 #define CREDS_MAX_FILE   (1 << 20)
 
 struct creds_provider {
     pthread_mutex_t lock;
-    char *profile;
+    pthread_cond_t done;
+    char *profile; /* from the Profile key, or NULL */
     char *credentials_file;
-    int have;
+    char region[64];
+    bool refreshing;
+    bool have;
+    int64_t next_refresh_ms; /* no refresh attempt before this */
     aws_creds_t cached;
 };
 
@@ -45,9 +58,11 @@ creds_provider_t *creds_provider_new(const conf_t *conf)
     if (p == NULL)
         return NULL;
     pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->done, NULL);
     p->profile = str_dup(conf ? conf_str(conf, CK_PROFILE) : NULL);
     p->credentials_file =
         str_dup(conf ? conf_str(conf, CK_CREDENTIALS_FILE) : NULL);
+    aws_region(conf, p->region, sizeof(p->region));
     return p;
 }
 
@@ -61,6 +76,7 @@ void creds_provider_free(creds_provider_t *p)
     if (p == NULL)
         return;
     creds_wipe(&p->cached);
+    pthread_cond_destroy(&p->done);
     pthread_mutex_destroy(&p->lock);
     free(p->profile);
     free(p->credentials_file);
@@ -70,23 +86,186 @@ void creds_provider_free(creds_provider_t *p)
 void creds_invalidate(creds_provider_t *p)
 {
     pthread_mutex_lock(&p->lock);
-    p->have = 0;
+    p->have = false;
+    p->next_refresh_ms = 0;
     creds_wipe(&p->cached);
     pthread_mutex_unlock(&p->lock);
 }
 
-static int set_field(char *dst, size_t len, const char *v)
+/* ---- helpers shared with the remote sources ---- */
+
+int creds_set(char *dst, size_t dstlen, const char *v)
 {
-    return str_copy(dst, v, len) < len ? 0 : -1;
+    return v && str_copy(dst, v, dstlen) < dstlen ? 0 : -1;
 }
 
-/* 1 found, 0 not configured, -1 configured but broken (err set). */
-static int from_env(aws_creds_t *c, char *err, size_t errlen)
+int64_t creds_parse_time(const char *iso)
+{
+    struct tm tm;
+    int y, mo, d, h, mi, s, n = 0;
+    const char *rest;
+    time_t t;
+
+    if (iso == NULL || sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h,
+                              &mi, &s, &n) != 6)
+        return -1;
+    rest = iso + n;
+    if (*rest == '.')
+        for (rest++; isdigit((unsigned char)*rest); rest++)
+            ;
+    if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0 &&
+        strcmp(rest, "UTC") != 0)
+        return -1;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    if ((t = timegm(&tm)) == (time_t)-1)
+        return -1;
+    return (int64_t)t * 1000;
+}
+
+int creds_from_json(const char *body, size_t len, aws_creds_t *out, char *err,
+                    size_t errlen)
+{
+    json_t *j = json_loadb(body ? body : "", len, 0, NULL);
+    const char *ak, *sk, *tok, *exp, *code;
+    int rc = -1;
+
+    if (j == NULL) {
+        snprintf(err, errlen, "credentials answer is not JSON");
+        return -1;
+    }
+    ak = json_string_value(json_object_get(j, "AccessKeyId"));
+    sk = json_string_value(json_object_get(j, "SecretAccessKey"));
+    tok = json_string_value(json_object_get(j, "Token"));
+    exp = json_string_value(json_object_get(j, "Expiration"));
+    code = json_string_value(json_object_get(j, "Code"));
+    if (code && strcmp(code, "Success") != 0) {
+        char c[64];
+        str_copy(c, code, sizeof(c));
+        str_sanitize(c);
+        snprintf(err, errlen, "credentials answer has Code \"%s\"", c);
+    } else if (!ak || !*ak || !sk || !*sk) {
+        snprintf(err, errlen,
+                 "credentials answer lacks AccessKeyId or SecretAccessKey");
+    } else if (creds_set(out->access_key, sizeof(out->access_key), ak) < 0 ||
+               creds_set(out->secret_key, sizeof(out->secret_key), sk) < 0 ||
+               creds_set(out->session_token, sizeof(out->session_token),
+                         tok ? tok : "") < 0) {
+        snprintf(err, errlen, "credentials in the answer are too long");
+    } else if (exp && (out->expires_ms = creds_parse_time(exp)) < 0) {
+        snprintf(err, errlen, "credentials answer has a bad Expiration");
+    } else
+        rc = 0;
+    json_decref(j);
+    return rc;
+}
+
+char *creds_read_token(const char *path, const char *what, char *err,
+                       size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    char *buf = NULL, *s;
+    size_t n;
+
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+        return NULL;
+    }
+    if ((buf = malloc(CREDS_MAX_TOKEN + 2)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    n = fread(buf, 1, CREDS_MAX_TOKEN + 1, fp);
+    if (ferror(fp) || n > CREDS_MAX_TOKEN) {
+        snprintf(err, errlen, "%s %s: unreadable or over %d bytes", what, path,
+                 CREDS_MAX_TOKEN);
+        goto fail;
+    }
+    buf[n] = '\0';
+    s = str_trim(buf);
+    for (const char *c = s; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f) {
+            snprintf(err, errlen, "%s %s: control characters in the token",
+                     what, path);
+            goto fail;
+        }
+    if (*s == '\0') {
+        snprintf(err, errlen, "%s %s is empty", what, path);
+        goto fail;
+    }
+    memmove(buf, s, strlen(s) + 1);
+    fclose(fp);
+    return buf;
+fail:
+    if (buf) {
+        secure_zero(buf, CREDS_MAX_TOKEN + 2);
+        free(buf);
+    }
+    fclose(fp);
+    return NULL;
+}
+
+status_t creds_http(http_t *http, const char *method, const char *url,
+                    const char *const *headers, size_t nheaders,
+                    long timeout_ms, int attempts, http_response_t *resp)
+{
+    http_request_t req;
+    status_t st = ST_TEMP_UNKNOWN;
+
+    memset(&req, 0, sizeof(req));
+    req.method = method;
+    req.url = url;
+    for (size_t i = 0; i < nheaders && i < HTTP_MAX_HEADERS; i++)
+        req.headers[req.nheaders++] = headers[i];
+    if (strcmp(method, "PUT") == 0) {
+        req.body = ""; /* Content-Length: 0 */
+        req.body_len = 0;
+    }
+    req.max_response = 64 * 1024;
+    req.timeout_ms = timeout_ms;
+    req.connect_timeout_ms = timeout_ms;
+    req.no_proxy = true;
+    for (int i = 0; i < (attempts > 0 ? attempts : 1); i++) {
+        st = http_perform(http, &req, resp);
+        if (st == ST_OK && resp->code < 500)
+            break;
+    }
+    return st;
+}
+
+long creds_env_long(const char *name, long dflt, long min, long max)
+{
+    const char *v = getenv(name);
+    char *end;
+    long n;
+
+    if (v == NULL || *v == '\0')
+        return dflt;
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno || *end || n < min || n > max)
+        return dflt;
+    return n;
+}
+
+/* ---- 1. environment ---- */
+
+static int from_env(creds_provider_t *p, const creds_ctx_t *ctx, aws_creds_t *c,
+                    char *err, size_t errlen)
 {
     const char *ak = getenv("AWS_ACCESS_KEY_ID");
     const char *sk = getenv("AWS_SECRET_ACCESS_KEY");
     const char *tok = getenv("AWS_SESSION_TOKEN");
 
+    (void)p;
+    (void)ctx;
+    if (tok == NULL || *tok == '\0')
+        tok = getenv("AWS_SECURITY_TOKEN"); /* the older name */
     if (!ak || !*ak || !sk || !*sk) {
         if ((ak && *ak) || (sk && *sk)) {
             snprintf(err, errlen,
@@ -96,9 +275,9 @@ static int from_env(aws_creds_t *c, char *err, size_t errlen)
         }
         return 0;
     }
-    if (set_field(c->access_key, sizeof(c->access_key), ak) < 0 ||
-        set_field(c->secret_key, sizeof(c->secret_key), sk) < 0 ||
-        set_field(c->session_token, sizeof(c->session_token), tok ? tok : "") <
+    if (creds_set(c->access_key, sizeof(c->access_key), ak) < 0 ||
+        creds_set(c->secret_key, sizeof(c->secret_key), sk) < 0 ||
+        creds_set(c->session_token, sizeof(c->session_token), tok ? tok : "") <
             0) {
         snprintf(err, errlen,
                  "AWS credentials in the environment are too long");
@@ -108,12 +287,21 @@ static int from_env(aws_creds_t *c, char *err, size_t errlen)
     return 1;
 }
 
-/* Reads "key = value" pairs of section `want` from an INI file; calls
- * fn for each. 1 when the section exists, 0 when not (or no file), -1 on
- * an unreadable or oversized file. */
-static int ini_section(const char *path, const char *want,
-                       void (*fn)(void *, const char *, const char *), void *ud,
-                       char *err, size_t errlen)
+/* ---- 2. shared credentials and config files ---- */
+
+typedef struct {
+    aws_creds_t *c;
+    bool section;  /* the wanted section was seen */
+    bool indirect; /* role_arn, credential_process, sso_* */
+    char indirect_key[64];
+} profile_t;
+
+/* Calls fn for each "key = value" of the sections named by want(). 1 when
+ * such a section exists, 0 when not (or no file), -1 on an unreadable or
+ * oversized file. */
+static int ini_read(const char *path, bool (*want)(const char *, void *),
+                    void (*fn)(void *, const char *, const char *), void *ud,
+                    char *err, size_t errlen)
 {
     FILE *fp = fopen(path, "r");
     char line[4096 + 2];
@@ -121,13 +309,14 @@ static int ini_section(const char *path, const char *want,
     struct stat st;
 
     if (fp == NULL) {
-        if (errno == ENOENT)
+        if (errno == ENOENT || errno == ENOTDIR)
             return 0;
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    if (fstat(fileno(fp), &st) < 0 || st.st_size > CREDS_MAX_FILE) {
-        snprintf(err, errlen, "%s: not a readable file under 1 MB", path);
+    if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode) ||
+        st.st_size > CREDS_MAX_FILE) {
+        snprintf(err, errlen, "%s: not a regular file under 1 MB", path);
         fclose(fp);
         return -1;
     }
@@ -136,19 +325,20 @@ static int ini_section(const char *path, const char *want,
         lineno++;
         if (strchr(line, '\n') == NULL && !feof(fp)) {
             snprintf(err, errlen, "%s:%d: line too long", path, lineno);
-            fclose(fp);
-            return -1;
+            found = -1;
+            break;
         }
+        if (line[0] == ' ' || line[0] == '\t')
+            continue; /* continuation of a nested setting */
         s = str_trim(line);
         if (*s == '#' || *s == ';' || *s == '\0')
             continue;
         if (*s == '[') {
-            char *e = strchr(s, ']');
+            char *e = strrchr(s, ']');
             if (e == NULL)
                 continue;
             *e = '\0';
-            s = str_trim(s + 1);
-            in = strcmp(s, want) == 0;
+            in = want(str_trim(s + 1), ud);
             found |= in;
             continue;
         }
@@ -164,23 +354,67 @@ static int ini_section(const char *path, const char *want,
 
 static void take_key(void *ud, const char *k, const char *v)
 {
-    aws_creds_t *c = ud;
+    profile_t *pr = ud;
+    aws_creds_t *c = pr->c;
 
     if (str_iequal(k, "aws_access_key_id"))
         str_copy(c->access_key, v, sizeof(c->access_key));
     else if (str_iequal(k, "aws_secret_access_key"))
         str_copy(c->secret_key, v, sizeof(c->secret_key));
-    else if (str_iequal(k, "aws_session_token"))
+    else if (str_iequal(k, "aws_session_token") ||
+             (str_iequal(k, "aws_security_token") && !c->session_token[0]))
         str_copy(c->session_token, v, sizeof(c->session_token));
+    else if (str_iequal(k, "role_arn") || str_iequal(k, "credential_process") ||
+             str_ihas_prefix(k, "sso_") ||
+             str_iequal(k, "web_identity_token_file")) {
+        pr->indirect = true;
+        str_copy(pr->indirect_key, k, sizeof(pr->indirect_key));
+    }
 }
 
-static const char *profile_name(const creds_provider_t *p)
+typedef struct {
+    const char *profile;
+    profile_t *pr;
+} want_t;
+
+/* credentials file: "[name]" */
+static bool want_plain(const char *section, void *ud)
+{
+    return strcmp(section, ((want_t *)ud)->profile) == 0;
+}
+
+/* config file: "[profile name]", and "[default]" for the default */
+static bool want_config(const char *section, void *ud)
+{
+    const char *profile = ((want_t *)ud)->profile;
+
+    if (strcmp(profile, "default") == 0 && strcmp(section, "default") == 0)
+        return true;
+    if (strncmp(section, "profile", 7) != 0 ||
+        !isspace((unsigned char)section[7]))
+        return false;
+    section += 7;
+    while (isspace((unsigned char)*section))
+        section++;
+    return strcmp(section, profile) == 0;
+}
+
+static void take_key_ud(void *ud, const char *k, const char *v)
+{
+    take_key(((want_t *)ud)->pr, k, v);
+}
+
+static const char *profile_name(const creds_provider_t *p, bool *explicit)
 {
     const char *e = getenv("AWS_PROFILE");
 
+    *explicit = true;
     if (p->profile)
         return p->profile;
-    return e && *e ? e : "default";
+    if (e && *e)
+        return e;
+    *explicit = false;
+    return "default";
 }
 
 static int home_path(const char *rel, char *out, size_t outlen)
@@ -192,88 +426,226 @@ static int home_path(const char *rel, char *out, size_t outlen)
     return (size_t)snprintf(out, outlen, "%s/%s", home, rel) < outlen ? 0 : -1;
 }
 
-static int from_shared_files(creds_provider_t *p, aws_creds_t *c, char *err,
-                             size_t errlen)
+/* Keys of one file's section; 1 found, 0 none, -1 error. */
+static int profile_from(const char *path, bool config, const char *profile,
+                        aws_creds_t *c, bool *seen, bool *indirect, char *err,
+                        size_t errlen)
 {
-    const char *profile = profile_name(p);
-    const char *env;
-    char path[1024], section[300];
+    profile_t pr = {c, false, false, ""};
+    want_t w = {profile, &pr};
     int r;
 
-    if (p->credentials_file)
-        str_copy(path, p->credentials_file, sizeof(path));
-    else if ((env = getenv("AWS_SHARED_CREDENTIALS_FILE")) && *env)
-        str_copy(path, env, sizeof(path));
-    else if (home_path(".aws/credentials", path, sizeof(path)) < 0)
-        path[0] = '\0';
-    if (path[0]) {
-        r = ini_section(path, profile, take_key, c, err, errlen);
-        if (r < 0)
-            return -1;
-    }
-    if (!c->access_key[0] || !c->secret_key[0]) {
-        if ((env = getenv("AWS_CONFIG_FILE")) && *env)
-            str_copy(path, env, sizeof(path));
-        else if (home_path(".aws/config", path, sizeof(path)) < 0)
-            return 0;
-        snprintf(section, sizeof(section), "%s%s",
-                 strcmp(profile, "default") ? "profile " : "", profile);
-        if (ini_section(path, section, take_key, c, err, errlen) < 0)
-            return -1;
-    }
-    if (!c->access_key[0] && !c->secret_key[0])
+    memset(c, 0, sizeof(*c));
+    r = ini_read(path, config ? want_config : want_plain, take_key_ud, &w, err,
+                 errlen);
+    if (r < 0)
+        return -1;
+    *seen |= r > 0;
+    if (!c->access_key[0] && !c->secret_key[0]) {
+        *indirect |= pr.indirect;
         return 0;
+    }
     if (!c->access_key[0] || !c->secret_key[0]) {
         snprintf(err, errlen,
-                 "profile \"%s\" has only one of aws_access_key_id and "
+                 "%s: profile \"%s\" has only one of aws_access_key_id and "
                  "aws_secret_access_key",
-                 profile);
+                 path, profile);
         return -1;
     }
-    snprintf(c->source, sizeof(c->source), "shared-file:%.18s", profile);
+    snprintf(c->source, sizeof(c->source), "shared-file:%.40s", profile);
     return 1;
 }
 
-static int fresh(const aws_creds_t *c)
+static int from_shared_files(creds_provider_t *p, const creds_ctx_t *ctx,
+                             aws_creds_t *c, char *err, size_t errlen)
 {
-    return c->expires_ms == 0 ||
-           c->expires_ms - CREDS_REFRESH_MS > clock_wall_ms();
+    bool explicit, seen = false, indirect = false;
+    const char *profile = profile_name(p, &explicit);
+    const char *env;
+    char cpath[1024] = "", fpath[1024] = "";
+    int r;
+
+    (void)ctx;
+    if (p->credentials_file)
+        str_copy(cpath, p->credentials_file, sizeof(cpath));
+    else if ((env = getenv("AWS_SHARED_CREDENTIALS_FILE")) && *env)
+        str_copy(cpath, env, sizeof(cpath));
+    else
+        home_path(".aws/credentials", cpath, sizeof(cpath));
+    if ((env = getenv("AWS_CONFIG_FILE")) && *env)
+        str_copy(fpath, env, sizeof(fpath));
+    else
+        home_path(".aws/config", fpath, sizeof(fpath));
+
+    /* The credentials file wins; keys are never mixed across files. */
+    if (cpath[0] && (r = profile_from(cpath, false, profile, c, &seen,
+                                      &indirect, err, errlen)) != 0)
+        return r;
+    if (fpath[0] && (r = profile_from(fpath, true, profile, c, &seen, &indirect,
+                                      err, errlen)) != 0)
+        return r;
+    memset(c, 0, sizeof(*c));
+    if (indirect) {
+        snprintf(err, errlen,
+                 "profile \"%s\" uses role_arn, credential_process, sso or "
+                 "web_identity_token_file settings, which ses-milter does "
+                 "not support: give it aws_access_key_id and "
+                 "aws_secret_access_key, or use the environment",
+                 profile);
+        return -1;
+    }
+    if (explicit && !seen) {
+        snprintf(err, errlen, "profile \"%s\" not found in %s or %s", profile,
+                 cpath[0] ? cpath : "(no credentials file)",
+                 fpath[0] ? fpath : "(no config file)");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the chain ---- */
+
+typedef int (*source_fn)(creds_provider_t *, const creds_ctx_t *, aws_creds_t *,
+                         char *, size_t);
+
+static int web_identity(creds_provider_t *p, const creds_ctx_t *ctx,
+                        aws_creds_t *c, char *err, size_t errlen)
+{
+    (void)p;
+    return creds_web_identity(ctx, c, err, errlen);
+}
+
+static int container(creds_provider_t *p, const creds_ctx_t *ctx,
+                     aws_creds_t *c, char *err, size_t errlen)
+{
+    (void)p;
+    return creds_container(ctx, c, err, errlen);
+}
+
+static int imds(creds_provider_t *p, const creds_ctx_t *ctx, aws_creds_t *c,
+                char *err, size_t errlen)
+{
+    (void)p;
+    return creds_imds(ctx, c, err, errlen);
+}
+
+static const source_fn chain[] = {from_env, from_shared_files, web_identity,
+                                  container, imds};
+
+/* Runs the chain without the lock held. */
+static int resolve(creds_provider_t *p, http_t *http, aws_creds_t *c, char *err,
+                   size_t errlen)
+{
+    creds_ctx_t ctx = {http, p->region};
+    http_t *own = NULL;
+    int r = 0;
+
+    if (ctx.http == NULL && (ctx.http = own = http_new(1000, 10000)) == NULL) {
+        snprintf(err, errlen, "cannot initialise libcurl");
+        return -1;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(chain) && r == 0; i++) {
+        memset(c, 0, sizeof(*c));
+        err[0] = '\0';
+        r = chain[i](p, &ctx, c, err, errlen);
+    }
+    http_free(own);
+    if (r == 0) {
+        bool explicit;
+        snprintf(err, errlen,
+                 "no AWS credentials found (environment, shared files for "
+                 "profile \"%s\", web identity, container, instance "
+                 "metadata)",
+                 profile_name(p, &explicit));
+    }
+    return r;
+}
+
+/* Fresh: not within the refresh window. Valid: usable for a request. */
+static bool fresh(const aws_creds_t *c, int64_t now)
+{
+    return c->expires_ms == 0 || c->expires_ms - CREDS_REFRESH_MS > now;
+}
+
+static bool valid(const aws_creds_t *c, int64_t now)
+{
+    return c->expires_ms == 0 || c->expires_ms - CREDS_VALID_MS > now;
 }
 
 status_t creds_get(creds_provider_t *p, http_t *http, aws_creds_t *out,
                    char *err, size_t errlen)
 {
-    aws_creds_t c;
+    aws_creds_t *c;
+    int64_t now = clock_wall_ms();
     int r;
-    status_t st = ST_TEMP_CREDENTIALS;
 
-    (void)http;
-    pthread_mutex_lock(&p->lock);
-    if (p->have && fresh(&p->cached)) {
-        *out = p->cached;
-        pthread_mutex_unlock(&p->lock);
-        return ST_OK;
-    }
-    memset(&c, 0, sizeof(c));
     err[0] = '\0';
-    if ((r = from_env(&c, err, errlen)) == 0) {
-        memset(&c, 0, sizeof(c));
-        r = from_shared_files(p, &c, err, errlen);
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        if (p->have && (fresh(&p->cached, now) ||
+                        (valid(&p->cached, now) &&
+                         (p->refreshing || now < p->next_refresh_ms)))) {
+            *out = p->cached;
+            pthread_mutex_unlock(&p->lock);
+            return ST_OK;
+        }
+        if (!p->refreshing)
+            break;
+        pthread_cond_wait(&p->done, &p->lock);
+        now = clock_wall_ms();
     }
-    if (r == 1) {
-        log_secret_add(c.secret_key);
-        log_secret_add(c.session_token);
-        p->cached = c;
-        p->have = 1;
-        *out = c;
-        st = ST_OK;
-    } else if (r == 0) {
-        snprintf(err, errlen,
-                 "no AWS credentials found (environment, shared credentials "
-                 "file for profile \"%s\")",
-                 profile_name(p));
-    }
-    creds_wipe(&c);
+    p->refreshing = true;
     pthread_mutex_unlock(&p->lock);
-    return st;
+
+    if ((c = calloc(1, sizeof(*c))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        r = -1;
+    } else
+        r = resolve(p, http, c, err, errlen);
+
+    pthread_mutex_lock(&p->lock);
+    p->refreshing = false;
+    now = clock_wall_ms();
+    if (r == 1 && valid(c, now)) {
+        bool rotated =
+            !p->have || strcmp(c->access_key, p->cached.access_key) != 0;
+        char id[32];
+        log_secret_add(c->secret_key);
+        log_secret_add(c->session_token);
+        /* info for a daemon's refresh; debug for a first load, which
+         * pipe mode does once per delivery */
+        if (rotated)
+            log_msg(p->have ? LOG_INFO : LOG_DEBUG, NULL,
+                    "using AWS credentials %s from %s%s",
+                    log_redact(c->access_key, id, sizeof(id)), c->source,
+                    c->expires_ms ? " (temporary)" : "");
+        /* A source that has not rotated yet is asked again later, not on
+         * every call. */
+        p->next_refresh_ms = fresh(c, now) || rotated ? 0 : now + CREDS_SAME_MS;
+        p->cached = *c;
+        p->have = true;
+        *out = *c;
+    } else if (p->have && valid(&p->cached, now)) {
+        log_warning(NULL,
+                    "cannot refresh AWS credentials (%s); using the "
+                    "current ones until they expire",
+                    r == 1 ? "they expire too soon" : err);
+        p->next_refresh_ms = now + CREDS_SAME_MS;
+        *out = p->cached;
+        r = 1;
+    } else {
+        if (r == 1)
+            snprintf(err, errlen, "credentials from %s have expired",
+                     c->source);
+        p->have = false;
+        creds_wipe(&p->cached);
+        r = -1;
+    }
+    pthread_cond_broadcast(&p->done);
+    pthread_mutex_unlock(&p->lock);
+    if (c) {
+        creds_wipe(c);
+        free(c);
+    }
+    return r == 1 ? ST_OK : ST_TEMP_CREDENTIALS;
 }

@@ -147,6 +147,27 @@ static int on_seek(void *ud, curl_off_t offset, int origin)
     return rd->rewind(rd->ctx) == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
 }
 
+/* The host part of an http(s) URL is a loopback address. */
+static bool url_host_is_loopback(const char *url)
+{
+    const char *p = strstr(url, "://");
+    char host[256];
+    size_t n;
+
+    if (p == NULL)
+        return false;
+    p += 3;
+    if (*p == '[') /* [v6]:port */
+        n = strcspn(p, "]") + 1;
+    else
+        n = strcspn(p, ":/?#");
+    if (n >= sizeof(host))
+        return false;
+    memcpy(host, p, n);
+    host[n] = '\0';
+    return host_is_loopback(host);
+}
+
 static status_t map_curl(CURLcode rc)
 {
     switch (rc) {
@@ -200,6 +221,7 @@ status_t http_perform(http_t *h, const http_request_t *req,
     CURLcode rc;
     long long t0 = clock_mono_ms();
     status_t st = ST_TEMP_RESOURCE;
+    bool have_ctype = false;
 
     buf_reset(&resp->body);
     resp->code = 0;
@@ -211,11 +233,19 @@ status_t http_perform(http_t *h, const http_request_t *req,
         if ((t = curl_slist_append(hdrs, req->headers[i])) == NULL)
             goto out;
         hdrs = t;
+        if (str_ihas_prefix(req->headers[i], "Content-Type:"))
+            have_ctype = true;
     }
-    /* No "Expect: 100-continue" round trip before large bodies. */
+    /* No "Expect: 100-continue" round trip before large bodies, and no
+     * form Content-Type the caller did not ask for. */
     if ((t = curl_slist_append(hdrs, "Expect:")) == NULL)
         goto out;
     hdrs = t;
+    if (!have_ctype) {
+        if ((t = curl_slist_append(hdrs, "Content-Type:")) == NULL)
+            goto out;
+        hdrs = t;
+    }
 
     curl_easy_setopt(c, CURLOPT_URL, req->url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -224,13 +254,20 @@ status_t http_perform(http_t *h, const http_request_t *req,
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    /* TLS 1.2 or newer, certificate and name verified: not configurable. */
     curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
     curl_easy_setopt(c, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
 #endif
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+    if (req->no_proxy || url_host_is_loopback(req->url))
+        curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     req->connect_timeout_ms ? req->connect_timeout_ms
+                                             : h->connect_timeout_ms);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
                      req->timeout_ms ? req->timeout_ms : h->timeout_ms);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -239,10 +276,7 @@ status_t http_perform(http_t *h, const http_request_t *req,
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
     curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 
-    if (strcmp(req->method, "GET") == 0) {
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    } else if (req->reader) {
-        curl_easy_setopt(c, CURLOPT_UPLOAD, 0L);
+    if (req->reader) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(c, CURLOPT_READDATA, req->reader);
@@ -250,16 +284,17 @@ status_t http_perform(http_t *h, const http_request_t *req,
         curl_easy_setopt(c, CURLOPT_SEEKDATA, req->reader);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)req->reader->length);
-        if (strcmp(req->method, "POST") != 0)
-            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
-    } else {
+    } else if (req->body || (strcmp(req->method, "GET") != 0 &&
+                             strcmp(req->method, "DELETE") != 0)) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)req->body_len);
-        if (strcmp(req->method, "POST") != 0)
-            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+    } else {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     }
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 
     rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->code);

@@ -31,6 +31,8 @@
 
 #include "ses_log.h"
 #include "ses_metrics.h"
+#include "ses_ses.h"
+#include "ses_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -610,13 +612,12 @@ const char *metrics_config_set(const conf_t *conf, const spool_t *sp, char *out,
 {
     const char *v = NULL;
 
-    if (sp &&
-        (v = spool_header(sp, "X-SES-CONFIGURATION-SET", out, outlen)) !=
-            NULL &&
-        conf_ses_name_ok(v) && strlen(v) <= 64)
-        return v;
-    v = conf ? conf_str(conf, CK_CONFIGURATION_SET) : NULL;
-    str_copy(out, v ? v : "", outlen);
+    /* the one rule ses_send() applies, so counts match what SES got */
+    if (conf)
+        v = sp ? ses_config_set(conf, sp, out, outlen, NULL)
+               : conf_str(conf, CK_CONFIGURATION_SET);
+    if (v != out)
+        str_copy(out, v ? v : "", outlen);
     return out;
 }
 

@@ -1,122 +1,288 @@
 /*
  * ses.c - the Amazon SES client: send one spooled message
  *
- * ses_send() walks the recipients in batches of RecipientsPerCall. For each
- * batch it builds the request body as three parts: a JSON prefix made with
- * jansson (everything but the message), the base64 of the spooled message
- * produced while libcurl reads, and the JSON suffix. A first pass over the
- * body computes the SHA-256 SigV4 needs; the second pass sends. Neither
- * holds more than one chunk of the message in memory.
+ * ses_send() checks the addresses, walks the recipients in batches of
+ * RecipientsPerCall and sends each batch with aws_call(). A request body is
+ * three parts: an envelope prefix (everything but the message), the base64
+ * of the spooled message produced while libcurl reads, and a suffix. The
+ * two APIs differ only in that envelope, in how the base64 is carried and
+ * in the answer, so each is one row of a small table (ses_api_t):
  *
- * Transient failures are retried with full-jitter exponential backoff until
- * RetryTime has passed; then the batch's recipients get the last status.
+ *   v2  POST /v2/email/outbound-emails, JSON made with jansson, the base64
+ *       inside a JSON string, {"MessageId": ...} back;
+ *   v1  POST /, Action=SendRawEmail form, the base64 form-encoded ('+',
+ *       '/', '=' as %2B %2F %3D), <MessageId> in the XML answer.
+ *
+ * aws_call() reads the body once to hash it for SigV4 and again to send
+ * it; neither pass holds more than one chunk of the message in memory.
  *
  * DIAGNOSTICS
- *   See ses_ses.h. ses_classify_error() is the only place that reads SES
- *   error codes; statuses then go through status.c.
+ *   See ses_ses.h. Error answers are classified in aws.c; statuses then go
+ *   through status.c.
  */
 #include "config.h"
 
 #include "ses_ses.h"
+#include "ses_aws.h"
 #include "ses_http.h"
 #include "ses_log.h"
-#include "ses_sigv4.h"
+#include "ses_ratelimit.h"
 #include "ses_tags.h"
 #include "ses_util.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #define RAW_MARKER "@@ses-milter-raw-data@@"
 #define B64_CHUNK  (3 * 16384) /* raw bytes encoded per step */
 
+/* ---- the two APIs ---- */
+
+typedef struct {
+    const char *config_set;
+    tags_t *tags;
+} send_opts_t;
+
+typedef struct {
+    const char *name;
+    const char *path;
+    const char *content_type;
+    bool form_encode; /* the base64 goes into a form field */
+    /* The body around the message data; prefix/suffix malloc'd. */
+    int (*envelope)(const ses_client_t *c, const ses_message_t *m,
+                    const send_opts_t *o, const size_t *idx, size_t n,
+                    char **prefix, char **suffix);
+    /* The MessageId of a 2xx answer; 0, or -1 when there is none. */
+    int (*message_id)(const buf_t *answer, char *out, size_t outlen);
+} ses_api_t;
+
 struct ses_client {
     conf_t *conf;
     creds_provider_t *creds;
     http_t *http;
-    char region[64];
-    char url[1024];
-    char host[256];
-    char path[512];
-    char query[512];
+    aws_service_t *aws;
+    const ses_api_t *api;
     char mta_host[256];
 };
 
-static time_t fixed_clock;
+/* ---- MaxSendRate: one bucket per process ---- */
 
-void ses_set_clock(time_t fixed)
+static pthread_once_t rate_once = PTHREAD_ONCE_INIT;
+static ratelimit_t *send_rate;
+
+static void rate_init(void)
 {
-    fixed_clock = fixed;
+    send_rate = ratelimit_new(0, 1);
 }
 
-static time_t ses_now(void)
+/* ---- v2 ---- */
+
+static int v2_envelope(const ses_client_t *c, const ses_message_t *m,
+                       const send_opts_t *o, const size_t *idx, size_t n,
+                       char **prefix, char **suffix)
 {
-    return fixed_clock ? fixed_clock : time(NULL);
+    json_t *root = json_object(), *to = json_array(), *tags = json_array();
+    const char *from_arn = conf_str(c->conf, CK_FROM_ARN);
+    const char *feedback = conf_str(c->conf, CK_FEEDBACK_FORWARDING);
+    const char *rp_arn = conf_str(c->conf, CK_RETURN_PATH_ARN);
+    char *dump = NULL, *mark = NULL;
+    int rc = -1;
+
+    if (!root || !to || !tags)
+        goto out;
+    if (from_arn == NULL)
+        from_arn = conf_str(c->conf, CK_SOURCE_ARN);
+    if (m->sender && *m->sender)
+        json_object_set_new(root, "FromEmailAddress", json_string(m->sender));
+    if (from_arn)
+        json_object_set_new(root, "FromEmailAddressIdentityArn",
+                            json_string(from_arn));
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(to, json_string(m->rcpts[idx[i]]));
+    json_object_set_new(root, "Destination",
+                        json_pack("{s:O}", "ToAddresses", to));
+    if (feedback) {
+        json_object_set_new(root, "FeedbackForwardingEmailAddress",
+                            json_string(feedback));
+        if (rp_arn)
+            json_object_set_new(root,
+                                "FeedbackForwardingEmailAddressIdentityArn",
+                                json_string(rp_arn));
+    }
+    if (o->config_set)
+        json_object_set_new(root, "ConfigurationSetName",
+                            json_string(o->config_set));
+    for (size_t i = 0; i < tags_count(o->tags); i++)
+        json_array_append_new(tags, json_pack("{s:s,s:s}", "Name",
+                                              tags_name(o->tags, i), "Value",
+                                              tags_value(o->tags, i)));
+    if (json_array_size(tags))
+        json_object_set(root, "EmailTags", tags);
+    /* Content last: the marker's last occurrence is the one to replace. */
+    json_object_set_new(root, "Content",
+                        json_pack("{s:{s:s}}", "Raw", "Data", RAW_MARKER));
+    if ((dump = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
+        goto out;
+    for (char *p = dump; (p = strstr(p, "\"" RAW_MARKER "\"")) != NULL; p++)
+        mark = p;
+    if (mark == NULL)
+        goto out;
+    *prefix = strndup(dump, (size_t)(mark - dump) + 1);
+    *suffix = strdup(mark + strlen(RAW_MARKER) + 1);
+    if (*prefix == NULL || *suffix == NULL) {
+        free(*prefix);
+        free(*suffix);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(dump);
+    json_decref(to);
+    json_decref(tags);
+    json_decref(root);
+    return rc;
 }
+
+static int v2_message_id(const buf_t *answer, char *out, size_t outlen)
+{
+    json_t *j =
+        json_loadb(answer->data ? answer->data : "", answer->len, 0, NULL);
+    const char *id = json_string_value(json_object_get(j, "MessageId"));
+    int rc = -1;
+
+    if (id && *id && strlen(id) < outlen) {
+        str_copy(out, id, outlen);
+        rc = 0;
+    }
+    json_decref(j);
+    return rc;
+}
+
+/* ---- v1 ---- */
+
+static int v1_envelope(const ses_client_t *c, const ses_message_t *m,
+                       const send_opts_t *o, const size_t *idx, size_t n,
+                       char **prefix, char **suffix)
+{
+    static const struct {
+        conf_key_t key;
+        const char *field;
+    } arns[] = {{CK_FROM_ARN, "FromArn"},
+                {CK_SOURCE_ARN, "SourceArn"},
+                {CK_RETURN_PATH_ARN, "ReturnPathArn"}};
+    buf_t f;
+    char name[64];
+    int bad = 0;
+
+    buf_init(&f, 1 << 20);
+    bad |= aws_query_add(&f, "Action", "SendRawEmail");
+    bad |= aws_query_add(&f, "Version", "2010-12-01");
+    if (m->sender && *m->sender)
+        bad |= aws_query_add(&f, "Source", m->sender);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "Destinations.member.%zu", i + 1);
+        bad |= aws_query_add(&f, name, m->rcpts[idx[i]]);
+    }
+    if (o->config_set)
+        bad |= aws_query_add(&f, "ConfigurationSetName", o->config_set);
+    for (size_t i = 0; i < tags_count(o->tags); i++) {
+        snprintf(name, sizeof(name), "Tags.member.%zu.Name", i + 1);
+        bad |= aws_query_add(&f, name, tags_name(o->tags, i));
+        snprintf(name, sizeof(name), "Tags.member.%zu.Value", i + 1);
+        bad |= aws_query_add(&f, name, tags_value(o->tags, i));
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(arns); i++) {
+        const char *v = conf_str(c->conf, arns[i].key);
+        if (v)
+            bad |= aws_query_add(&f, arns[i].field, v);
+    }
+    bad |= buf_puts(&f, "&RawMessage.Data=");
+    if (bad) {
+        buf_free(&f);
+        return -1;
+    }
+    *prefix = buf_steal(&f);
+    *suffix = strdup("");
+    if (*suffix == NULL) {
+        free(*prefix);
+        return -1;
+    }
+    return 0;
+}
+
+static int v1_message_id(const buf_t *answer, char *out, size_t outlen)
+{
+    return aws_xml_text(answer->data ? answer->data : "", answer->len,
+                        "MessageId", out, outlen) &&
+                   *out
+               ? 0
+               : -1;
+}
+
+static const ses_api_t api_v2 = {"v2",
+                                 "/v2/email/outbound-emails",
+                                 "application/json",
+                                 false,
+                                 v2_envelope,
+                                 v2_message_id};
+static const ses_api_t api_v1 = {
+    "v1", "/",         "application/x-www-form-urlencoded; charset=utf-8",
+    true, v1_envelope, v1_message_id};
+
+/* ---- client ---- */
 
 ses_client_t *ses_client_new(conf_t *conf, creds_provider_t *creds, char *err,
                              size_t errlen)
 {
     ses_client_t *c = calloc(1, sizeof(*c));
-    const char *region = conf_str(conf, CK_REGION);
     const char *endpoint = conf_str(conf, CK_ENDPOINT);
-    char hn[256], san[256];
+    char region[64], url[1024], hn[256];
+    aws_service_config_t cfg;
 
     if (c == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (region == NULL)
-        region = getenv("AWS_REGION");
-    if (region == NULL || *region == '\0')
-        region = "us-east-1";
-    str_copy(c->region, region, sizeof(c->region));
+    pthread_once(&rate_once, rate_init);
+    if (send_rate == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    /* A reload may change the rate; every client sees the latest. */
+    ratelimit_set(send_rate, (double)conf_int(conf, CK_MAX_SEND_RATE), 1);
+    aws_region(conf, region, sizeof(region));
     if (endpoint)
-        str_copy(c->url, endpoint, sizeof(c->url));
+        str_copy(url, endpoint, sizeof(url));
     else
-        snprintf(c->url, sizeof(c->url), "https://email.%s.amazonaws.com",
-                 c->region);
-    /* trailing slash off: paths are appended */
-    for (size_t n = strlen(c->url); n > 8 && c->url[n - 1] == '/'; n--)
-        c->url[n - 1] = '\0';
-    if (!conf_url_ok(c->url, err, errlen) ||
-        http_url_split(c->url, c->host, sizeof(c->host), c->path,
-                       sizeof(c->path), c->query, sizeof(c->query)) < 0) {
-        if (!*err)
-            snprintf(err, errlen, "bad SES endpoint URL");
-        free(c);
-        return NULL;
-    }
-    if (c->query[0]) {
-        snprintf(err, errlen, "Endpoint must not have a query string");
-        free(c);
-        return NULL;
-    }
-    if (strcmp(c->path, "/") == 0)
-        c->path[0] = '\0';
+        aws_default_endpoint("email", region, url, sizeof(url));
+    cfg = (aws_service_config_t){"SES",    "ses", region,
+                                 url,      creds, conf_int(conf, CK_RETRY_TIME),
+                                 send_rate};
+    if ((c->aws = aws_service_new(&cfg, err, errlen)) == NULL)
+        goto fail;
     c->http = http_new((long)conf_int(conf, CK_CONNECT_TIMEOUT),
                        (long)conf_int(conf, CK_TIMEOUT));
     if (c->http == NULL) {
         snprintf(err, errlen, "cannot initialise libcurl");
-        free(c);
-        return NULL;
+        goto fail;
     }
+    c->api = conf_is(conf, CK_API_VERSION, "v1") ? &api_v1 : &api_v2;
     c->conf = conf_ref(conf);
     c->creds = creds;
     if (gethostname(hn, sizeof(hn)) < 0)
         str_copy(hn, "localhost", sizeof(hn));
     hn[sizeof(hn) - 1] = '\0';
-    tags_sanitize_value(hn, san, sizeof(san));
-    str_copy(c->mta_host, san, sizeof(c->mta_host));
+    tags_sanitize_value(hn, c->mta_host, sizeof(c->mta_host));
     return c;
+fail:
+    aws_service_free(c->aws);
+    free(c);
+    return NULL;
 }
 
 void ses_client_free(ses_client_t *c)
@@ -124,149 +290,31 @@ void ses_client_free(ses_client_t *c)
     if (c == NULL)
         return;
     http_free(c->http);
+    aws_service_free(c->aws);
     conf_unref(c->conf);
     free(c);
 }
 
 const char *ses_client_url(const ses_client_t *c)
 {
-    return c->url;
-}
-
-/* ---- error classification ---- */
-
-static const struct {
-    const char *code;
-    status_t status;
-} error_codes[] = {
-    {"MessageRejected", ST_PERM_REJECTED},
-    {"MailFromDomainNotVerified", ST_PERM_MAILFROM},
-    {"MailFromDomainNotVerifiedException", ST_PERM_MAILFROM},
-    {"AccountSendingPausedException", ST_TEMP_ACCOUNT_PAUSED},
-    {"AccountSendingPaused", ST_TEMP_ACCOUNT_PAUSED},
-    {"SendingPausedException", ST_TEMP_ACCOUNT_PAUSED},
-    {"ConfigurationSetSendingPausedException", ST_TEMP_CONFIGSET_PAUSED},
-    {"ConfigurationSetSendingPaused", ST_TEMP_CONFIGSET_PAUSED},
-    {"ConfigurationSetDoesNotExist", ST_TEMP_CONFIGSET_MISSING},
-    {"ConfigurationSetDoesNotExistException", ST_TEMP_CONFIGSET_MISSING},
-    {"AccountSuspendedException", ST_TEMP_ACCOUNT_SUSPENDED},
-    {"AccountSuspended", ST_TEMP_ACCOUNT_SUSPENDED},
-    {"Throttling", ST_TEMP_THROTTLED},
-    {"ThrottlingException", ST_TEMP_THROTTLED},
-    {"TooManyRequestsException", ST_TEMP_THROTTLED},
-    {"LimitExceededException", ST_TEMP_QUOTA},
-    {"LimitExceeded", ST_TEMP_QUOTA},
-    {"SignatureDoesNotMatch", ST_TEMP_AUTH},
-    {"InvalidSignatureException", ST_TEMP_AUTH},
-    {"IncompleteSignature", ST_TEMP_AUTH},
-    {"InvalidClientTokenId", ST_TEMP_AUTH},
-    {"UnrecognizedClientException", ST_TEMP_AUTH},
-    {"ExpiredToken", ST_TEMP_CREDENTIALS},
-    {"ExpiredTokenException", ST_TEMP_CREDENTIALS},
-    {"AccessDenied", ST_TEMP_AUTH},
-    {"AccessDeniedException", ST_TEMP_AUTH},
-    {"MissingAuthenticationToken", ST_TEMP_AUTH},
-    {"InternalFailure", ST_TEMP_SERVER},
-    {"InternalFailureException", ST_TEMP_SERVER},
-    {"ServiceUnavailable", ST_TEMP_SERVER},
-    {"ServiceUnavailableException", ST_TEMP_SERVER},
-};
-
-status_t ses_classify_error(long http_code, const char *code,
-                            const char *message)
-{
-    const char *msg = message ? message : "";
-    char c[128];
-
-    str_copy(c, code ? code : "", sizeof(c));
-    c[strcspn(c, ":")] = '\0'; /* "MessageRejected:http://..." */
-
-    /* The text decides where SES reuses one code for several things. */
-    if (strcasestr(msg, "Maximum sending rate exceeded"))
-        return ST_TEMP_THROTTLED;
-    if (strcasestr(msg, "Daily message quota exceeded"))
-        return ST_TEMP_QUOTA;
-    for (size_t i = 0; i < ARRAY_SIZE(error_codes); i++)
-        if (strcmp(c, error_codes[i].code) == 0) {
-            if (error_codes[i].status == ST_PERM_REJECTED &&
-                strcasestr(msg, "too large"))
-                return ST_PERM_TOO_LARGE;
-            return error_codes[i].status;
-        }
-    if (strcmp(c, "InvalidParameterValue") == 0 ||
-        strcmp(c, "BadRequestException") == 0) {
-        if (strcasestr(msg, "address") || strcasestr(msg, "domain"))
-            return ST_PERM_BAD_ADDRESS;
-        if (strcasestr(msg, "too large") || strcasestr(msg, "length"))
-            return ST_PERM_TOO_LARGE;
-        return ST_TEMP_UNKNOWN; /* our request was wrong: never bounce */
-    }
-    if (http_code == 429)
-        return ST_TEMP_THROTTLED;
-    if (http_code == 413)
-        return ST_PERM_TOO_LARGE;
-    if (http_code >= 500)
-        return ST_TEMP_SERVER;
-    if (http_code == 401 || http_code == 403)
-        return ST_TEMP_AUTH;
-    return ST_TEMP_UNKNOWN;
-}
-
-/* Error code and message from a v2 JSON body or a v1 XML ErrorResponse. */
-static void parse_error(const http_response_t *r, char *code, size_t codelen,
-                        char *msg, size_t msglen)
-{
-    json_t *j;
-    const char *b = r->body.data ? r->body.data : "";
-
-    str_copy(code, r->error_type, codelen);
-    code[strcspn(code, ":")] = '\0'; /* "Code:http://internal..." */
-    msg[0] = '\0';
-    if ((j = json_loadb(b, r->body.len, 0, NULL)) != NULL) {
-        const char *m = json_string_value(json_object_get(j, "message"));
-        const char *t = json_string_value(json_object_get(j, "__type"));
-        if (m == NULL)
-            m = json_string_value(json_object_get(j, "Message"));
-        if (m)
-            str_copy(msg, m, msglen);
-        if (!*code && t)
-            str_copy(code, strrchr(t, '#') ? strrchr(t, '#') + 1 : t, codelen);
-        json_decref(j);
-        return;
-    }
-    /* <ErrorResponse><Error><Code>X</Code><Message>Y</Message> */
-    {
-        const char *p, *e;
-        if (!*code && (p = strstr(b, "<Code>")) && (e = strstr(p, "</Code>"))) {
-            size_t n = (size_t)(e - p - 6);
-            if (n < codelen) {
-                memcpy(code, p + 6, n);
-                code[n] = '\0';
-            }
-        }
-        if ((p = strstr(b, "<Message>")) && (e = strstr(p, "</Message>"))) {
-            size_t n = (size_t)(e - p - 9);
-            if (n >= msglen)
-                n = msglen - 1;
-            memcpy(msg, p + 9, n);
-            msg[n] = '\0';
-        }
-    }
+    return aws_service_url(c->aws);
 }
 
 /* ---- streamed body ---- */
 
 typedef struct {
     spool_t *spool;
+    bool form_encode;
     const char *prefix, *suffix;
     size_t plen, slen;
     int phase;      /* 0 prefix, 1 data, 2 suffix, 3 done */
     size_t off;     /* offset within the prefix/suffix */
     size_t raw_off; /* next spool byte to encode */
     unsigned char raw[B64_CHUNK];
-    char enc[B64_CHUNK / 3 * 4 + 1];
-    size_t enc_len, enc_pos;
-    int failed;
+    char b64[B64_CHUNK / 3 * 4 + 1];
+    char enc[B64_CHUNK / 3 * 4 * 3 + 1]; /* form-encoded base64 */
+    const char *out;                     /* b64 or enc */
+    size_t out_len, out_pos;
 } body_t;
 
 static int body_rewind(void *ud)
@@ -274,9 +322,58 @@ static int body_rewind(void *ud)
     body_t *b = ud;
 
     b->phase = 0;
-    b->off = b->raw_off = b->enc_len = b->enc_pos = 0;
-    b->failed = 0;
+    b->off = b->raw_off = b->out_len = b->out_pos = 0;
     return 0;
+}
+
+/* Fills raw[] from the spool (short reads are completed); bytes or -1. */
+static ssize_t fill_raw(body_t *b)
+{
+    size_t got = 0;
+
+    while (got < sizeof(b->raw)) {
+        ssize_t n = spool_pread(b->spool, b->raw + got, sizeof(b->raw) - got,
+                                b->raw_off + got);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    b->raw_off += got;
+    return (ssize_t)got;
+}
+
+/* Encodes the next chunk of the message; 0 at the end, -1 on error. */
+static int next_chunk(body_t *b)
+{
+    ssize_t n = fill_raw(b);
+    size_t len;
+
+    if (n <= 0)
+        return (int)n;
+    len = (size_t)EVP_EncodeBlock((unsigned char *)b->b64, b->raw, (int)n);
+    b->out = b->b64;
+    if (b->form_encode) {
+        size_t o = 0;
+        for (size_t i = 0; i < len; i++) {
+            char ch = b->b64[i];
+            const char *esc = ch == '+'   ? "%2B"
+                              : ch == '/' ? "%2F"
+                              : ch == '=' ? "%3D"
+                                          : NULL;
+            if (esc) {
+                memcpy(b->enc + o, esc, 3);
+                o += 3;
+            } else
+                b->enc[o++] = ch;
+        }
+        b->out = b->enc;
+        len = o;
+    }
+    b->out_len = len;
+    b->out_pos = 0;
+    return 1;
 }
 
 static ssize_t body_read(void *ud, char *out, size_t len)
@@ -285,84 +382,77 @@ static ssize_t body_read(void *ud, char *out, size_t len)
     size_t done = 0;
 
     while (done < len && b->phase < 3) {
-        if (b->phase == 0 || b->phase == 2) {
-            const char *src = b->phase == 0 ? b->prefix : b->suffix;
-            size_t total = b->phase == 0 ? b->plen : b->slen;
-            size_t n = total - b->off;
-            if (n > len - done)
-                n = len - done;
-            memcpy(out + done, src + b->off, n);
-            done += n;
-            b->off += n;
-            if (b->off == total) {
-                b->phase++;
-                b->off = 0;
+        const char *src;
+        size_t total, *pos, n;
+
+        if (b->phase == 1) {
+            if (b->out_pos == b->out_len) {
+                int r = next_chunk(b);
+                if (r < 0)
+                    return -1;
+                if (r == 0) {
+                    b->phase = 2;
+                    continue;
+                }
             }
-            continue;
+            src = b->out;
+            total = b->out_len;
+            pos = &b->out_pos;
+        } else {
+            src = b->phase == 0 ? b->prefix : b->suffix;
+            total = b->phase == 0 ? b->plen : b->slen;
+            pos = &b->off;
         }
-        if (b->enc_pos == b->enc_len) {
-            ssize_t n =
-                spool_pread(b->spool, b->raw, sizeof(b->raw), b->raw_off);
-            if (n < 0) {
-                b->failed = 1;
-                return -1;
-            }
-            if (n == 0) {
-                b->phase = 2;
-                continue;
-            }
-            b->raw_off += (size_t)n;
-            b->enc_len = (size_t)EVP_EncodeBlock((unsigned char *)b->enc,
-                                                 b->raw, (int)n);
-            b->enc_pos = 0;
-        }
-        {
-            size_t n = b->enc_len - b->enc_pos;
-            if (n > len - done)
-                n = len - done;
-            memcpy(out + done, b->enc + b->enc_pos, n);
-            done += n;
-            b->enc_pos += n;
+        n = total - *pos;
+        if (n > len - done)
+            n = len - done;
+        memcpy(out + done, src + *pos, n);
+        done += n;
+        *pos += n;
+        if (b->phase != 1 && *pos == total) {
+            b->phase++;
+            b->off = 0;
         }
     }
     return (ssize_t)done;
 }
 
-/* SHA-256 of the whole body (first pass) and its length. */
-static int body_hash(body_t *b, char hex[65], long long *length)
+/* Exact length of the body: prefix + encoded message + suffix. */
+static long long body_length(body_t *b)
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char d[32];
-    unsigned int dl = 32;
-    char chunk[65536];
+    long long len = (long long)(b->plen + b->slen);
+    char buf[65536];
     ssize_t n;
-    long long total = 0;
-    int rc = -1;
 
-    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-        goto out;
+    if (!b->form_encode)
+        return len + (long long)((spool_size(b->spool) + 2) / 3 * 4);
+    /* '+', '/' and '=' grow by two bytes each: count them once. */
     body_rewind(b);
-    while ((n = body_read(b, chunk, sizeof(chunk))) > 0) {
-        EVP_DigestUpdate(md, chunk, (size_t)n);
-        total += n;
-    }
-    if (n < 0 || EVP_DigestFinal_ex(md, d, &dl) != 1)
-        goto out;
-    hex_encode(d, 32, hex);
-    *length = total;
+    b->phase = 1;
+    while ((n = body_read(b, buf, sizeof(buf))) > 0)
+        len += n;
     body_rewind(b);
-    rc = 0;
-out:
-    EVP_MD_CTX_free(md);
-    return rc;
+    return n < 0 ? -1 : len - (long long)b->slen;
 }
 
 /* ---- request building ---- */
 
-typedef struct {
-    const char *config_set;
-    tags_t *tags;
-} send_opts_t;
+const char *ses_config_set(const conf_t *conf, const spool_t *sp, char *out,
+                           size_t outlen, bool *bad_header)
+{
+    char hv[2048];
+    const char *v = spool_header(sp, "X-SES-CONFIGURATION-SET", hv, sizeof(hv));
+
+    if (bad_header)
+        *bad_header = false;
+    if (v && conf_ses_name_ok(v) && strlen(v) <= 64) {
+        str_copy(out, v, outlen);
+        return out;
+    }
+    if (v && bad_header)
+        *bad_header = true;
+    return conf_str(conf, CK_CONFIGURATION_SET);
+}
 
 /* Config set and tags: config defaults, then milter headers. */
 static void message_options(ses_client_t *c, const ses_message_t *m, char *cs,
@@ -371,17 +461,12 @@ static void message_options(ses_client_t *c, const ses_message_t *m, char *cs,
     char hv[2048], err[256];
     const char *v;
     tags_t *t = NULL;
+    bool bad;
 
-    o->config_set = conf_str(c->conf, CK_CONFIGURATION_SET);
-    if ((v = spool_header(m->spool, "X-SES-CONFIGURATION-SET", hv,
-                          sizeof(hv))) != NULL) {
-        if (conf_ses_name_ok(v) && strlen(v) <= 64) {
-            str_copy(cs, v, cslen);
-            o->config_set = cs;
-        } else
-            log_warning(m->queue_id,
-                        "ignoring invalid X-SES-CONFIGURATION-SET header");
-    }
+    o->config_set = ses_config_set(c->conf, m->spool, cs, cslen, &bad);
+    if (bad)
+        log_warning(m->queue_id,
+                    "ignoring invalid X-SES-CONFIGURATION-SET header");
     o->tags = tags_new();
     if (o->tags == NULL)
         return;
@@ -407,245 +492,161 @@ static void message_options(ses_client_t *c, const ses_message_t *m, char *cs,
     }
 }
 
-/* JSON around the message for SESv2 SendEmail; prefix/suffix malloc'd. */
-static int v2_envelope(ses_client_t *c, const ses_message_t *m,
-                       const send_opts_t *o, size_t first, size_t n,
-                       char **prefix, char **suffix)
-{
-    json_t *root = json_object(), *to = json_array(), *tags = json_array();
-    char *dump = NULL, *mark;
-    const char *v;
-    int rc = -1;
-
-    if (!root || !to || !tags)
-        goto out;
-    if (m->sender && *m->sender)
-        json_object_set_new(root, "FromEmailAddress", json_string(m->sender));
-    if ((v = conf_str(c->conf, CK_FROM_ARN)) != NULL)
-        json_object_set_new(root, "FromEmailAddressIdentityArn",
-                            json_string(v));
-    if ((v = conf_str(c->conf, CK_FEEDBACK_FORWARDING)) != NULL)
-        json_object_set_new(root, "FeedbackForwardingEmailAddress",
-                            json_string(v));
-    for (size_t i = first; i < first + n; i++)
-        json_array_append_new(to, json_string(m->rcpts[i]));
-    json_object_set_new(root, "Destination",
-                        json_pack("{s:o}", "ToAddresses", json_incref(to)));
-    if (o->config_set)
-        json_object_set_new(root, "ConfigurationSetName",
-                            json_string(o->config_set));
-    for (size_t i = 0; i < tags_count(o->tags); i++)
-        json_array_append_new(tags, json_pack("{s:s,s:s}", "Name",
-                                              tags_name(o->tags, i), "Value",
-                                              tags_value(o->tags, i)));
-    if (json_array_size(tags))
-        json_object_set(root, "EmailTags", tags);
-    json_object_set_new(root, "Content",
-                        json_pack("{s:{s:s}}", "Raw", "Data", RAW_MARKER));
-    if ((dump = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
-        goto out;
-    /* Content is last, so the marker's last occurrence is the one. */
-    mark = NULL;
-    for (char *p = dump; (p = strstr(p, "\"" RAW_MARKER "\"")) != NULL; p++)
-        mark = p;
-    if (mark == NULL)
-        goto out;
-    *prefix = strndup(dump, (size_t)(mark - dump) + 1);
-    *suffix = strdup(mark + strlen(RAW_MARKER) + 1);
-    if (*prefix == NULL || *suffix == NULL) {
-        free(*prefix);
-        free(*suffix);
-        goto out;
-    }
-    rc = 0;
-out:
-    free(dump);
-    json_decref(to);
-    json_decref(tags);
-    json_decref(root);
-    return rc;
-}
-
-/* One signed request; fills message_id on success. */
-static status_t send_once(ses_client_t *c, const ses_message_t *m, body_t *body,
-                          const char *payload_hash, long long length,
-                          char *message_id, size_t idlen, char *detail,
-                          size_t dlen)
-{
-    aws_creds_t cr;
-    sigv4_result_t sig;
-    sigv4_header_t sh[1] = {{"content-type", "application/json"}};
-    char path[600], url[1200], h_date[64], h_auth[1600], h_tok[4200],
-        h_host[300], err[256], code[128], msg[512];
-    http_request_t req;
-    http_response_t resp;
-    http_body_reader_t rd = {body_read, body_rewind, body, length};
-    status_t st;
-
-    if ((st = creds_get(c->creds, c->http, &cr, err, sizeof(err))) != ST_OK) {
-        str_copy(detail, err, dlen);
-        return st;
-    }
-    snprintf(path, sizeof(path), "%s/v2/email/outbound-emails", c->path);
-    snprintf(url, sizeof(url), "%s/v2/email/outbound-emails", c->url);
-    {
-        sigv4_request_t sreq = {"POST", c->host, path,        NULL,
-                                sh,     1,       payload_hash};
-        sigv4_creds_t sc = {cr.access_key, cr.secret_key,
-                            cr.session_token[0] ? cr.session_token : NULL};
-        if (sigv4_sign(&sreq, &sc, c->region, "ses", ses_now(), &sig) < 0) {
-            creds_wipe(&cr);
-            str_copy(detail, "cannot sign the request", dlen);
-            return ST_TEMP_RESOURCE;
-        }
-    }
-    memset(&req, 0, sizeof(req));
-    req.method = "POST";
-    req.url = url;
-    snprintf(h_host, sizeof(h_host), "Host: %s", c->host);
-    snprintf(h_date, sizeof(h_date), "X-Amz-Date: %s", sig.amz_date);
-    snprintf(h_auth, sizeof(h_auth), "Authorization: %s", sig.authorization);
-    req.headers[req.nheaders++] = h_host;
-    req.headers[req.nheaders++] = "Content-Type: application/json";
-    req.headers[req.nheaders++] = h_date;
-    req.headers[req.nheaders++] = h_auth;
-    if (cr.session_token[0]) {
-        snprintf(h_tok, sizeof(h_tok), "X-Amz-Security-Token: %s",
-                 cr.session_token);
-        req.headers[req.nheaders++] = h_tok;
-    }
-    req.reader = &rd;
-    req.max_response = 64 * 1024;
-    creds_wipe(&cr);
-
-    http_response_init(&resp);
-    st = http_perform(c->http, &req, &resp);
-    secure_zero(h_auth, sizeof(h_auth));
-    secure_zero(h_tok, sizeof(h_tok));
-    if (st != ST_OK) {
-        snprintf(detail, dlen, "%s: %s", status_info(st)->text, resp.error);
-        goto out;
-    }
-    if (resp.code == 200) {
-        json_t *j = json_loadb(resp.body.data ? resp.body.data : "",
-                               resp.body.len, 0, NULL);
-        const char *id = json_string_value(json_object_get(j, "MessageId"));
-        if (id && *id && strlen(id) < idlen) {
-            str_copy(message_id, id, idlen);
-            st = ST_OK;
-        } else {
-            snprintf(detail, dlen, "SES answered 200 without a MessageId");
-            st = ST_TEMP_PROTOCOL;
-        }
-        json_decref(j);
-        goto out;
-    }
-    parse_error(&resp, code, sizeof(code), msg, sizeof(msg));
-    st = ses_classify_error(resp.code, code, msg);
-    snprintf(detail, dlen, "SES %ld %s%s%s", resp.code,
-             code[0] ? code : "error", msg[0] ? ": " : "", msg);
-out:
-    http_response_free(&resp);
-    return st;
-}
-
-static unsigned long jitter(unsigned long max_ms)
-{
-    unsigned int r = 0;
-
-    if (max_ms == 0)
-        return 0;
-    if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
-        r = (unsigned int)random();
-    return r % (max_ms + 1);
-}
-
-/* Sends one batch with retries inside RetryTime. */
+/* One call for the recipients idx[0..n); fills message_id on success. */
 static status_t send_batch(ses_client_t *c, const ses_message_t *m,
-                           const send_opts_t *o, size_t first, size_t n,
+                           const send_opts_t *o, const size_t *idx, size_t n,
                            char *message_id, size_t idlen, char *detail,
                            size_t dlen)
 {
-    char *prefix = NULL, *suffix = NULL, hash[65];
+    char *prefix = NULL, *suffix = NULL;
     body_t *body = calloc(1, sizeof(*body));
-    long long length;
-    int64_t deadline = clock_mono_ms() + conf_int(c->conf, CK_RETRY_TIME);
-    unsigned long backoff = 200;
+    http_body_reader_t rd;
+    aws_request_t rq;
+    aws_response_t resp;
     status_t st = ST_TEMP_RESOURCE;
-    int attempt = 0;
 
-    if (body == NULL || v2_envelope(c, m, o, first, n, &prefix, &suffix) < 0) {
+    aws_response_init(&resp);
+    if (body == NULL ||
+        c->api->envelope(c, m, o, idx, n, &prefix, &suffix) < 0) {
         str_copy(detail, "cannot build the SES request", dlen);
         goto out;
     }
     body->spool = m->spool;
+    body->form_encode = c->api->form_encode;
     body->prefix = prefix;
     body->plen = strlen(prefix);
     body->suffix = suffix;
     body->slen = strlen(suffix);
-    if (body_hash(body, hash, &length) < 0) {
+    rd = (http_body_reader_t){body_read, body_rewind, body, body_length(body)};
+    if (rd.length < 0) {
         str_copy(detail, "cannot read the spooled message", dlen);
         goto out;
     }
-    for (;;) {
-        int64_t left;
-        attempt++;
-        st = send_once(c, m, body, hash, length, message_id, idlen, detail,
-                       dlen);
-        if (st == ST_OK || !status_info(st)->retry)
-            break;
-        left = deadline - clock_mono_ms();
-        if (left <= 0)
-            break;
-        {
-            unsigned long wait = jitter(backoff);
-            if ((int64_t)wait > left)
-                wait = (unsigned long)left;
-            log_info(m->queue_id, "SES attempt %d: %s; retrying in %lu ms",
-                     attempt, detail, wait);
-            usleep((useconds_t)wait * 1000);
-        }
-        if (backoff < 10000)
-            backoff *= 2;
-        body_rewind(body);
-    }
+    memset(&rq, 0, sizeof(rq));
+    rq.method = "POST";
+    rq.path = c->api->path;
+    rq.content_type = c->api->content_type;
+    rq.reader = &rd;
+    rq.max_response = 64 * 1024;
+    rq.cost = (double)n;
+    rq.qid = m->queue_id;
+    st = aws_call(c->aws, c->http, &rq, &resp);
+    if (st == ST_OK && c->api->message_id(&resp.body, message_id, idlen) < 0) {
+        snprintf(detail, dlen, "SES answered %ld without a MessageId",
+                 resp.http_code);
+        st = ST_TEMP_PROTOCOL;
+    } else if (st != ST_OK)
+        str_copy(detail, resp.detail, dlen);
+    if (resp.attempts > 1 || st != ST_OK)
+        log_debug(m->queue_id,
+                  "SES %s call for %zu recipient(s): %d "
+                  "attempt(s), %s",
+                  c->api->name, n, resp.attempts, status_info(st)->name);
 out:
+    aws_response_free(&resp);
     free(prefix);
     free(suffix);
     free(body);
     return st;
 }
 
+/* The local part (before the last '@') has a byte outside ASCII. */
+static bool local_part_non_ascii(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+    size_t n = at ? (size_t)(at - addr) : strlen(addr);
+
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)addr[i] >= 0x80)
+            return true;
+    return false;
+}
+
+static void set_result(ses_result_t *r, status_t st, const char *id,
+                       const char *detail)
+{
+    r->status = st;
+    str_copy(r->message_id, id, sizeof(r->message_id));
+    str_copy(r->detail, detail, sizeof(r->detail));
+}
+
+/* Sends idx[0..n) in one call; when SES refuses it for one bad address,
+ * each recipient on its own. */
+static void send_group(ses_client_t *c, const ses_message_t *m,
+                       const send_opts_t *o, const size_t *idx, size_t n,
+                       ses_result_t *results)
+{
+    char id[128] = "", detail[256] = "";
+    status_t st;
+
+    st = send_batch(c, m, o, idx, n, id, sizeof(id), detail, sizeof(detail));
+    if (st == ST_PERM_BAD_ADDRESS && n > 1) {
+        log_info(m->queue_id, "%s; sending to each of %zu recipients alone",
+                 detail, n);
+        for (size_t i = 0; i < n; i++)
+            send_group(c, m, o, idx + i, 1, results);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        set_result(&results[idx[i]], st, id, detail);
+}
+
 status_t ses_send(ses_client_t *c, const ses_message_t *m,
                   ses_result_t *results)
 {
-    size_t per = (size_t)conf_int(c->conf, CK_API_ADDRESS_LIMIT);
-    status_t first_bad = ST_OK;
-    send_opts_t o;
-    char cs[80];
+    size_t per = (size_t)conf_int(c->conf, CK_API_ADDRESS_LIMIT), n = 0;
+    size_t encoded = (spool_size(m->spool) + 2) / 3 * 4;
+    size_t *idx = NULL;
+    status_t first_bad = ST_OK, early = ST_OK;
+    send_opts_t o = {NULL, NULL};
+    char cs[80], why[256] = "";
 
     memset(results, 0, m->nrcpts * sizeof(*results));
     if (m->nrcpts == 0)
         return ST_OK;
-    message_options(c, m, cs, sizeof(cs), &o);
-    if (o.tags == NULL) {
-        for (size_t i = 0; i < m->nrcpts; i++)
-            results[i].status = ST_TEMP_RESOURCE;
-        return ST_TEMP_RESOURCE;
-    }
-    for (size_t first = 0; first < m->nrcpts; first += per) {
-        size_t n = m->nrcpts - first < per ? m->nrcpts - first : per;
-        char id[128] = "", detail[256] = "";
-        status_t st = send_batch(c, m, &o, first, n, id, sizeof(id), detail,
-                                 sizeof(detail));
-        for (size_t i = first; i < first + n; i++) {
-            results[i].status = st;
-            str_copy(results[i].message_id, id, sizeof(results[i].message_id));
-            str_copy(results[i].detail, detail, sizeof(results[i].detail));
+    if (m->sender && local_part_non_ascii(m->sender)) {
+        early = ST_PERM_NON_ASCII;
+        snprintf(why, sizeof(why),
+                 "sender address has a non-ASCII local "
+                 "part; Amazon SES does not support "
+                 "SMTPUTF8");
+    } else if (c->api == &api_v1 && encoded > SES_V1_MAX_ENCODED) {
+        early = ST_PERM_TOO_LARGE;
+        snprintf(why, sizeof(why),
+                 "message is %zu bytes after base64, over the %d-byte limit "
+                 "of the SES v1 API (ApiVersion v2 allows 40 MB)",
+                 encoded, SES_V1_MAX_ENCODED);
+    } else {
+        message_options(c, m, cs, sizeof(cs), &o);
+        idx = calloc(m->nrcpts, sizeof(*idx));
+        if (o.tags == NULL || idx == NULL) {
+            early = ST_TEMP_RESOURCE;
+            snprintf(why, sizeof(why), "out of memory");
         }
-        if (st != ST_OK && first_bad == ST_OK)
-            first_bad = st;
     }
+    if (early != ST_OK) {
+        for (size_t i = 0; i < m->nrcpts; i++)
+            set_result(&results[i], early, "", why);
+        goto out;
+    }
+    for (size_t i = 0; i < m->nrcpts; i++) {
+        if (local_part_non_ascii(m->rcpts[i]))
+            set_result(&results[i], ST_PERM_NON_ASCII, "",
+                       "recipient address has a non-ASCII local part; "
+                       "Amazon SES does not support SMTPUTF8");
+        else
+            idx[n++] = i;
+    }
+    for (size_t first = 0; first < n; first += per)
+        send_group(c, m, &o, idx + first, n - first < per ? n - first : per,
+                   results);
+out:
+    for (size_t i = 0; i < m->nrcpts; i++)
+        if (results[i].status != ST_OK) {
+            first_bad = results[i].status;
+            break;
+        }
+    free(idx);
     tags_free(o.tags);
     return first_bad;
 }

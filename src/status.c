@@ -42,6 +42,8 @@ static const status_info_t table[ST__COUNT] = {
       MILTER_REJECT, "address is not a verified Amazon SES identity"),
     P(ST_PERM_BAD_MESSAGE, "bad-message", EX_DATAERR, 554, "5.6.0",
       MILTER_REJECT, "message refused as malformed by Amazon SES"),
+    P(ST_PERM_FORGED, "forged", EX_NOPERM, 554, "5.7.7", MILTER_REJECT,
+      "signature verification failed"),
     T(ST_TEMP_THROTTLED, "throttled", "4.4.5", true, false,
       "Amazon SES is throttling: maximum sending rate exceeded"),
     T(ST_TEMP_QUOTA, "quota-exceeded", "4.4.5", false, true,
@@ -81,6 +83,9 @@ static const status_info_t table[ST__COUNT] = {
     T(ST_TEMP_SHUTDOWN, "shutdown", "4.3.2", false, false,
       "service shutting down"),
     T(ST_TEMP_UNKNOWN, "unknown", "4.0.0", false, false, "temporary failure"),
+    T(ST_TEMP_IDENTITY, "identity-not-verified", "4.7.1", false, true,
+      "sending identity not verified in Amazon SES for this region (check "
+      "Region, the sandbox, verified identities)"),
 };
 
 const status_info_t *status_info(status_t st)

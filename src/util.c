@@ -213,6 +213,35 @@ void str_sanitize(char *s)
             *s = '?';
 }
 
+int str_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    str_sanitize(err);
+    return -1;
+}
+
+const char *time_format_utc(int64_t t, const char *fmt, char *out,
+                            size_t outlen)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    size_t n = 0;
+
+    if (gmtime_r(&tt, &tm) != NULL) {
+#pragma GCC diagnostic push /* fmt is checked where it is a literal */
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        n = strftime(out, outlen, fmt, &tm);
+#pragma GCC diagnostic pop
+    }
+    if (n == 0)
+        str_copy(out, "?", outlen);
+    return out;
+}
+
 static long long parse_scaled(const char *s, const char *const *units,
                               const long long *scale, long long bare)
 {
@@ -269,6 +298,18 @@ int64_t clock_wall_ms(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void clock_sleep_ms(int64_t ms)
+{
+    struct timespec ts;
+
+    if (ms <= 0)
+        return;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
 }
 
 void secure_zero(void *p, size_t n)

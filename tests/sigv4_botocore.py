@@ -11,6 +11,7 @@ import json
 import random
 import subprocess
 import sys
+import urllib.parse
 
 import botocore.auth
 from botocore.awsrequest import AWSRequest
@@ -96,6 +97,78 @@ def cases():
     yield "dot segments in the path", dict(base, path="/v2/./email/../email/x")
     yield "different date and region", dict(base, region="ap-southeast-2",
                                             time=1767225599)
+    yield "query with session token", dict(
+        base, method="GET", body="", token=TOKEN,
+        query="Action=ListIdentities&MaxItems=10&NextToken=x%2Fy%2Bz%3D")
+    yield "query key without value and empty value", dict(
+        base, method="GET", body="", query="flag&empty=&z=1")
+    yield "query with reserved and non-ASCII bytes", dict(
+        base, method="GET", body="",
+        query="a=%21%2A%27%28%29&b=%E2%82%AC&c=-_.~&d=%20")
+    yield "query sorted by key then value", dict(
+        base, method="GET", body="", query="b=2&a=3&a=1&A=0&a=2")
+    yield "header value with tabs and runs of spaces", dict(
+        base, headers=[["Content-Type", "application/json"],
+                       ["X-Amz-Meta-Note", "\t a \t  b   c\t"]])
+    yield "empty header value", dict(
+        base, headers=[["Content-Type", "application/json"],
+                       ["X-Empty", ""]])
+    yield "many headers", dict(
+        base, headers=[["Content-Type", "application/json"]] +
+        [[f"X-Amz-Meta-H{i}", f"v{i}  {i}"] for i in range(12)])
+    yield "PUT with a JSON body (SESv2 suppression)", dict(
+        base, method="PUT", path="/v2/email/suppression/addresses",
+        body='{"EmailAddress":"a@example.com","Reason":"BOUNCE"}')
+    yield "DELETE with empty body and token", dict(
+        base, method="DELETE", body="", token=TOKEN,
+        path="/v2/email/suppression/addresses/a%2Bb%40example.com")
+    yield "PUT with empty body (IMDS style)", dict(
+        base, method="PUT", body="", headers=[])
+    yield "path with encoded space, unicode, tilde and plus", dict(
+        base, method="GET", body="", path="/a%20b/caf%C3%A9/~x/+y/=z")
+    yield "path with trailing slash", dict(base, path="/v2/email/")
+    yield "long session token", dict(base, token=TOKEN * 20)
+    yield "SQS SendMessage with token", dict(
+        base, host="sqs.us-west-2.amazonaws.com", path="/",
+        region="us-west-2", service="sqs", token=TOKEN,
+        headers=[["Content-Type", "application/x-amz-json-1.0"],
+                 ["X-Amz-Target", "AmazonSQS.DeleteMessage"]],
+        body='{"QueueUrl":"q","ReceiptHandle":"AQEB+/=="}')
+    yield "STS regional form body", dict(
+        base, host="sts.eu-west-1.amazonaws.com", path="/",
+        region="eu-west-1", service="sts",
+        headers=[["Content-Type",
+                  "application/x-www-form-urlencoded; charset=utf-8"]],
+        body="Action=GetCallerIdentity&Version=2011-06-15")
+    yield "leap day", dict(base, time=1709208000)  # 2024-02-29T12:00:00Z
+    yield "far future", dict(base, time=4102444799)  # 2099-12-31T23:59:59Z
+    yield "China region", dict(base, host="email.cn-north-1.amazonaws.com.cn",
+                               region="cn-north-1")
+    rnd = random.Random(2)
+    qchars = "abcXYZ019-_.~ !*'()/+=&?#%\u00e9\u20ac"
+    for i in range(40):
+        n = rnd.randint(0, 6)
+        query = "&".join(
+            urllib.parse.quote("".join(rnd.choice(qchars) for _ in range(
+                rnd.randint(1, 8))), safe="-_.~") + "=" +
+            urllib.parse.quote("".join(rnd.choice(qchars) for _ in range(
+                rnd.randint(0, 12))), safe="-_.~") for _ in range(n))
+        hdrs = [["Content-Type", rnd.choice(["application/json",
+                                             "application/x-amz-json-1.0",
+                                             "text/plain; charset=utf-8"])]]
+        for k in range(rnd.randint(0, 4)):
+            val = "".join(rnd.choice("ab1 \t,;=") for _ in range(
+                rnd.randint(0, 20)))
+            hdrs.append([f"X-Amz-Meta-R{k}", val])
+        method = rnd.choice(["GET", "POST", "PUT", "DELETE"])
+        body = "" if method in ("GET", "DELETE") else "".join(
+            rnd.choice("ab{}\":,\u00e9") for _ in range(rnd.randint(0, 200)))
+        yield f"random request {i}", dict(
+            base, method=method, query=query, headers=hdrs, body=body,
+            service=rnd.choice(["ses", "sqs", "sts", "email"]),
+            region=rnd.choice(["us-east-1", "eu-west-1", "ap-south-1"]),
+            token=TOKEN if rnd.random() < 0.5 else "",
+            time=1440938160 + rnd.randint(0, 10**9))
     rnd = random.Random(1)
     for i in range(25):
         body = "".join(rnd.choice("abc{}\":, \n\t\u00e9") for _ in

@@ -32,7 +32,7 @@ is "$(echo "$hdr" | sed -n 3p)" "e2e-transactional" "ses-milter's X-SES-CONFIGUR
 
 log=$(pf_log)
 like "$log" "to=<bob@example.net>, relay=ses, .*status=sent" "Postfix logs the delivery through the ses transport as sent"
-like "$(cat "$T/ses.log")" ": to=<bob@example.net>, relay=ses, .*status=sent \\(2\\.0\\.0 ses-" "ses-relay logs the SES MessageId with the queue id"
+like "$(cat "$T/ses.log")" "[0-9A-F]+: from=<alice@sender.example>, to=<bob@example.net>, nrcpt=1, relay=ses, .*status=sent \\(2\\.0\\.0 queued as ses-" "ses-relay logs the SES MessageId with the queue id"
 if grep -q "testSecretKey" "$T/ses.log" "$PF_DIR/maillog" "$T/milter.out" 2>/dev/null; then
     ok 1 "no secret key in any log"; else ok 0 "no secret key in any log"; fi
 

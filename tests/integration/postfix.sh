@@ -17,7 +17,8 @@
 #   pf_log               the instance's mail log
 #
 # Mail for @sender.example is delivered to maildirs under DIR/mail (virtual(8)
-# as nobody), so bounces and DSNs to senders can be read by tests; anything
+# as nobody; users alice bob carol dave erin frank grace sender postmaster and
+# those in PF_MAILBOXES), so bounces and DSNs to senders can be read by tests; anything
 # else goes to default_transport, which tests point at ses-relay.
 
 pf_need_root() {
@@ -61,7 +62,7 @@ biff = no
 append_dot_mydomain = no
 virtual_mailbox_domains = sender.example
 virtual_mailbox_base = $PF_DIR/mail
-virtual_mailbox_maps = regexp:$PF_ETC/vmailbox
+virtual_mailbox_maps = texthash:$PF_ETC/vmailbox
 virtual_uid_maps = static:$(id -u nobody)
 virtual_gid_maps = static:$(id -g nobody)
 queue_run_delay = 1s
@@ -71,7 +72,12 @@ delay_warning_time = 0
 smtp_dns_support_level = disabled
 disable_dns_lookups = yes
 MAIN
-    printf '/^([^@]+)@sender\\.example$/ $1/\n' > "$PF_ETC/vmailbox"
+    # virtual(8) refuses regexp substitutions ($1) in its maps, so each
+    # mailbox is listed: PF_MAILBOXES (blank separated) adds more.
+    for _u in alice bob carol dave erin frank grace sender postmaster \
+              ${PF_MAILBOXES:-}; do
+        printf '%s@sender.example %s/\n' "$_u" "$_u"
+    done > "$PF_ETC/vmailbox"
     cat > "$PF_ETC/master.cf" <<MASTER
 127.0.0.1:$PF_PORT inet n - n - - smtpd
 pickup    unix  n       -       n       60      1       pickup

@@ -7,7 +7,11 @@ request with botocore (Debian python3-botocore) exactly as AWS would, records
 what it received, and on command answers with faults: any HTTP status and
 AWS error, slow answers, or reset connections.
 
-    sesd.py --port PORT [--key AKID:SECRET[:TOKEN]]... [--pidfile F]
+    sesd.py --port PORT [--portfile F] [--key AKID:SECRET[:TOKEN]]...
+            [--pidfile F]
+
+--port 0 picks a free port and writes it to --portfile once listening, so
+tests never race for a port.
 
 Control endpoints (no signature):
     GET  /_control/requests         JSON list of received AWS requests
@@ -16,14 +20,29 @@ Control endpoints (no signature):
          {"route": "ses-send-v2", "count": 3,
           "status": 429, "error": "TooManyRequestsException",
           "message": "Maximum sending rate exceeded.",
-          "delay": 2.5, "reset": false}
-         route "*" matches every AWS request; count -1 means until reset.
+          "delay": 2.5, "reset": false, "reset_early": false,
+          "protocol": "json", "skip": 0}
+         route "*" matches every AWS request; count -1 means until reset;
+         skip N lets the first N matching requests through untouched.
+         "reset" closes the connection (RST) after reading the request,
+         "reset_early" before reading its body (whatever the route); "protocol" picks the error
+         format: "json" (x-amzn-ErrorType header, REST-JSON), "json-type"
+         (__type in the body, JSON 1.0 like SQS) or "xml" (query
+         ErrorResponse); the default follows the route (-v1 routes: xml).
     POST /_control/state            merge JSON into the shared state that
                                     route modules read (e.g. rate limits)
 
+Built-in AWS route (signed): any method on /_echo/... answers JSON with what
+arrived (method, path, query, body, content-type, x-amz-target, akid), for
+tests of the generic signed-call module.
+
 Modules: every sesd_*.py file next to this one that defines ROUTES, a list of
-(name, method, path-regex, handler, needs_sigv4). A handler gets (server,
-request) and returns (status, headers-dict, body-bytes).
+(name, method, path-regex, handler, needs_sigv4[, match]). A handler gets
+(server, request) and returns (status, headers-dict, body-bytes). Routes
+named control-* are test plumbing: never recorded, never faulted. The
+optional match(headers, body) lets two routes share a method and path (e.g.
+STS and SES v1 both POST /): the first route whose match returns true wins.
+Modules load in file-name order.
 
 Every answer goes out in one write with TCP_NODELAY set, so no reply waits
 for a delayed ACK.
@@ -46,7 +65,12 @@ import botocore.auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-MAX_BODY = 64 * 1024 * 1024
+if __name__ == "__main__":
+    # Route modules "from sesd import ...": give them this module, not a
+    # second copy with its own clock patch.
+    sys.modules["sesd"] = sys.modules["__main__"]
+
+MAX_BODY = 128 * 1024 * 1024  # a 40 MB message is 54 MB in base64
 
 
 class Request:
@@ -59,6 +83,7 @@ class Request:
         self.headers = headers      # dict, lower-case names
         self.body = body            # bytes
         self.akid = akid            # access key id that signed it, or None
+        self.rec = None             # its entry in the request log
 
     def json(self):
         return json.loads(self.body or b"{}")
@@ -69,12 +94,16 @@ class Request:
 
 
 class _Clock(datetime.datetime):
-    """botocore reads the time from datetime.utcnow(): pin it per check."""
+    """botocore reads the time from datetime.utcnow(): pin it per check;
+    unpinned, it is the real time."""
     pinned = threading.local()
 
     @classmethod
     def utcnow(cls):
-        return cls.pinned.value
+        value = getattr(cls.pinned, "value", None)
+        if value is not None:
+            return value
+        return cls.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
 botocore.auth.datetime.datetime = _Clock
@@ -113,8 +142,11 @@ def verify_sigv4(keys, method, raw_path, headers, body):
         req.headers[n] = headers[n]
     with _sign_lock:
         _Clock.pinned.value = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ")
-        botocore.auth.SigV4Auth(Credentials(akid, secret, token or None),
-                                service, region).add_auth(req)
+        try:
+            botocore.auth.SigV4Auth(Credentials(akid, secret, token or None),
+                                    service, region).add_auth(req)
+        finally:
+            _Clock.pinned.value = None
     theirs = req.headers["Authorization"].rsplit("Signature=", 1)[1]
     if theirs != signature:
         return None, ("SignatureDoesNotMatch", "The request signature we "
@@ -125,6 +157,7 @@ def verify_sigv4(keys, method, raw_path, headers, body):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # benchmarks open many connections at once
 
     def __init__(self, addr, keys):
         super().__init__(addr, Handler)
@@ -142,9 +175,13 @@ class Server(ThreadingHTTPServer):
             mod = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(mod)
             for route in getattr(mod, "ROUTES", []):
-                name, method, pattern, handler, signed = route
-                self.routes.append((name, method, re.compile(pattern + "$"),
-                                    handler, signed))
+                self.add_route(*route)
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            self.add_route("echo", method, r"/_echo(/.*)?", echo, True)
+
+    def add_route(self, name, method, pattern, handler, signed, match=None):
+        self.routes.append((name, method, re.compile(pattern + "$"), handler,
+                            signed, match))
 
     def next_id(self):
         with self.lock:
@@ -154,14 +191,42 @@ class Server(ThreadingHTTPServer):
     def take_fault(self, route):
         with self.lock:
             for f in self.faults:
+                if f.get("reset_early"):
+                    continue
                 if f.get("route", "*") in ("*", route) and f.get("count", 1) != 0:
+                    if f.get("skip", 0) > 0:
+                        f["skip"] -= 1
+                        continue
                     if f.get("count", 1) > 0:
                         f["count"] = f.get("count", 1) - 1
                     return dict(f)
         return None
 
+    def peek_fault(self, kind):
+        """Takes a fault of `kind` that applies before routing (any route);
+        returns its route name or None."""
+        with self.lock:
+            for f in self.faults:
+                if f.get(kind) and f.get("count", 1) != 0:
+                    if f.get("count", 1) > 0:
+                        f["count"] = f.get("count", 1) - 1
+                    return f.get("route", "*")
+        return None
+
+
+def echo(server, req):
+    out = {"method": req.method, "path": req.path, "query": req.query,
+           "body": req.body.decode("latin-1"), "akid": req.akid,
+           "content-type": req.headers.get("content-type"),
+           "x-amz-target": req.headers.get("x-amz-target")}
+    return 200, {}, json.dumps(out).encode()
+
 
 def aws_error(status, code, message, protocol="json"):
+    if protocol == "json-type":
+        body = json.dumps({"__type": f"com.amazonaws.test#{code}",
+                           "message": message}).encode()
+        return status, {"Content-Type": "application/x-amz-json-1.0"}, body
     if protocol == "xml":
         body = (f'<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/">'
                 f'<Error><Type>{"Sender" if status < 500 else "Receiver"}</Type>'
@@ -194,19 +259,37 @@ class Handler(BaseHTTPRequestHandler):
             head.append(f"{k}: {v}")
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
 
+    def reset(self):
+        """Closes the connection with a TCP RST."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                   b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.connection.close()
+        self.close_connection = True
+
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
+        parsed = urllib.parse.urlsplit(self.path)
         if length > MAX_BODY:
             self.reply(413, {}, b'{"message":"too large"}')
             self.close_connection = True
             return
+        if not parsed.path.startswith("/_control/"):
+            early = self.server.peek_fault("reset_early")
+            if early:
+                with self.server.lock:
+                    self.server.requests.append(
+                        {"route": early, "method": self.command,
+                         "path": parsed.path, "fault": "reset_early",
+                         "time": time.time(), "size": length})
+                return self.reset()
         body = self.rfile.read(length) if length else b""
-        parsed = urllib.parse.urlsplit(self.path)
         headers = {k.lower(): v for k, v in self.headers.items()}
         if parsed.path.startswith("/_control/"):
             return self.control(parsed.path, body)
-        for name, method, pattern, handler, signed in self.server.routes:
+        for name, method, pattern, handler, signed, match in self.server.routes:
             if method != self.command or not pattern.match(parsed.path):
+                continue
+            if match and not match(headers, body):
                 continue
             akid = None
             if signed:
@@ -218,21 +301,21 @@ class Handler(BaseHTTPRequestHandler):
                     return self.reply(*aws_error(403, why[0], why[1], proto))
             req = Request(self.command, parsed.path,
                           urllib.parse.parse_qs(parsed.query), headers, body, akid)
+            if name.startswith("control-"):  # test plumbing, not AWS
+                return self.reply(*handler(self.server, req))
             fault = self.server.take_fault(name)
             rec = self.record(name, parsed, headers, body, akid, None)
+            req.rec = rec  # handlers may annotate their request's record
             if fault:
                 if fault.get("delay"):
                     time.sleep(float(fault["delay"]))
                 if fault.get("reset"):
                     rec["fault"] = "reset"
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                               b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                    self.connection.close()
-                    self.close_connection = True
-                    return
+                    return self.reset()
                 if fault.get("status"):
                     rec["fault"] = fault.get("error") or fault["status"]
-                    proto = "xml" if name.endswith("-v1") else "json"
+                    proto = fault.get("protocol") or (
+                        "xml" if name.endswith("-v1") else "json")
                     return self.reply(*aws_error(int(fault["status"]),
                                                  fault.get("error", "InternalFailure"),
                                                  fault.get("message", "injected fault"),
@@ -245,7 +328,8 @@ class Handler(BaseHTTPRequestHandler):
     def record(self, name, parsed, headers, body, akid, error):
         rec = {"route": name, "method": self.command, "path": parsed.path,
                "query": parsed.query, "headers": headers, "akid": akid,
-               "error": error, "time": time.time(), "size": len(body)}
+               "error": error, "time": time.time(), "size": len(body),
+               "conn": self.client_address[1]}
         ctype = headers.get("content-type", "")
         if len(body) <= 1024 * 1024:
             if "json" in ctype:
@@ -288,19 +372,28 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (tests in a private network "
+                         "namespace play 169.254.169.254 or 169.254.170.2)")
     ap.add_argument("--key", action="append", default=[],
                     help="AKID:SECRET[:TOKEN] accepted for signing")
     ap.add_argument("--pidfile")
+    ap.add_argument("--portfile")
     a = ap.parse_args()
     keys = {}
     for k in a.key or ["AKIDEXAMPLETESTKEY01:testSecretKey/Never+Logged/0123456789abcdef"]:
         parts = k.split(":", 2)
         keys[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else "")
-    srv = Server(("127.0.0.1", a.port), keys)
+    srv = Server((a.host, a.port), keys)
+    port = srv.server_address[1]
     if a.pidfile:
         with open(a.pidfile, "w") as f:
             f.write(str(os.getpid()))
-    print(f"sesd listening on 127.0.0.1:{a.port}", flush=True)
+    if a.portfile:
+        with open(a.portfile + ".tmp", "w") as f:
+            f.write(f"{port}\n")
+        os.rename(a.portfile + ".tmp", a.portfile)
+    print(f"sesd listening on {a.host}:{port}", flush=True)
     srv.serve_forever()
 
 

@@ -35,6 +35,54 @@ static void test_aws_suite_get_vanilla(void **state)
         "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
 }
 
+/* More vectors of the AWS SigV4 test suite (service "service", us-east-1,
+ * 2015-08-30T12:36:00Z), with the signatures AWS publishes. */
+#define SUITE_TOKEN                                                            \
+    "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsK"  \
+    "WHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeeh"  \
+    "M4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6"   \
+    "q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDry"   \
+    "pNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA=="
+
+static void test_aws_suite_vectors(void **state)
+{
+    static const sigv4_header_t form[] = {
+        {"Content-Type", "application/x-www-form-urlencoded"}};
+    static const struct {
+        const char *name, *method, *query;
+        const sigv4_header_t *headers;
+        size_t nheaders;
+        const char *body, *token, *signature;
+    } v[] = {
+        {"post-vanilla", "POST", NULL, NULL, 0, "", NULL,
+         "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"},
+        {"get-vanilla-query-order-key-case", "GET",
+         "Param2=value2&Param1=value1", NULL, 0, "", NULL,
+         "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
+        {"post-x-www-form-urlencoded", "POST", NULL, form, 1, "Param1=value1",
+         NULL,
+         "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"},
+        {"post-sts-header-before", "POST", NULL, NULL, 0, "", SUITE_TOKEN,
+         "85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead"},
+    };
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        char hash[65];
+        sigv4_result_t out;
+        sigv4_creds_t cr = {"AKIDEXAMPLE", SECRET, v[i].token};
+        sigv4_request_t rq;
+
+        sigv4_sha256_hex(v[i].body, strlen(v[i].body), hash);
+        rq = (sigv4_request_t){
+            v[i].method,  "example.amazonaws.com", "/", v[i].query,
+            v[i].headers, v[i].nheaders,           hash};
+        assert_int_equal(
+            sigv4_sign(&rq, &cr, "us-east-1", "service", T20150830, &out), 0);
+        if (strcmp(out.signature, v[i].signature) != 0)
+            fail_msg("%s: got %s", v[i].name, out.signature);
+    }
+}
+
 static void test_aws_docs_iam_list_users(void **state)
 {
     sigv4_creds_t cr = {"AKIDEXAMPLE", SECRET, NULL};
@@ -104,6 +152,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aws_suite_get_vanilla),
+        cmocka_unit_test(test_aws_suite_vectors),
         cmocka_unit_test(test_aws_docs_iam_list_users),
         cmocka_unit_test(test_canonical_request_sorts_and_trims),
         cmocka_unit_test(test_too_many_headers_fail_cleanly),

@@ -1,0 +1,35 @@
+/*
+ * ses_daemon.h - what a long-running program does around its work
+ *
+ * daemon_user_lookup() resolves "user[:group]" (names or numbers; ":group"
+ * alone) for UserID and socket owners. daemon_detach() forks into the
+ * background and starts a new session, stdio on /dev/null.
+ * daemon_pidfile_write() writes the process id (0644, replaced atomically);
+ * daemon_pidfile_remove() removes it only if it still names this process.
+ * daemon_drop_privileges() switches to the user and group (supplementary
+ * groups of the user included) when running as root.
+ *
+ * DIAGNOSTICS
+ *   Every function returns 0, or -1 with a message in err. Nothing logs or
+ *   exits, except that daemon_detach()'s parent exits 0 once the child runs.
+ */
+#ifndef SES_DAEMON_H
+#define SES_DAEMON_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct {
+    uid_t uid; /* (uid_t)-1 when only a group was given */
+    gid_t gid; /* the user's primary group, or the named group */
+    char name[64];
+} daemon_user_t;
+
+int daemon_user_lookup(const char *spec, daemon_user_t *out, char *err,
+                       size_t errlen);
+int daemon_detach(char *err, size_t errlen);
+int daemon_pidfile_write(const char *path, char *err, size_t errlen);
+void daemon_pidfile_remove(const char *path);
+int daemon_drop_privileges(const daemon_user_t *u, char *err, size_t errlen);
+
+#endif

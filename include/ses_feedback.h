@@ -1,0 +1,68 @@
+/*
+ * ses_feedback.h - applying SES feedback: suppression, DSNs, counters
+ *
+ * feedback_handle() takes one message as a source delivered it: an SNS
+ * envelope (its signature verified, its TopicArn one of SnsTopicArn) or,
+ * where the source is trusted to carry it (a file, an SQS queue with raw
+ * message delivery), bare SES JSON or an Amazon EventBridge event from SES
+ * (its "detail" is the SES event). For a Notification it applies the SES
+ * notification inside exactly once:
+ *
+ *   Bounce Permanent   suppress each bounced recipient (reason bounce;
+ *                      source ses for OnAccountSuppressionList), DSN
+ *   Bounce Transient,  no suppression; DSN when TransientBounceDSN (SES
+ *     Undetermined     reports these once it gave up on the message)
+ *   Complaint          suppress (reason complaint; not for "not-spam")
+ *   Delivery, Send, Reject, DeliveryDelay, Rendering Failure, Open, Click:
+ *                      logged and counted
+ *
+ * The DSN (BounceDSN yes) goes to the original envelope sender from
+ * messages.db, else the notification's mail.source; never to the null
+ * sender and never about a message that was itself a DSN. It is injected
+ * before the store transaction commits, so a crash in between can repeat
+ * a DSN but never lose one. The transaction marks the notification's keys
+ * in seen.db (the SNS/SQS message id and the SES feedbackId or event key)
+ * together with the suppression entries and counters: a duplicate finds
+ * its keys and changes nothing. A SubscriptionConfirmation for an allowed
+ * topic is confirmed; everything else is logged and refused.
+ *
+ * DIAGNOSTICS
+ *   feedback_handle() returns ST_OK (applied, duplicate, or a known type
+ *   that needs nothing), ST_PERM_BAD_MESSAGE (malformed, unknown type,
+ *   missing fields; retrying cannot help), ST_PERM_FORGED (signature,
+ *   certificate URL or topic refused), or a temporary status (store busy,
+ *   Sendmail failed, certificate not fetchable now): try again later. A
+ *   one-line reason is in detail and every outcome is logged with the
+ *   Postfix queue id when known.
+ */
+#ifndef SES_FEEDBACK_H
+#define SES_FEEDBACK_H
+
+#include "ses_conf.h"
+#include "ses_sns.h"
+#include "ses_status.h"
+#include "ses_store.h"
+
+#define FB_ALLOW_BARE 0x1 /* bare SES JSON is acceptable from this source */
+
+typedef struct feedback feedback_t;
+
+/* Takes a reference to conf; store and certs stay the caller's (certs may
+ * be NULL: SNS envelopes are then refused). */
+feedback_t *feedback_new(conf_t *conf, store_t *store, sns_certs_t *certs);
+void feedback_free(feedback_t *fb); /* NULL is fine */
+
+/* source_id: "sqs:<MessageId>" or similar for de-duplication across
+ * redeliveries, or NULL. */
+status_t feedback_handle(feedback_t *fb, const char *body, size_t len,
+                         unsigned flags, const char *source_id, char *detail,
+                         size_t detlen);
+
+/* A reloaded configuration (SIGHUP): calls that start later use it,
+ * calls in flight keep theirs. Takes its own reference. */
+void feedback_set_conf(feedback_t *fb, conf_t *conf);
+
+/* Test hook: a fixed clock (0 restores the real one). */
+void feedback_set_clock(feedback_t *fb, int64_t fixed);
+
+#endif

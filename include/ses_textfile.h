@@ -1,0 +1,38 @@
+/*
+ * ses_textfile.h - reading line-oriented configuration files
+ *
+ * textfile_each_line() opens a file, checks that it is a regular file of at
+ * most CONF_MAX_FILE bytes, and calls fn for every line (without its CR LF)
+ * of at most CONF_MAX_LINE bytes. The RulesFile, KeyTable and SigningTable
+ * readers share it, so every file gets the same bounds and the same
+ * "file:line: message" errors.
+ *
+ * DIAGNOSTICS
+ *   Returns CONF_OK, CONF_NOFILE (missing, unreadable, not a regular file)
+ *   or CONF_INVALID (too large, binary, a line too long, or fn returned
+ *   false after writing its message). err receives "file: message" or
+ *   "file:line: message".
+ */
+#ifndef SES_TEXTFILE_H
+#define SES_TEXTFILE_H
+
+#include "ses_conf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+/* Returns false with a message (no file or line) in msg to stop. */
+typedef bool (*textfile_line_fn)(void *ctx, char *line, int lineno, char *msg,
+                                 size_t msglen);
+
+/* st (may be NULL) receives the file's status, for permission checks. */
+conf_status_t textfile_each_line(const char *path, textfile_line_fn fn,
+                                 void *ctx, struct stat *st, char *err,
+                                 size_t errlen);
+
+/* Splits off the next blank-separated word of *p (NUL-terminating it in
+ * place); NULL at the end of the line or at a '#' comment. */
+char *textfile_word(char **p);
+
+#endif

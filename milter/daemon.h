@@ -1,0 +1,23 @@
+/*
+ * daemon.h - the milter's own daemon chores (the rest is ses_daemon.h)
+ *
+ * daemon_socket_perms() gives a unix socket its SocketMode and the milter's
+ * user and group, so Postfix (a member of that group) can connect;
+ * daemon_signals_start() blocks SIGHUP/SIGTERM/SIGINT in every thread and
+ * starts the thread that calls reload() at each SIGHUP (libmilter keeps
+ * handling SIGTERM and SIGINT: a clean stop).
+ *
+ * DIAGNOSTICS
+ *   Each function returns 0, or -1 with a message in err. None exits.
+ */
+#ifndef SES_MILTER_DAEMON_H
+#define SES_MILTER_DAEMON_H
+
+#include "ses_daemon.h"
+
+/* sock is the libmilter spec; only unix:/local: sockets are touched. */
+int daemon_socket_perms(const char *sock, const char *mode,
+                        const daemon_user_t *u, char *err, size_t errlen);
+int daemon_signals_start(void (*reload)(void), char *err, size_t errlen);
+
+#endif

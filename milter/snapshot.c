@@ -1,0 +1,230 @@
+/*
+ * snapshot.c - everything a message is processed with, loaded together
+ *
+ * DIAGNOSTICS
+ *   See snapshot.h.
+ */
+#include "config.h"
+
+#include "snapshot.h"
+#include "ses_util.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    snapshot_t pub;
+    atomic_int refs;
+} snapshot_int_t;
+
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static snapshot_t *current;
+static _Atomic uint64_t current_gen;
+
+/* "k=v, k2=v2": the X-SES-MESSAGE-TAGS value. */
+static char *tags_header(const tags_t *t)
+{
+    buf_t b;
+
+    if (tags_count(t) == 0)
+        return NULL;
+    buf_init(&b, 64 * 1024);
+    for (size_t i = 0; i < tags_count(t); i++)
+        if (buf_printf(&b, "%s%s=%s", i ? ", " : "", tags_name(t, i),
+                       tags_value(t, i)) < 0) {
+            buf_free(&b);
+            return NULL;
+        }
+    return buf_steal(&b);
+}
+
+static bool outcome_build(snapshot_t *s, const rule_action_t *a, outcome_t *o,
+                          char *err, size_t errlen)
+{
+    tags_t *t = NULL;
+
+    o->config_set = a && a->config_set
+                        ? a->config_set
+                        : conf_str(s->conf, CK_CONFIGURATION_SET);
+    o->route = a ? a->route : ROUTE_UNSET;
+    o->percent = a ? a->percent : 0;
+    o->line = a ? a->line : 0;
+    if (a && a->tags) {
+        if ((t = tags_new()) == NULL || tags_merge(t, s->conf_tags) < 0 ||
+            tags_merge(t, a->tags) < 0) {
+            tags_free(t);
+            snprintf(err, errlen,
+                     "%s:%d: MessageTags and the rule's tags make more than "
+                     "%d tags",
+                     conf_str(s->conf, CK_RULES_FILE), a->line, TAGS_MAX);
+            return false;
+        }
+        o->tags = t; /* owned: freed with the outcome */
+    } else {
+        o->tags = s->conf_tags;
+    }
+    if (tags_count(o->tags) &&
+        (o->tags_header = tags_header(o->tags)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+static void outcome_clear(const snapshot_t *s, outcome_t *o)
+{
+    if (o->tags != s->conf_tags)
+        tags_free((tags_t *)o->tags);
+    free(o->tags_header);
+}
+
+static void snapshot_free(snapshot_t *s)
+{
+    for (size_t i = 0; s->outc && i < rules_count(s->rules); i++)
+        outcome_clear(s, &s->outc[i]);
+    free(s->outc);
+    outcome_clear(s, &s->dflt);
+    tags_free(s->conf_tags);
+    store_close(s->store);
+    identity_free(s->ids);
+    addrmatch_free(s->trusted);
+    dkim_signer_free(s->dkim);
+    rules_free(s->rules);
+    conf_unref(s->conf);
+    free(s);
+}
+
+conf_status_t snapshot_load(conf_t *conf, int flags, snapshot_t **out,
+                            char *err, size_t errlen)
+{
+    snapshot_int_t *si;
+    snapshot_t *s;
+    conf_status_t rc = CONF_INVALID;
+    const char *v;
+    char msg[512];
+
+    *out = NULL;
+    if ((si = calloc(1, sizeof(*si))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return CONF_INVALID;
+    }
+    atomic_init(&si->refs, 1);
+    s = &si->pub;
+    s->conf = conf_ref(conf);
+    s->observe = conf_is(conf, CK_MODE, "observe");
+    s->onerror_accept = conf_is(conf, CK_ON_ERROR, "accept");
+    s->trust_auth = conf_bool(conf, CK_TRUST_AUTHENTICATED);
+    s->require_verified = conf_bool(conf, CK_REQUIRE_VERIFIED_SENDER);
+    s->sandbox = conf_bool(conf, CK_SANDBOX);
+    s->supp_action =
+        conf_is(conf, CK_SUPPRESSION_ACTION, "discard")   ? SUPP_ACT_DISCARD
+        : conf_is(conf, CK_SUPPRESSION_ACTION, "observe") ? SUPP_ACT_OBSERVE
+                                                          : SUPP_ACT_REJECT;
+
+    if ((v = conf_str(conf, CK_RULES_FILE)) != NULL &&
+        (rc = rules_load(v, &s->rules, err, errlen)) != CONF_OK)
+        goto fail;
+    rc = CONF_INVALID;
+    s->want_rcpts = rules_have_recipient_rules(s->rules);
+    if (addrmatch_parse(conf_list(conf, CK_TRUSTED_HOSTS), &s->trusted, msg,
+                        sizeof(msg)) < 0) {
+        snprintf(err, errlen, "%s: TrustedHosts: %s", conf_path(conf), msg);
+        goto fail;
+    }
+    if (identity_parse(conf_list(conf, CK_VERIFIED_IDENTITIES), &s->ids, msg,
+                       sizeof(msg)) < 0) {
+        snprintf(err, errlen, "%s: VerifiedIdentities: %s", conf_path(conf),
+                 msg);
+        goto fail;
+    }
+    if ((s->require_verified || s->sandbox) && identity_count(s->ids) == 0) {
+        snprintf(err, errlen,
+                 "%s: %s needs VerifiedIdentities (the addresses and domains "
+                 "verified in Amazon SES)",
+                 conf_path(conf),
+                 s->sandbox ? "Sandbox yes" : "RequireVerifiedSender yes");
+        goto fail;
+    }
+    if ((v = conf_str(conf, CK_MESSAGE_TAGS)) != NULL) {
+        if (tags_parse(v, ':', &s->conf_tags, msg, sizeof(msg)) < 0) {
+            snprintf(err, errlen, "%s: MessageTags: %s", conf_path(conf), msg);
+            goto fail;
+        }
+    }
+    if (!outcome_build(s, NULL, &s->dflt, err, errlen))
+        goto fail;
+    if (rules_count(s->rules) &&
+        (s->outc = calloc(rules_count(s->rules), sizeof(outcome_t))) == NULL)
+        goto oom;
+    for (size_t i = 0; i < rules_count(s->rules); i++)
+        if (!outcome_build(s, rules_action(s->rules, i), &s->outc[i], err,
+                           errlen))
+            goto fail;
+    if ((rc = dkim_signer_load(conf, &s->dkim, err, errlen)) != CONF_OK)
+        goto fail;
+    rc = CONF_INVALID;
+    if (!(flags & SNAPSHOT_NO_STORE) &&
+        store_open(conf_str(conf, CK_DATA_DIRECTORY), STORE_READONLY, &s->store,
+                   msg, sizeof(msg)) != STORE_OK) {
+        snprintf(err, errlen, "%s: DataDirectory %s: %s", conf_path(conf),
+                 conf_str(conf, CK_DATA_DIRECTORY), msg);
+        goto fail;
+    }
+    *out = s;
+    return CONF_OK;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    snapshot_free(s);
+    return rc;
+}
+
+const outcome_t *snapshot_outcome(const snapshot_t *s, int i)
+{
+    return i >= 0 && (size_t)i < rules_count(s->rules) ? &s->outc[i] : &s->dflt;
+}
+
+snapshot_t *snapshot_ref(snapshot_t *s)
+{
+    if (s)
+        atomic_fetch_add(&((snapshot_int_t *)s)->refs, 1);
+    return s;
+}
+
+void snapshot_unref(snapshot_t *s)
+{
+    if (s && atomic_fetch_sub(&((snapshot_int_t *)s)->refs, 1) == 1)
+        snapshot_free(s);
+}
+
+void snapshot_publish(snapshot_t *s)
+{
+    snapshot_t *old;
+
+    pthread_mutex_lock(&current_lock);
+    old = current;
+    if (s)
+        s->gen = atomic_load(&current_gen) + 1;
+    current = s;
+    atomic_store(&current_gen, s ? s->gen : 0);
+    pthread_mutex_unlock(&current_lock);
+    snapshot_unref(old);
+}
+
+snapshot_t *snapshot_acquire(snapshot_t **cur)
+{
+    snapshot_t *s;
+
+    if (*cur &&
+        (*cur)->gen == atomic_load_explicit(&current_gen, memory_order_acquire))
+        return *cur;
+    pthread_mutex_lock(&current_lock);
+    s = snapshot_ref(current);
+    pthread_mutex_unlock(&current_lock);
+    snapshot_unref(*cur);
+    *cur = s;
+    return s;
+}

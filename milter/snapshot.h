@@ -1,0 +1,83 @@
+/*
+ * snapshot.h - everything a message is processed with, loaded together
+ *
+ * A milter snapshot bundles one configuration snapshot with what is built
+ * from it: the parsed RulesFile, the DKIM keys, TrustedHosts,
+ * VerifiedIdentities, the suppression store handle, and the X-SES-* header
+ * values each rule produces (computed here once, not per message). It is
+ * immutable and reference-counted. snapshot_load() builds one;
+ * snapshot_publish() makes it current (start-up and SIGHUP);
+ * snapshot_acquire() gives a message the current one. A message keeps the
+ * snapshot it started with until it ends, whatever reloads happen.
+ *
+ * The hot path takes no lock: a connection keeps its last snapshot and
+ * compares a generation number (one atomic load per message); only after
+ * a reload does it take the mutex to fetch the new one.
+ *
+ * DIAGNOSTICS
+ *   snapshot_load() returns CONF_OK, CONF_NOFILE or CONF_INVALID with
+ *   "file:line: message" in err. Nothing here logs.
+ */
+#ifndef SES_MILTER_SNAPSHOT_H
+#define SES_MILTER_SNAPSHOT_H
+
+#include "ses_addrmatch.h"
+#include "ses_conf.h"
+#include "ses_dkim.h"
+#include "ses_identity.h"
+#include "ses_rules.h"
+#include "ses_store.h"
+#include "ses_tags.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum { SUPP_ACT_REJECT, SUPP_ACT_DISCARD, SUPP_ACT_OBSERVE } supp_act_t;
+
+/* The X-SES-* values one outcome (a rule, or no rule) produces. */
+typedef struct {
+    const char *config_set; /* NULL: none */
+    const tags_t *tags;     /* config MessageTags merged with the rule's */
+    char *tags_header;      /* "k=v, k2=v2", NULL when there are no tags */
+    route_t route;
+    int percent;
+    int line; /* rule line, 0 for "no rule matched" */
+} outcome_t;
+
+typedef struct snapshot {
+    uint64_t gen;
+    conf_t *conf;
+    rules_t *rules;
+    dkim_signer_t *dkim;
+    addrmatch_t *trusted;
+    identity_t *ids;
+    store_t *store;  /* NULL when loaded without it (-n) */
+    outcome_t dflt;  /* no rule matched */
+    outcome_t *outc; /* one per rule */
+    tags_t *conf_tags;
+    bool observe;           /* Mode observe */
+    bool onerror_accept;    /* OnError accept */
+    bool trust_auth;        /* TrustAuthenticated */
+    bool require_verified;  /* RequireVerifiedSender */
+    bool sandbox;           /* Sandbox */
+    supp_act_t supp_action; /* SuppressionAction */
+    bool want_rcpts;        /* recipient rules exist: keep recipients */
+} snapshot_t;
+
+#define SNAPSHOT_NO_STORE 1 /* snapshot_load flag: do not open the store */
+
+conf_status_t snapshot_load(conf_t *conf, int flags, snapshot_t **out,
+                            char *err, size_t errlen);
+/* The outcome of rule i (-1: no rule matched). */
+const outcome_t *snapshot_outcome(const snapshot_t *s, int i);
+
+/* Takes over the caller's reference. */
+void snapshot_publish(snapshot_t *s);
+/* Returns *cur when it is still current; otherwise releases it and
+ * returns a new reference to the current snapshot (NULL before the first
+ * publish). */
+snapshot_t *snapshot_acquire(snapshot_t **cur);
+snapshot_t *snapshot_ref(snapshot_t *s);
+void snapshot_unref(snapshot_t *s); /* NULL is fine */
+
+#endif

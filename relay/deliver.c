@@ -1,0 +1,458 @@
+/*
+ * deliver.c - one message from Postfix to SES: what pipe and LMTP mode share
+ *
+ * The configuration snapshot and its credentials provider travel together
+ * in a reference-counted snap_t: a reload makes a new one, and a deliver_t
+ * still holding the old one (its SES client points at both) lets go of it
+ * before its next message. The store is opened once per process, on the
+ * first accepted message; when that fails it is tried again at most once a
+ * minute, and deliveries go on without a message map meanwhile.
+ *
+ * DIAGNOSTICS
+ *   See deliver.h. Every line about a message carries its queue id.
+ */
+#include "config.h"
+
+#include "deliver.h"
+#include "ses_creds.h"
+#include "ses_idna.h"
+#include "ses_log.h"
+#include "ses_metrics.h"
+#include "ses_store.h"
+#include "ses_util.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define STORE_RETRY_MS 60000
+#define ADDR_MAX       1024 /* an address in its ASCII form */
+#define LOG_RCPTS      3    /* recipients named in the log line */
+
+typedef struct {
+    atomic_int refs;
+    conf_t *conf;
+    creds_provider_t *creds;
+} snap_t;
+
+struct relay {
+    pthread_mutex_t lock;
+    snap_t *cur;
+    store_t *store;
+    int64_t store_retry; /* monotonic ms before which not to retry */
+};
+
+struct deliver {
+    relay_t *r;
+    snap_t *snap; /* the snapshot ses was made with */
+    ses_client_t *ses;
+};
+
+/* ---- snapshots ---- */
+
+static snap_t *snap_new(conf_t *conf)
+{
+    snap_t *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    if ((s->creds = creds_provider_new(conf)) == NULL) {
+        free(s);
+        return NULL;
+    }
+    atomic_init(&s->refs, 1);
+    s->conf = conf;
+    return s;
+}
+
+static snap_t *snap_ref(snap_t *s)
+{
+    atomic_fetch_add(&s->refs, 1);
+    return s;
+}
+
+static void snap_unref(snap_t *s)
+{
+    if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    creds_provider_free(s->creds);
+    conf_unref(s->conf);
+    free(s);
+}
+
+static snap_t *relay_snap(relay_t *r)
+{
+    snap_t *s;
+
+    pthread_mutex_lock(&r->lock);
+    s = snap_ref(r->cur);
+    pthread_mutex_unlock(&r->lock);
+    return s;
+}
+
+relay_t *relay_new(conf_t *conf, char *err, size_t errlen)
+{
+    relay_t *r = calloc(1, sizeof(*r));
+
+    if (r == NULL || (r->cur = snap_new(conf)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        free(r);
+        conf_unref(conf);
+        return NULL;
+    }
+    pthread_mutex_init(&r->lock, NULL);
+    return r;
+}
+
+int relay_reload(relay_t *r, conf_t *conf, char *err, size_t errlen)
+{
+    snap_t *s = snap_new(conf), *old;
+
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        conf_unref(conf);
+        return -1;
+    }
+    pthread_mutex_lock(&r->lock);
+    old = r->cur;
+    r->cur = s;
+    pthread_mutex_unlock(&r->lock);
+    snap_unref(old);
+    return 0;
+}
+
+conf_t *relay_conf(relay_t *r)
+{
+    snap_t *s = relay_snap(r);
+    conf_t *c = conf_ref(s->conf);
+
+    snap_unref(s);
+    return c;
+}
+
+void relay_free(relay_t *r)
+{
+    if (r == NULL)
+        return;
+    snap_unref(r->cur);
+    store_close(r->store);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+deliver_t *deliver_new(relay_t *r)
+{
+    deliver_t *d = calloc(1, sizeof(*d));
+
+    if (d)
+        d->r = r;
+    return d;
+}
+
+void deliver_free(deliver_t *d)
+{
+    if (d == NULL)
+        return;
+    ses_client_free(d->ses);
+    snap_unref(d->snap);
+    free(d);
+}
+
+/* The SES client for the current snapshot; NULL with a reason in err. */
+static ses_client_t *deliver_client(deliver_t *d, snap_t *s, char *err,
+                                    size_t errlen)
+{
+    if (d->snap != s) {
+        ses_client_free(d->ses);
+        d->ses = NULL;
+        snap_unref(d->snap);
+        d->snap = snap_ref(s);
+    }
+    if (d->ses == NULL)
+        d->ses = ses_client_new(s->conf, s->creds, err, errlen);
+    return d->ses;
+}
+
+/* The store, opened on first use; NULL while it cannot be opened. */
+static store_t *relay_store(relay_t *r, const conf_t *conf, const char *qid)
+{
+    store_t *st;
+    char err[512];
+
+    pthread_mutex_lock(&r->lock);
+    if (r->store == NULL && clock_mono_ms() >= r->store_retry) {
+        if (store_open(conf_str(conf, CK_DATA_DIRECTORY), STORE_READWRITE,
+                       &r->store, err, sizeof(err)) != STORE_OK) {
+            log_error(qid,
+                      "cannot open the message map in %s: %s; deliveries "
+                      "continue unrecorded, next try in %d s",
+                      conf_str(conf, CK_DATA_DIRECTORY), err,
+                      STORE_RETRY_MS / 1000);
+            r->store = NULL;
+            r->store_retry = clock_mono_ms() + STORE_RETRY_MS;
+        }
+    }
+    st = r->store;
+    pthread_mutex_unlock(&r->lock);
+    return st;
+}
+
+/* ---- one delivery ---- */
+
+static void record(relay_t *r, const snap_t *s, const deliver_msg_t *m,
+                   const char *message_id, const char *const *rcpts, size_t n)
+{
+    char cs[300];
+    store_t *st = relay_store(r, s->conf, m->queue_id);
+    store_message_t rec = {
+        m->queue_id ? m->queue_id : "",
+        m->sender,
+        rcpts,
+        n,
+        ses_config_set(s->conf, m->spool, cs, sizeof(cs), NULL),
+        (int64_t)time(NULL)};
+
+    if (st == NULL)
+        return;
+    if (store_message_put(st, message_id, &rec) != STORE_OK)
+        log_error(m->queue_id,
+                  "SES accepted the message as %s but the message map could "
+                  "not record it: %s; the delivery stands (bounces for it "
+                  "will lack the queue id)",
+                  message_id, store_strerror(st));
+}
+
+/* Sets every result in [from, to) to st with detail. */
+static void set_results(ses_result_t *res, size_t from, size_t to, status_t st,
+                        const char *detail)
+{
+    for (size_t i = from; i < to; i++) {
+        res[i].status = st;
+        res[i].message_id[0] = '\0';
+        str_copy(res[i].detail, detail, sizeof(res[i].detail));
+    }
+}
+
+/* Checks and converts the recipients; the ones SES can take are listed in
+ * idx[] (indexes into m->rcpts) with their ASCII forms in ascii[]. */
+static size_t sendable(const deliver_msg_t *m, ses_result_t *res, char **ascii,
+                       size_t *idx)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < m->nrcpts; i++) {
+        char out[ADDR_MAX], d[300];
+        idna_status_t st = idna_address(m->rcpts[i], out, sizeof(out));
+        if (st == IDNA_OK && (ascii[n] = strdup(out)) != NULL) {
+            idx[n++] = i;
+            continue;
+        }
+        if (st == IDNA_OK)
+            set_results(res, i, i + 1, ST_TEMP_RESOURCE, "out of memory");
+        else if (st == IDNA_LOCAL_NON_ASCII) {
+            snprintf(d, sizeof(d),
+                     "<%s>: non-ASCII local part not supported by Amazon SES",
+                     m->rcpts[i]);
+            set_results(res, i, i + 1, ST_PERM_NON_ASCII, d);
+        } else {
+            snprintf(d, sizeof(d), "<%s>: %s", m->rcpts[i],
+                     st == IDNA_BAD_UTF8 ? "malformed UTF-8 in the address"
+                                         : "domain too long");
+            set_results(res, i, i + 1, ST_PERM_BAD_ADDRESS, d);
+        }
+    }
+    return n;
+}
+
+/* Sends the sendable recipients in batches; results into res[idx[]]. */
+static void send_batches(deliver_t *d, snap_t *s, const deliver_msg_t *m,
+                         const char *sender, char **ascii, const size_t *idx,
+                         size_t n, ses_result_t *res)
+{
+    size_t per = (size_t)conf_int(s->conf, CK_API_ADDRESS_LIMIT);
+    ses_result_t *br = calloc(per, sizeof(*br));
+    status_t deferred = ST_OK;
+    char err[512] = "";
+    ses_client_t *ses = deliver_client(d, s, err, sizeof(err));
+
+    if (br == NULL || ses == NULL) {
+        if (ses == NULL)
+            log_error(m->queue_id, "cannot set up the SES client: %s", err);
+        for (size_t i = 0; i < n; i++)
+            set_results(res, idx[i], idx[i] + 1,
+                        ses ? ST_TEMP_RESOURCE : ST_TEMP_CONFIG,
+                        ses ? "out of memory" : err);
+        free(br);
+        return;
+    }
+    for (size_t first = 0; first < n; first += per) {
+        size_t k = n - first < per ? n - first : per;
+        if (deferred != ST_OK && m->stop_on_defer) {
+            for (size_t i = first; i < first + k; i++)
+                set_results(res, idx[i], idx[i] + 1, deferred,
+                            "not sent: an earlier batch of this delivery was "
+                            "deferred");
+            continue;
+        }
+        {
+            ses_message_t sm = {sender, (const char *const *)ascii + first, k,
+                                m->queue_id, m->spool};
+            (void)ses_send(ses, &sm, br);
+        }
+        /* A batch is one SES call, but ses_send() may resend recipients
+         * of a refused call one by one: record each MessageId with the
+         * recipients it covers (they are adjacent). */
+        for (size_t i = 0, run = 0; i < k; i++) {
+            res[idx[first + i]] = br[i];
+            if (status_is_temporary(br[i].status) && deferred == ST_OK)
+                deferred = br[i].status;
+            if (br[i].status != ST_OK)
+                run = i + 1;
+            else if (i + 1 == k || br[i + 1].status != ST_OK ||
+                     strcmp(br[i + 1].message_id, br[i].message_id) != 0) {
+                record(d->r, s, m, br[i].message_id,
+                       (const char *const *)ascii + first + run, i + 1 - run);
+                run = i + 1;
+            }
+        }
+    }
+    free(br);
+}
+
+/* "<a>,<b>,<c> +57" for the log line. */
+static void rcpt_list(const deliver_msg_t *m, char *out, size_t outlen)
+{
+    size_t o = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < m->nrcpts && i < LOG_RCPTS; i++)
+        o += (size_t)snprintf(out + o, o < outlen ? outlen - o : 0, "%s<%s>",
+                              i ? "," : "", m->rcpts[i]);
+    if (m->nrcpts > LOG_RCPTS && o < outlen)
+        snprintf(out + o, outlen - o, " +%zu", m->nrcpts - LOG_RCPTS);
+}
+
+static void log_delivery(const deliver_msg_t *m, const ses_result_t *res,
+                         int64_t t0)
+{
+    size_t ok = 0, temp = 0, perm = 0, o = 0;
+    const ses_result_t *bad = NULL;
+    const char *last = "";
+    char ids[512] = "", rc[600], what[900];
+    int loud = 0;
+
+    for (size_t i = 0; i < m->nrcpts; i++) {
+        const status_info_t *si = status_info(res[i].status);
+        if (res[i].status == ST_OK) {
+            ok++;
+            if (strcmp(res[i].message_id, last) != 0) { /* once a batch */
+                last = res[i].message_id;
+                o += (size_t)snprintf(ids + o,
+                                      o < sizeof(ids) ? sizeof(ids) - o : 0,
+                                      "%s%s", o ? " " : "", last);
+            }
+            continue;
+        }
+        status_is_permanent(res[i].status) ? perm++ : temp++;
+        if (bad == NULL)
+            bad = &res[i];
+        loud |= si->loud;
+    }
+    if (bad == NULL)
+        snprintf(what, sizeof(what), "status=sent (2.0.0 queued as %s)", ids);
+    else {
+        const char *word = ok             ? "partial"
+                           : temp && perm ? "partial"
+                           : temp         ? "deferred"
+                                          : "bounced";
+        snprintf(what, sizeof(what),
+                 "status=%s (sent=%zu deferred=%zu bounced=%zu; %s %s%s%s)",
+                 word, ok, temp, perm, status_info(bad->status)->dsn,
+                 bad->detail[0] ? bad->detail : status_info(bad->status)->text,
+                 ok ? "; queued as " : "", ok ? ids : "");
+    }
+    rcpt_list(m, rc, sizeof(rc));
+    log_msg(loud ? LOG_ERR : LOG_INFO, m->queue_id,
+            "from=<%s>, to=%s, nrcpt=%zu, relay=ses, size=%zu, delay=%.2f, %s",
+            m->sender, rc, m->nrcpts, spool_size(m->spool),
+            (double)(clock_mono_ms() - t0) / 1000.0, what);
+}
+
+void deliver_message(deliver_t *d, const deliver_msg_t *m, ses_result_t *res)
+{
+    int64_t t0 = clock_mono_ms();
+    snap_t *s = relay_snap(d->r);
+    char sender[ADDR_MAX], detail[300];
+    char **ascii = calloc(m->nrcpts ? m->nrcpts : 1, sizeof(*ascii));
+    size_t *idx = calloc(m->nrcpts ? m->nrcpts : 1, sizeof(*idx)), n;
+    idna_status_t ist = idna_address(m->sender, sender, sizeof(sender));
+
+    memset(res, 0, m->nrcpts * sizeof(*res));
+    if (ascii == NULL || idx == NULL)
+        set_results(res, 0, m->nrcpts, ST_TEMP_RESOURCE, "out of memory");
+    else if (ist != IDNA_OK) {
+        snprintf(detail, sizeof(detail), "sender <%s>: %s", m->sender,
+                 ist == IDNA_LOCAL_NON_ASCII
+                     ? "non-ASCII local part not supported by Amazon SES"
+                 : ist == IDNA_BAD_UTF8 ? "malformed UTF-8 in the address"
+                                        : "domain too long");
+        set_results(res, 0, m->nrcpts,
+                    ist == IDNA_LOCAL_NON_ASCII ? ST_PERM_NON_ASCII
+                                                : ST_PERM_BAD_ADDRESS,
+                    detail);
+    } else if ((n = sendable(m, res, ascii, idx)) > 0)
+        send_batches(d, s, m, sender, ascii, idx, n, res);
+    log_delivery(m, res, t0);
+    /* metrics (ses-metrics(8)): one count per recipient, one latency */
+    metrics_delivery(s->conf, m->spool, res, m->nrcpts, clock_mono_ms() - t0);
+    for (size_t i = 0; ascii && i < m->nrcpts; i++)
+        free(ascii[i]);
+    free(ascii);
+    free(idx);
+    snap_unref(s);
+}
+
+status_t deliver_verdict(const deliver_msg_t *m, const ses_result_t *res,
+                         char *diag, size_t diaglen)
+{
+    const ses_result_t *temp = NULL, *perm = NULL;
+    size_t ok = 0;
+    const char *id = "";
+
+    for (size_t i = 0; i < m->nrcpts; i++) {
+        if (res[i].status == ST_OK) {
+            if (ok++ == 0)
+                id = res[i].message_id;
+        } else if (status_is_permanent(res[i].status)) {
+            if (perm == NULL)
+                perm = &res[i];
+        } else if (temp == NULL)
+            temp = &res[i];
+    }
+    diag[0] = '\0';
+    if (temp == NULL && perm == NULL)
+        return ST_OK;
+    {
+        const ses_result_t *w = temp ? temp : perm;
+        size_t o = str_copy(
+            diag, w->detail[0] ? w->detail : status_info(w->status)->text,
+            diaglen);
+        if (ok && o < diaglen)
+            snprintf(diag + o, diaglen - o,
+                     temp ? "; %zu of %zu recipients were already accepted "
+                            "by SES (%s) and get the message again on retry"
+                          : "; %zu of %zu recipients were accepted by SES "
+                            "(%s) and received the message",
+                     ok, m->nrcpts, id);
+        if (ok && temp)
+            log_warning(m->queue_id,
+                        "deferring a delivery SES accepted for %zu of %zu "
+                        "recipients (%s): those get the message twice; set "
+                        "<transport>_destination_recipient_limit = 50",
+                        ok, m->nrcpts, id);
+        return w->status;
+    }
+}

@@ -1,0 +1,568 @@
+/*
+ * feedback.c - applying SES feedback: suppression, DSNs, counters
+ *
+ * feedback_handle() unwraps and checks what a source delivered (SNS
+ * envelope or bare SES JSON, see ses_feedback.h), then apply() does the
+ * work for one SES notification: de-duplicate against seen.db, plan the
+ * effects (plan_of), inject the DSN (send_dsn), and commit seen keys,
+ * suppression entries and counters in one store transaction (commit).
+ *
+ * DIAGNOSTICS
+ *   See ses_feedback.h. Every decision is logged here, one line per
+ *   recipient in Postfix's "to=<...>, status=..." form.
+ */
+#include "config.h"
+
+#include "ses_dsn.h"
+#include "ses_feedback.h"
+#include "ses_log.h"
+#include "ses_notify.h"
+#include "ses_util.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COMMIT_TRIES 3
+
+struct feedback {
+    pthread_mutex_t lock; /* conf, swapped by feedback_set_conf() */
+    conf_t *conf;
+    store_t *store;
+    sns_certs_t *certs;
+    int64_t fixed_now;
+    char sys_host[256]; /* gethostname() */
+};
+
+/* One call: the configuration snapshot it started with. */
+typedef struct {
+    feedback_t *fb;
+    conf_t *conf;
+    const char *host; /* Reporting-MTA */
+} call_t;
+
+/* What one notification does. */
+typedef struct {
+    int suppress; /* add the recipients to the suppression list */
+    supp_reason_t reason;
+    supp_source_t source;
+    int dsn;            /* send a DSN to the original sender */
+    int permanent;      /* for the DSN's default status */
+    store_stat_t stat;  /* the counter to bump, or STAT__COUNT */
+    const char *status; /* for the log line: bounced, complained, ... */
+} plan_t;
+
+feedback_t *feedback_new(conf_t *conf, store_t *store, sns_certs_t *certs)
+{
+    feedback_t *fb = calloc(1, sizeof(*fb));
+
+    if (fb == NULL)
+        return NULL;
+    pthread_mutex_init(&fb->lock, NULL);
+    fb->conf = conf_ref(conf);
+    fb->store = store;
+    fb->certs = certs;
+    if (gethostname(fb->sys_host, sizeof(fb->sys_host) - 1) < 0 ||
+        !fb->sys_host[0])
+        str_copy(fb->sys_host, "localhost", sizeof(fb->sys_host));
+    return fb;
+}
+
+void feedback_free(feedback_t *fb)
+{
+    if (fb == NULL)
+        return;
+    conf_unref(fb->conf);
+    pthread_mutex_destroy(&fb->lock);
+    free(fb);
+}
+
+void feedback_set_conf(feedback_t *fb, conf_t *conf)
+{
+    conf_t *old;
+
+    conf_ref(conf);
+    pthread_mutex_lock(&fb->lock);
+    old = fb->conf;
+    fb->conf = conf;
+    pthread_mutex_unlock(&fb->lock);
+    conf_unref(old);
+}
+
+static void call_begin(feedback_t *fb, call_t *cx)
+{
+    pthread_mutex_lock(&fb->lock);
+    cx->conf = conf_ref(fb->conf);
+    pthread_mutex_unlock(&fb->lock);
+    cx->fb = fb;
+    cx->host = conf_str(cx->conf, CK_REPORTING_MTA);
+    if (cx->host == NULL)
+        cx->host = fb->sys_host;
+}
+
+static void call_end(call_t *cx)
+{
+    conf_unref(cx->conf);
+}
+
+void feedback_set_clock(feedback_t *fb, int64_t fixed)
+{
+    fb->fixed_now = fixed;
+}
+
+static int64_t now_of(const feedback_t *fb)
+{
+    return fb->fixed_now ? fb->fixed_now : (int64_t)time(NULL);
+}
+
+/* ---- planning ------------------------------------------------------ */
+
+static plan_t plan_of(const call_t *cx, const note_t *n)
+{
+    plan_t p = {0, 0, SUPP_SRC_FEEDBACK, 0, 0, STAT__COUNT, "logged"};
+    int dsn = conf_bool(cx->conf, CK_BOUNCE_DSN);
+
+    switch (n->type) {
+    case NOTE_BOUNCE:
+        if (n->bounce_type == NOTE_BOUNCE_PERMANENT) {
+            p.suppress = 1;
+            p.reason = SUPP_BOUNCE;
+            if (n->bounce_subtype &&
+                strcmp(n->bounce_subtype, "OnAccountSuppressionList") == 0)
+                p.source = SUPP_SRC_SES;
+            p.dsn = dsn;
+            p.permanent = 1;
+            p.stat = STAT_BOUNCE;
+        } else {
+            p.dsn = dsn && conf_bool(cx->conf, CK_TRANSIENT_BOUNCE_DSN);
+            p.stat = STAT_TRANSIENT;
+        }
+        p.status = "bounced";
+        break;
+    case NOTE_COMPLAINT:
+        p.suppress = !(n->complaint_type &&
+                       strcasecmp(n->complaint_type, "not-spam") == 0);
+        p.reason = SUPP_COMPLAINT;
+        p.stat = STAT_COMPLAINT;
+        p.status = "complained";
+        break;
+    case NOTE_DELIVERY:
+        p.stat = STAT_DELIVERED;
+        p.status = "delivered";
+        break;
+    case NOTE_REJECT:
+        p.stat = STAT_REJECT;
+        p.status = "rejected";
+        break;
+    case NOTE_DELIVERY_DELAY:
+        p.stat = STAT_DELAY;
+        p.status = "delayed";
+        break;
+    case NOTE_RENDERING_FAILURE:
+        p.status = "rendering-failed";
+        break;
+    default:
+        break;
+    }
+    return p;
+}
+
+static int null_sender(const char *s)
+{
+    return s == NULL || *s == '\0' || strcmp(s, "<>") == 0;
+}
+
+/* The original was itself a delivery status notification. */
+static int was_dsn(const note_t *n)
+{
+    for (size_t i = 0; i < n->nheaders; i++)
+        if (strcasecmp(n->headers[i].name, "Content-Type") == 0 &&
+            strcasestr(n->headers[i].value, "multipart/report") &&
+            strcasestr(n->headers[i].value, "delivery-status"))
+            return 1;
+    return 0;
+}
+
+/* ---- the DSN ------------------------------------------------------- */
+
+static status_t send_dsn(const call_t *cx, const note_t *n, const plan_t *p,
+                         const store_message_t *rec, const char *qid)
+{
+    const char *sender = rec ? rec->sender : n->source;
+    dsn_rcpt_t *rcpts = NULL;
+    dsn_header_t *hdrs = NULL;
+    char err[512], expl[512];
+    int64_t last = note_time(n->event_time);
+    status_t st = ST_TEMP_RESOURCE;
+    dsn_t d;
+    buf_t msg;
+
+    buf_init(&msg, 0);
+    if (null_sender(sender)) {
+        log_info(qid,
+                 "no DSN for SES message %s: the original sender is "
+                 "the null sender",
+                 n->message_id);
+        return ST_OK;
+    }
+    if (was_dsn(n)) {
+        log_info(qid, "no DSN for SES message %s: it was itself a DSN",
+                 n->message_id);
+        return ST_OK;
+    }
+    if ((rcpts = calloc(n->nrcpts, sizeof(*rcpts))) == NULL ||
+        (n->nheaders && (hdrs = calloc(n->nheaders, sizeof(*hdrs))) == NULL))
+        goto out;
+    for (size_t i = 0; i < n->nrcpts; i++) {
+        rcpts[i].address = n->rcpts[i].address;
+        rcpts[i].status = n->rcpts[i].status;
+        rcpts[i].diagnostic = n->rcpts[i].diagnostic;
+        rcpts[i].remote_mta = n->remote_mta_ip;
+        rcpts[i].last_attempt = last > 0 ? last : 0;
+    }
+    for (size_t i = 0; i < n->nheaders; i++) {
+        hdrs[i].name = n->headers[i].name;
+        hdrs[i].value = n->headers[i].value;
+    }
+    if (n->bounce_subtype &&
+        strcmp(n->bounce_subtype, "OnAccountSuppressionList") == 0)
+        snprintf(expl, sizeof(expl),
+                 "Amazon SES did not deliver the message (SES message id %s) "
+                 "because the recipient is on the account's suppression "
+                 "list.",
+                 n->message_id);
+    else if (p->permanent)
+        snprintf(expl, sizeof(expl),
+                 "Amazon SES accepted the message (SES message id %s) and "
+                 "the receiving mail system refused it for good.",
+                 n->message_id);
+    else
+        snprintf(expl, sizeof(expl),
+                 "Amazon SES accepted the message (SES message id %s) but "
+                 "gave up delivering it (%s bounce, %s).",
+                 n->message_id, n->bounce_type_name,
+                 n->bounce_subtype ? n->bounce_subtype : "no detail");
+    memset(&d, 0, sizeof(d));
+    d.reporting_mta = cx->host;
+    d.sender = sender;
+    d.queue_id = qid;
+    d.message_id = n->message_id;
+    d.subject = n->subject;
+    d.explanation = expl;
+    d.arrival = rec ? rec->time : note_time(n->mail_time);
+    if (d.arrival < 0)
+        d.arrival = 0;
+    d.now = now_of(cx->fb);
+    d.permanent = p->permanent;
+    d.rcpts = rcpts;
+    d.nrcpts = n->nrcpts;
+    d.headers = hdrs;
+    d.nheaders = n->nheaders;
+    if (dsn_build(&d, &msg, err, sizeof(err)) < 0) {
+        log_warning(qid, "no DSN for SES message %s: %s", n->message_id, err);
+        st = ST_OK; /* nothing to send (e.g. an unusable sender) */
+        goto out;
+    }
+    st = dsn_send(conf_str(cx->conf, CK_SENDMAIL), sender, msg.data, msg.len,
+                  (int)conf_int(cx->conf, CK_DSN_TIMEOUT), err, sizeof(err));
+    if (st == ST_OK)
+        log_info(qid,
+                 "sender non-delivery notification: DSN for SES message "
+                 "%s sent to <%s>",
+                 n->message_id, sender);
+    else if (st == ST_PERM_BAD_ADDRESS) {
+        log_warning(qid, "no DSN for SES message %s: %s", n->message_id, err);
+        st = ST_OK;
+    } else
+        log_warning(qid, "DSN for SES message %s not sent, will retry: %s",
+                    n->message_id, err);
+out:
+    buf_free(&msg);
+    free(rcpts);
+    free(hdrs);
+    return st;
+}
+
+/* ---- the store transaction ----------------------------------------- */
+
+/* 1 applied, 0 a duplicate committed meanwhile, -1 store failure. */
+static int commit(feedback_t *fb, const note_t *n, const plan_t *p,
+                  const char *key, const char *id, const char *config_set,
+                  const char *qid)
+{
+    int64_t now = now_of(fb), when = note_time(n->event_time);
+    suppression_t s = {p->reason, p->source, now, now, 1};
+    store_status_t rc = STORE_TEMPFAIL;
+
+    if (when <= 0)
+        when = now;
+    for (int attempt = 0; attempt < COMMIT_TRIES; attempt++) {
+        store_txn_t *tx = NULL;
+        int fresh = 0;
+        if ((rc = store_txn_begin(fb->store, &tx)) != STORE_OK)
+            continue;
+        if ((rc = store_seen_add(fb->store, tx, key, now, &fresh)) != STORE_OK)
+            goto abort;
+        if (!fresh) {
+            store_txn_abort(tx);
+            return 0;
+        }
+        if (id &&
+            (rc = store_seen_add(fb->store, tx, id, now, NULL)) != STORE_OK)
+            goto abort;
+        for (size_t i = 0; p->suppress && i < n->nrcpts; i++) {
+            rc = store_suppression_put(fb->store, tx, n->rcpts[i].address, &s);
+            if (rc == STORE_PERMFAIL) { /* an address we cannot store */
+                log_warning(qid, "not suppressing <%s>: %s",
+                            n->rcpts[i].address, store_strerror(fb->store));
+                continue;
+            }
+            if (rc != STORE_OK)
+                goto abort;
+        }
+        if (p->stat != STAT__COUNT &&
+            (rc = store_stats_add(fb->store, tx, config_set, when, p->stat,
+                                  n->nrcpts ? (uint32_t)n->nrcpts : 1)) !=
+                STORE_OK &&
+            rc != STORE_PERMFAIL)
+            goto abort;
+        if ((rc = store_txn_commit(tx)) == STORE_OK)
+            return 1;
+        continue;
+    abort:
+        store_txn_abort(tx);
+        if (rc == STORE_PERMFAIL)
+            break;
+    }
+    log_warning(qid, "SES message %s: store: %s", n->message_id,
+                store_strerror(fb->store));
+    return -1;
+}
+
+/* ---- one notification ---------------------------------------------- */
+
+static void log_outcome(const note_t *n, const plan_t *p, const char *qid,
+                        int applied)
+{
+    if (n->nrcpts == 0) {
+        log_info(qid, "SES %s event for message %s%s%s", n->type_name,
+                 n->message_id ? n->message_id : "-",
+                 n->reject_reason || n->failure_message ? ": " : "",
+                 n->reject_reason     ? n->reject_reason
+                 : n->failure_message ? n->failure_message
+                                      : "");
+        return;
+    }
+    for (size_t i = 0; i < n->nrcpts; i++) {
+        const note_rcpt_t *r = &n->rcpts[i];
+        const char *detail = r->diagnostic      ? r->diagnostic
+                             : n->smtp_response ? n->smtp_response
+                                                : "";
+        char what[160] = "";
+        if (n->type == NOTE_BOUNCE)
+            snprintf(what, sizeof(what), "%s/%s%s", n->bounce_type_name,
+                     n->bounce_subtype ? n->bounce_subtype : "-",
+                     *detail ? ": " : "");
+        else if (n->type == NOTE_COMPLAINT)
+            snprintf(what, sizeof(what), "complaint %s%s",
+                     n->complaint_type ? n->complaint_type : "-",
+                     *detail ? ": " : "");
+        log_msg(n->type == NOTE_BOUNCE || n->type == NOTE_COMPLAINT ? LOG_NOTICE
+                                                                    : LOG_INFO,
+                qid, "to=<%s>, relay=ses, ses_id=%s, status=%s (%s%s)%s",
+                r->address, n->message_id, p->status, what, detail,
+                !applied      ? ", duplicate ignored"
+                : p->suppress ? ", suppressed"
+                              : "");
+    }
+}
+
+static status_t apply(const call_t *cx, const char *json, size_t len,
+                      const char *id, char *detail, size_t detlen)
+{
+    feedback_t *fb = cx->fb;
+    store_message_t *rec = NULL;
+    char key[STORE_MAX_ID + 1], err[512];
+    const char *qid, *config_set;
+    status_t st = ST_OK;
+    note_t *n = NULL;
+    store_status_t rc;
+    plan_t p;
+    int applied;
+
+    if (note_parse(json, len, &n, err, sizeof(err)) < 0) {
+        log_warning(NULL, "%s: refusing SES notification: %s",
+                    id ? id : "input", err);
+        snprintf(detail, detlen, "%s", err);
+        return ST_PERM_BAD_MESSAGE;
+    }
+    note_event_key(n, key, sizeof(key));
+    if ((id && (rc = store_seen_get(fb->store, id)) != STORE_NOTFOUND) ||
+        (rc = store_seen_get(fb->store, key)) != STORE_NOTFOUND) {
+        if (rc == STORE_OK) {
+            log_info(n->queue_id,
+                     "SES %s notification for message %s "
+                     "already applied; duplicate ignored",
+                     n->type_name, n->message_id ? n->message_id : "-");
+            snprintf(detail, detlen, "duplicate");
+            goto out;
+        }
+        st = ST_TEMP_STORE;
+        snprintf(detail, detlen, "store: %s", store_strerror(fb->store));
+        goto out;
+    }
+    p = plan_of(cx, n);
+    if (n->message_id &&
+        (rc = store_message_get(fb->store, n->message_id, &rec)) != STORE_OK &&
+        rc != STORE_NOTFOUND && p.dsn) {
+        st = ST_TEMP_STORE; /* the sender may be in there: wait for it */
+        snprintf(detail, detlen, "store: %s", store_strerror(fb->store));
+        goto out;
+    }
+    qid = rec && rec->queue_id && *rec->queue_id ? rec->queue_id : n->queue_id;
+    config_set = n->config_set ? n->config_set : rec ? rec->config_set : NULL;
+    if (p.dsn && (st = send_dsn(cx, n, &p, rec, qid)) != ST_OK) {
+        snprintf(detail, detlen, "DSN not sent");
+        goto out;
+    }
+    if ((applied = commit(fb, n, &p, key, id, config_set, qid)) < 0) {
+        st = ST_TEMP_STORE;
+        snprintf(detail, detlen, "store: %s", store_strerror(fb->store));
+        goto out;
+    }
+    log_outcome(n, &p, qid, applied);
+    snprintf(detail, detlen, "%s %s", n->type_name,
+             applied ? "applied" : "duplicate");
+out:
+    store_message_free(rec);
+    note_free(n);
+    return st;
+}
+
+/* ---- what a source delivered --------------------------------------- */
+
+static int topic_allowed(const call_t *cx, const char *arn)
+{
+    const char *const *l = conf_list(cx->conf, CK_SNS_TOPIC_ARN);
+
+    for (; arn && *l; l++)
+        if (strcmp(*l, arn) == 0)
+            return 1;
+    return 0;
+}
+
+/* An Amazon EventBridge event from SES ("source": "aws.ses") carries the
+ * event publishing record in "detail": returns it as JSON (malloc'd) and
+ * the event's id, or NULL when body is not one. */
+static char *eventbridge_detail(const char *body, size_t len, char *id,
+                                size_t idlen)
+{
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *detail = json_object_get(root, "detail");
+    const char *src = json_string_value(json_object_get(root, "source"));
+    const char *eid = json_string_value(json_object_get(root, "id"));
+    char *out = NULL;
+
+    if (src && strcmp(src, "aws.ses") == 0 && json_is_object(detail) && eid) {
+        snprintf(id, idlen, "eb:%.500s", eid);
+        out = json_dumps(detail, JSON_COMPACT);
+    }
+    json_decref(root);
+    return out;
+}
+
+static status_t handle(const call_t *cx, const char *body, size_t len,
+                       unsigned flags, const char *source_id, char *detail,
+                       size_t detlen)
+{
+    feedback_t *fb = cx->fb;
+    char err[512], id[STORE_MAX_ID + 1];
+    sns_msg_t *m = NULL;
+    status_t st;
+    int rc;
+
+    detail[0] = '\0';
+    if ((rc = sns_parse(body, len, &m, err, sizeof(err))) < 0) {
+        log_warning(NULL, "%s: refusing message: %s",
+                    source_id ? source_id : "input", err);
+        snprintf(detail, detlen, "%s", err);
+        return ST_PERM_BAD_MESSAGE;
+    }
+    if (rc == 1) {
+        char *inner;
+        if ((flags & FB_ALLOW_BARE) &&
+            (inner = eventbridge_detail(body, len, id, sizeof(id))) != NULL) {
+            st = apply(cx, inner, strlen(inner), id, detail, detlen);
+            free(inner);
+            return st;
+        }
+        if (flags & FB_ALLOW_BARE)
+            return apply(cx, body, len, source_id, detail, detlen);
+        log_warning(NULL,
+                    "%s: refusing a message that is not a signed SNS "
+                    "message",
+                    source_id ? source_id : "input");
+        snprintf(detail, detlen, "not an SNS message");
+        return ST_PERM_FORGED;
+    }
+    if (!topic_allowed(cx, m->topic_arn)) {
+        log_warning(NULL,
+                    "SNS %s %s from topic %s refused: the topic is not "
+                    "in SnsTopicArn",
+                    m->type, m->message_id, m->topic_arn);
+        snprintf(detail, detlen, "topic not allowed");
+        st = ST_PERM_FORGED;
+        goto out;
+    }
+    if (fb->certs == NULL)
+        st = ST_PERM_FORGED, snprintf(err, sizeof(err), "no certificates");
+    else
+        st = sns_verify(fb->certs, m, err, sizeof(err));
+    if (st != ST_OK) {
+        log_warning(NULL, "SNS %s %s from topic %s %s: %s", m->type,
+                    m->message_id, m->topic_arn,
+                    status_is_permanent(st) ? "refused" : "not verified now",
+                    err);
+        snprintf(detail, detlen, "%s", err);
+        goto out;
+    }
+    if (strcmp(m->type, "Notification") == 0) {
+        snprintf(id, sizeof(id), "sns:%.500s", m->message_id);
+        st = apply(cx, m->message, m->message_len, id, detail, detlen);
+    } else if (strcmp(m->type, "SubscriptionConfirmation") == 0) {
+        if ((st = sns_confirm(fb->certs, m, err, sizeof(err))) == ST_OK)
+            log_notice(NULL, "confirmed the subscription to SNS topic %s",
+                       m->topic_arn);
+        else
+            log_warning(NULL,
+                        "cannot confirm the subscription to SNS topic "
+                        "%s: %s",
+                        m->topic_arn, err);
+        snprintf(detail, detlen, "%s",
+                 st == ST_OK ? "subscription confirmed" : err);
+    } else {
+        log_notice(NULL, "SNS %s for topic %s", m->type, m->topic_arn);
+        snprintf(detail, detlen, "%s", m->type);
+    }
+out:
+    sns_msg_free(m);
+    return st;
+}
+
+status_t feedback_handle(feedback_t *fb, const char *body, size_t len,
+                         unsigned flags, const char *source_id, char *detail,
+                         size_t detlen)
+{
+    call_t cx;
+    status_t st;
+
+    call_begin(fb, &cx);
+    st = handle(&cx, body, len, flags, source_id, detail, detlen);
+    call_end(&cx);
+    return st;
+}

@@ -1,0 +1,788 @@
+/*
+ * store.c - the Berkeley DB environment shared by all programs
+ *
+ * One transactional environment in DataDirectory holds suppression.db
+ * (store_supp.c), messages.db, seen.db and stats.db (store_data.c); B-trees
+ * whose records all start with a version byte. This file opens, shares,
+ * recovers and closes it: store_open(), store_close(), store_checkpoint(),
+ * transactions over several calls (store_txn_*), and for the record
+ * modules store_run() (an operation inside the caller's transaction or
+ * its own, with deadlock retries and a transparent reopen), store_env_db(),
+ * store_walk() and the error helpers (store_int.h).
+ *
+ * How sharing works (see ses_store.h for the rules callers rely on):
+ *   - Every open takes an exclusive flock(2) on DataDirectory/store.lock
+ *     and opens the environment with DB_REGISTER|DB_RECOVER: Berkeley DB
+ *     runs recovery only when a registered process died, and the flock
+ *     makes every other opener wait until it is done.
+ *   - One env_t per directory and process, reference-counted, shared by
+ *     all store_t handles and threads (DB_THREAD). Operations hold its
+ *     rwlock for reading; a reopen after DB_RUNRECOVERY (another process
+ *     recovered the environment under us) holds it for writing.
+ *   - Database handles open lazily, read-only or read-write as the handle
+ *     asks; a read-only user whose database does not exist yet sees "not
+ *     found" and retries the open at most once a second.
+ *   - Lookups on the milter path read uncommitted data (DB_READ_UNCOMMITTED)
+ *     so they never wait behind an import transaction.
+ *   - Writers checkpoint after commits (at most every few seconds, when
+ *     enough log was written or a minute passed) and at close; log files
+ *     no longer needed are removed (DB_LOG_AUTO_REMOVE).
+ *
+ * DIAGNOSTICS
+ *   STORE_OK / STORE_NOTFOUND / STORE_TEMPFAIL (deadlock, lock timeout,
+ *   recovery in progress, I/O, permissions) / STORE_PERMFAIL (bad argument,
+ *   record of an unknown version, corrupt record, write on a read-only
+ *   handle). The message for store_strerror() is kept per thread. Berkeley
+ *   DB's own error messages are captured into it, never printed.
+ */
+#include "config.h"
+
+#include "store_int.h"
+#include "ses_util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FILE_MODE        0660
+#define DIR_MODE         02770
+#define CACHE_BYTES      (128u << 20)
+#define LOG_FILE_BYTES   (10u << 20)
+#define LOG_BUFFER_BYTES (2u << 20)
+#define LOCK_TIMEOUT_US  (2u * 1000 * 1000)
+#define MAX_LOCKS        50000
+#define MAX_LOCKERS      10000
+#define CKP_INTERVAL_MS  2000 /* at most this often after commits */
+#define CKP_LOG_KB       8192 /* ... when this much log was written */
+#define CKP_MINUTES      1    /* ... or this much time passed */
+#define REOPEN_PAUSE_MS  1000
+#define RETRIES          4
+
+const char *const store_db_files[DBI__N] = {"suppression.db", "messages.db",
+                                            "seen.db", "stats.db"};
+
+struct env {
+    struct env *next;
+    char *dir;
+    int refs;
+    pthread_rwlock_t lock;  /* read: operations, write: (re)open */
+    pthread_mutex_t dblock; /* lazy database opens */
+    DB_ENV *dbenv;
+    DB *db[DBI__N][2];        /* [i][0] read-only, [i][1] read-write */
+    int64_t db_retry[DBI__N]; /* read-only: next open attempt (ms) */
+    atomic_int broken;        /* DB_RUNRECOVERY seen: reopen */
+    atomic_uint gen;          /* bumped by every reopen */
+    atomic_int txns;          /* open store transactions */
+    atomic_llong last_ckp;    /* ms */
+    int64_t last_reopen;
+    unsigned fork_gen; /* forks seen when this was opened */
+};
+
+struct store {
+    env_t *env;
+    store_mode_t mode;
+};
+
+struct store_txn {
+    store_t *st;
+    DB_TXN *txn;
+    unsigned gen;
+};
+
+static pthread_mutex_t envs_lock = PTHREAD_MUTEX_INITIALIZER;
+static env_t *envs;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static atomic_uint fork_gen; /* bumped in every child after fork() */
+
+static _Thread_local char errmsg[512];
+static _Thread_local char bdbmsg[256];
+static _Thread_local int retryable;
+
+/* ---- errors -------------------------------------------------------- */
+
+store_status_t store_fail(store_status_t st, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+static void bdb_errcall(const DB_ENV *dbenv, const char *pfx, const char *msg)
+{
+    (void)dbenv;
+    (void)pfx;
+    str_copy(bdbmsg, msg, sizeof(bdbmsg));
+}
+
+/* Maps a Berkeley DB return to a status, with "what" as context. */
+store_status_t store_db_status(env_t *e, int ret, const char *what)
+{
+    store_status_t st = STORE_TEMPFAIL;
+    char detail[300];
+
+    retryable = 0;
+    switch (ret) {
+    case 0:
+        return STORE_OK;
+    case DB_NOTFOUND:
+    case DB_KEYEMPTY:
+        return STORE_NOTFOUND;
+    case DB_RUNRECOVERY:
+        atomic_store(&e->broken, 1);
+        retryable = 1;
+        break;
+    case DB_LOCK_DEADLOCK:
+        retryable = 1;
+        break;
+    case DB_LOCK_NOTGRANTED:
+    case ENOMEM:
+    case ENOSPC:
+    case EIO:
+    case EACCES:
+    case EPERM:
+    case ENOENT:
+    case EAGAIN:
+        break;
+    case EINVAL:
+    case DB_VERIFY_BAD:
+    case DB_SECONDARY_BAD:
+    case DB_OLD_VERSION:
+    case DB_VERSION_MISMATCH:
+        st = STORE_PERMFAIL;
+        break;
+    default:
+        break;
+    }
+    if (bdbmsg[0])
+        snprintf(detail, sizeof(detail), " (%s)", bdbmsg);
+    else
+        detail[0] = '\0';
+    bdbmsg[0] = '\0';
+    store_fail(st, "%s: %s%s%s", what, db_strerror(ret), detail,
+               ret == DB_RUNRECOVERY ? "; reopening" : "");
+    return st;
+}
+
+const char *store_strerror(const store_t *st)
+{
+    (void)st;
+    return errmsg[0] ? errmsg : "no error";
+}
+
+/* ---- names --------------------------------------------------------- */
+
+static const char *const reason_names[] = {
+    [SUPP_BOUNCE] = "bounce",
+    [SUPP_COMPLAINT] = "complaint",
+    [SUPP_MANUAL] = "manual",
+};
+static const char *const source_names[] = {
+    [SUPP_SRC_SES] = "ses",
+    [SUPP_SRC_FEEDBACK] = "feedback",
+    [SUPP_SRC_MANUAL] = "manual",
+    [SUPP_SRC_IMPORT] = "import",
+};
+
+static const char *name_of(const char *const *names, size_t n, unsigned v)
+{
+    return v < n && names[v] ? names[v] : "unknown";
+}
+
+static unsigned name_parse(const char *const *names, size_t n, const char *s)
+{
+    for (unsigned i = 1; s && i < n; i++)
+        if (names[i] && str_iequal(names[i], s))
+            return i;
+    return 0;
+}
+
+const char *store_reason_name(supp_reason_t r)
+{
+    return name_of(reason_names, ARRAY_SIZE(reason_names), r);
+}
+
+supp_reason_t store_reason_parse(const char *s)
+{
+    return name_parse(reason_names, ARRAY_SIZE(reason_names), s);
+}
+
+const char *store_source_name(supp_source_t s)
+{
+    return name_of(source_names, ARRAY_SIZE(source_names), s);
+}
+
+supp_source_t store_source_parse(const char *s)
+{
+    return name_parse(source_names, ARRAY_SIZE(source_names), s);
+}
+
+/* ---- the environment ----------------------------------------------- */
+
+/* Files are group-readable and -writable whatever the umask: the milter
+ * (another user, same group) must lock in the region files. Only files we
+ * own can be changed; others belong to a user who did the same. */
+static void fix_modes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        struct stat sb;
+        if (de->d_name[0] == '.')
+            continue;
+        if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !S_ISREG(sb.st_mode) || sb.st_uid != geteuid())
+            continue;
+        if ((sb.st_mode & FILE_MODE) != FILE_MODE)
+            (void)fchmodat(dirfd(d), de->d_name,
+                           (sb.st_mode & 07777) | FILE_MODE, 0);
+    }
+    closedir(d);
+}
+
+static store_status_t make_dir(const char *dir)
+{
+    struct stat sb;
+
+    if (stat(dir, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode))
+            return store_fail(STORE_TEMPFAIL, "%s: not a directory", dir);
+        return STORE_OK;
+    }
+    if (errno != ENOENT)
+        return store_fail(STORE_TEMPFAIL, "%s: %s", dir, strerror(errno));
+    if (mkdir(dir, 0770) < 0 && errno != EEXIST)
+        return store_fail(STORE_TEMPFAIL, "cannot create %s: %s", dir,
+                          strerror(errno));
+    (void)chmod(dir, DIR_MODE);
+    return STORE_OK;
+}
+
+/* Opens e->dbenv under the directory's open lock. */
+static store_status_t env_open(env_t *e)
+{
+    char path[4096];
+    DB_ENV *dbenv = NULL;
+    store_status_t st;
+    int fd = -1, ret;
+    u_int32_t flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
+                      DB_INIT_MPOOL | DB_THREAD | DB_REGISTER | DB_RECOVER;
+
+    if ((st = make_dir(e->dir)) != STORE_OK)
+        return st;
+    if (snprintf(path, sizeof(path), "%s/store.lock", e->dir) >=
+        (int)sizeof(path))
+        return store_fail(STORE_PERMFAIL, "%s: path too long", e->dir);
+    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, FILE_MODE)) < 0)
+        return store_fail(STORE_TEMPFAIL, "%s: %s", path, strerror(errno));
+    while (flock(fd, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            st = store_fail(STORE_TEMPFAIL, "lock %s: %s", path,
+                            strerror(errno));
+            goto fail;
+        }
+    }
+    if ((ret = db_env_create(&dbenv, 0)) != 0) {
+        st = store_fail(STORE_TEMPFAIL, "db_env_create: %s", db_strerror(ret));
+        goto fail;
+    }
+    dbenv->set_errcall(dbenv, bdb_errcall);
+    dbenv->set_cachesize(dbenv, 0, CACHE_BYTES, 1);
+    dbenv->set_lg_max(dbenv, LOG_FILE_BYTES);
+    dbenv->set_lg_bsize(dbenv, LOG_BUFFER_BYTES);
+    dbenv->set_lg_filemode(dbenv, FILE_MODE);
+    dbenv->set_lk_max_locks(dbenv, MAX_LOCKS);
+    dbenv->set_lk_max_objects(dbenv, MAX_LOCKS);
+    dbenv->set_lk_max_lockers(dbenv, MAX_LOCKERS);
+    dbenv->set_lk_detect(dbenv, DB_LOCK_DEFAULT);
+    dbenv->set_timeout(dbenv, LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT);
+    dbenv->set_flags(dbenv, DB_NOMMAP, 1);
+    dbenv->log_set_config(dbenv, DB_LOG_AUTO_REMOVE, 1);
+    if ((ret = dbenv->open(dbenv, e->dir, flags, FILE_MODE)) != 0) {
+        st = store_db_status(e, ret, e->dir);
+        if (st == STORE_PERMFAIL) /* a config-like problem: never bounce */
+            st = STORE_TEMPFAIL;
+        dbenv->close(dbenv, 0);
+        dbenv = NULL;
+        goto fail;
+    }
+    fix_modes(e->dir);
+    e->dbenv = dbenv;
+    atomic_store(&e->broken, 0);
+    atomic_fetch_add(&e->gen, 1);
+    flock(fd, LOCK_UN);
+    close(fd);
+    return STORE_OK;
+fail:
+    if (fd >= 0) {
+        flock(fd, LOCK_UN);
+        close(fd);
+    }
+    return st;
+}
+
+static void env_close_handles(env_t *e)
+{
+    for (int i = 0; i < DBI__N; i++)
+        for (int m = 0; m < 2; m++)
+            if (e->db[i][m]) {
+                e->db[i][m]->close(e->db[i][m], DB_NOSYNC);
+                e->db[i][m] = NULL;
+            }
+    memset(e->db_retry, 0, sizeof(e->db_retry));
+    if (e->dbenv) {
+        e->dbenv->close(e->dbenv, 0);
+        e->dbenv = NULL;
+    }
+}
+
+/* Takes the environment for one operation: reopens it first when another
+ * process recovered it under us. Holds e->lock for reading on STORE_OK. */
+static store_status_t env_enter(env_t *e)
+{
+    if (e->fork_gen != atomic_load(&fork_gen))
+        return store_fail(STORE_TEMPFAIL,
+                          "%s: store handle inherited across "
+                          "fork(); open a new one",
+                          e->dir);
+    if (atomic_load(&e->broken)) {
+        pthread_rwlock_wrlock(&e->lock);
+        if (atomic_load(&e->broken)) {
+            int64_t now = clock_mono_ms();
+            store_status_t st = STORE_TEMPFAIL;
+            if (now - e->last_reopen >= REOPEN_PAUSE_MS || e->dbenv != NULL) {
+                e->last_reopen = now;
+                env_close_handles(e);
+                st = env_open(e);
+            } else {
+                store_fail(st, "%s: environment being recovered; try again",
+                           e->dir);
+            }
+            if (st != STORE_OK) {
+                pthread_rwlock_unlock(&e->lock);
+                return st;
+            }
+        }
+        pthread_rwlock_unlock(&e->lock);
+    }
+    pthread_rwlock_rdlock(&e->lock);
+    if (e->dbenv == NULL) {
+        pthread_rwlock_unlock(&e->lock);
+        return store_fail(STORE_TEMPFAIL, "%s: environment not open", e->dir);
+    }
+    return STORE_OK;
+}
+
+static void env_leave(env_t *e)
+{
+    pthread_rwlock_unlock(&e->lock);
+}
+
+/* The database handle for one operation (e->lock held for reading). A
+ * read-only user whose file does not exist yet gets STORE_NOTFOUND. */
+store_status_t store_env_db(env_t *e, int i, int rw, DB **out)
+{
+    store_status_t st = STORE_OK;
+    DB *db = NULL;
+    int ret;
+
+    if ((*out = __atomic_load_n(&e->db[i][1], __ATOMIC_ACQUIRE)) != NULL ||
+        (!rw && (*out = __atomic_load_n(&e->db[i][0], __ATOMIC_ACQUIRE))))
+        return STORE_OK;
+    pthread_mutex_lock(&e->dblock);
+    if ((*out = e->db[i][rw]) != NULL)
+        goto done;
+    if (!rw && clock_mono_ms() < e->db_retry[i]) {
+        st = store_fail(STORE_NOTFOUND, "%s does not exist yet",
+                        store_db_files[i]);
+        goto done;
+    }
+    if ((ret = db_create(&db, e->dbenv, 0)) != 0) {
+        st = store_db_status(e, ret, "db_create");
+        goto done;
+    }
+    ret = db->open(db, NULL, store_db_files[i], NULL, DB_BTREE,
+                   DB_THREAD | DB_READ_UNCOMMITTED |
+                       (rw ? DB_CREATE | DB_AUTO_COMMIT : DB_RDONLY),
+                   FILE_MODE);
+    if (ret != 0) {
+        db->close(db, 0);
+        if (ret == ENOENT && !rw) {
+            e->db_retry[i] = clock_mono_ms() + 1000;
+            st = store_fail(STORE_NOTFOUND, "%s does not exist yet",
+                            store_db_files[i]);
+        } else {
+            st = store_db_status(e, ret, store_db_files[i]);
+            if (st == STORE_PERMFAIL)
+                st = STORE_TEMPFAIL;
+        }
+        goto done;
+    }
+    if (rw)
+        fix_modes(e->dir);
+    __atomic_store_n(&e->db[i][rw], db, __ATOMIC_RELEASE);
+    *out = db;
+done:
+    pthread_mutex_unlock(&e->dblock);
+    return st;
+}
+
+static void env_checkpoint_soon(env_t *e)
+{
+    int64_t now = clock_mono_ms();
+    long long last = atomic_load(&e->last_ckp);
+
+    if (now - last < CKP_INTERVAL_MS ||
+        !atomic_compare_exchange_strong(&e->last_ckp, &last, now))
+        return;
+    e->dbenv->txn_checkpoint(e->dbenv, CKP_LOG_KB, CKP_MINUTES, 0);
+}
+
+/* A child after fork() must not use its parent's environment (Berkeley DB
+ * forbids it, and the parent's registry slot is not the child's): it opens
+ * its own, and handles it inherited refuse to work. */
+static void atfork_child(void)
+{
+    atomic_fetch_add(&fork_gen, 1);
+}
+
+static void atfork_register(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}
+
+static void env_unref(env_t *e)
+{
+    int wrote = 0;
+    env_t **pp;
+
+    pthread_mutex_lock(&envs_lock);
+    if (--e->refs > 0 || e->fork_gen != atomic_load(&fork_gen)) {
+        pthread_mutex_unlock(&envs_lock);
+        return; /* in use, or the parent's: left alone */
+    }
+    for (pp = &envs; *pp; pp = &(*pp)->next)
+        if (*pp == e) {
+            *pp = e->next;
+            break;
+        }
+    pthread_mutex_unlock(&envs_lock);
+    for (int i = 0; i < DBI__N; i++)
+        wrote |= e->db[i][1] != NULL;
+    if (wrote && e->dbenv && !atomic_load(&e->broken))
+        e->dbenv->txn_checkpoint(e->dbenv, CKP_LOG_KB, CKP_MINUTES, 0);
+    env_close_handles(e);
+    pthread_rwlock_destroy(&e->lock);
+    pthread_mutex_destroy(&e->dblock);
+    free(e->dir);
+    free(e);
+}
+
+store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
+                          char *err, size_t errlen)
+{
+    char canon[PATH_MAX];
+    store_status_t st = STORE_OK;
+    store_t *s = NULL;
+    env_t *e;
+
+    *out = NULL;
+    if (datadir == NULL || *datadir == '\0' ||
+        (mode != STORE_READONLY && mode != STORE_READWRITE)) {
+        st = store_fail(STORE_PERMFAIL, "store_open: bad arguments");
+        goto fail;
+    }
+    /* one environment per directory, however it is spelled */
+    if (realpath(datadir, canon) != NULL)
+        datadir = canon;
+    pthread_once(&atfork_once, atfork_register);
+    pthread_mutex_lock(&envs_lock);
+    for (e = envs; e; e = e->next)
+        if (e->fork_gen == atomic_load(&fork_gen) &&
+            strcmp(e->dir, datadir) == 0)
+            break;
+    if (e == NULL) {
+        if ((e = calloc(1, sizeof(*e))) == NULL ||
+            (e->dir = strdup(datadir)) == NULL) {
+            free(e);
+            pthread_mutex_unlock(&envs_lock);
+            st = store_fail(STORE_TEMPFAIL, "out of memory");
+            goto fail;
+        }
+        pthread_rwlock_init(&e->lock, NULL);
+        pthread_mutex_init(&e->dblock, NULL);
+        e->fork_gen = atomic_load(&fork_gen);
+        if ((st = env_open(e)) != STORE_OK) {
+            pthread_mutex_unlock(&envs_lock);
+            pthread_rwlock_destroy(&e->lock);
+            pthread_mutex_destroy(&e->dblock);
+            free(e->dir);
+            free(e);
+            goto fail;
+        }
+        e->next = envs;
+        envs = e;
+    }
+    e->refs++;
+    pthread_mutex_unlock(&envs_lock);
+    if ((s = calloc(1, sizeof(*s))) == NULL) {
+        env_unref(e);
+        st = store_fail(STORE_TEMPFAIL, "out of memory");
+        goto fail;
+    }
+    s->env = e;
+    s->mode = mode;
+    *out = s;
+    return STORE_OK;
+fail:
+    if (err && errlen)
+        str_copy(err, errmsg, errlen);
+    return st;
+}
+
+void store_close(store_t *st)
+{
+    if (st == NULL)
+        return;
+    env_unref(st->env);
+    free(st);
+}
+
+store_status_t store_checkpoint(store_t *st)
+{
+    store_status_t rc;
+    int ret;
+
+    if (st == NULL)
+        return store_fail(STORE_PERMFAIL, "no store");
+    if ((rc = env_enter(st->env)) != STORE_OK)
+        return rc;
+    ret = st->env->dbenv->txn_checkpoint(st->env->dbenv, 0, 0, 0);
+    rc = store_db_status(st->env, ret, "checkpoint");
+    env_leave(st->env);
+    return rc;
+}
+
+/* ---- running operations -------------------------------------------- */
+
+typedef store_status_t (*store_op_fn)(env_t *e, DB_TXN *t, void *arg);
+
+/* Runs fn inside the caller's transaction, or (tx NULL) in a transaction
+ * of its own for writes / none for reads, retrying deadlocks and a reopen
+ * after recovery a few times. */
+store_status_t store_run(store_t *st, store_txn_t *tx, int write,
+                         store_op_fn fn, void *arg)
+{
+    store_status_t rc = STORE_TEMPFAIL;
+    env_t *e;
+
+    if (st == NULL)
+        return store_fail(STORE_PERMFAIL, "no store");
+    e = st->env;
+    if (write && st->mode != STORE_READWRITE)
+        return store_fail(STORE_PERMFAIL, "store opened read-only");
+    if (tx) {
+        if ((rc = env_enter(e)) != STORE_OK)
+            return rc;
+        if (tx->gen != atomic_load(&e->gen) || tx->txn == NULL)
+            rc =
+                store_fail(STORE_TEMPFAIL, "transaction lost to an environment "
+                                           "reopen; abort and retry");
+        else
+            rc = fn(e, tx->txn, arg);
+        env_leave(e);
+        return rc;
+    }
+    for (int attempt = 0; attempt < RETRIES; attempt++) {
+        DB_TXN *t = NULL;
+        int ret;
+
+        retryable = 0;
+        if ((rc = env_enter(e)) != STORE_OK) {
+            if (atomic_load(&e->broken) && attempt + 1 < RETRIES) {
+                usleep(100 * 1000);
+                continue;
+            }
+            return rc;
+        }
+        if (write &&
+            (ret = e->dbenv->txn_begin(
+                 e->dbenv, NULL, &t,
+                 write == STORE_RUN_NOSYNC ? DB_TXN_WRITE_NOSYNC : 0)) != 0) {
+            rc = store_db_status(e, ret, "txn_begin");
+        } else {
+            rc = fn(e, t, arg);
+            if (t && (rc == STORE_OK || rc == STORE_NOTFOUND)) {
+                char keep[sizeof(errmsg)];
+                str_copy(keep, errmsg, sizeof(keep));
+                if ((ret = t->commit(t, 0)) != 0)
+                    rc = store_db_status(e, ret, "commit");
+                else
+                    str_copy(errmsg, keep, sizeof(errmsg));
+                t = NULL;
+            } else if (t) {
+                int keep = retryable;
+                t->abort(t);
+                retryable = keep;
+            }
+            if (write && rc != STORE_TEMPFAIL)
+                env_checkpoint_soon(e);
+        }
+        env_leave(e);
+        if (rc != STORE_TEMPFAIL || !retryable)
+            return rc;
+    }
+    /* Still blocked: maybe by locks of a process that died. A reopen
+     * (when no transaction of ours is open) lets DB_REGISTER find it and
+     * recover; otherwise it is only a cheap rejoin. */
+    if (atomic_load(&e->txns) == 0)
+        atomic_store(&e->broken, 1);
+    return rc;
+}
+
+store_status_t store_txn_begin(store_t *st, store_txn_t **out)
+{
+    store_txn_t *tx;
+    store_status_t rc;
+    int ret;
+
+    *out = NULL;
+    if (st == NULL)
+        return store_fail(STORE_PERMFAIL, "no store");
+    if (st->mode != STORE_READWRITE)
+        return store_fail(STORE_PERMFAIL, "store opened read-only");
+    if ((tx = calloc(1, sizeof(*tx))) == NULL)
+        return store_fail(STORE_TEMPFAIL, "out of memory");
+    if ((rc = env_enter(st->env)) != STORE_OK) {
+        free(tx);
+        return rc;
+    }
+    ret = st->env->dbenv->txn_begin(st->env->dbenv, NULL, &tx->txn, 0);
+    tx->gen = atomic_load(&st->env->gen);
+    env_leave(st->env);
+    if (ret != 0) {
+        free(tx);
+        return store_db_status(st->env, ret, "txn_begin");
+    }
+    tx->st = st;
+    atomic_fetch_add(&st->env->txns, 1);
+    *out = tx;
+    return STORE_OK;
+}
+
+/* Ends tx by commit or abort; a transaction from before a reopen is gone
+ * with the old environment and only forgotten. */
+static store_status_t txn_end(store_txn_t *tx, int commit)
+{
+    env_t *e = tx->st->env;
+    store_status_t rc;
+    int ret = 0;
+
+    if ((rc = env_enter(e)) != STORE_OK) {
+        if (commit)
+            rc = store_fail(STORE_TEMPFAIL, "commit: %s", store_strerror(NULL));
+        goto out;
+    }
+    if (tx->gen != atomic_load(&e->gen)) {
+        rc = commit
+                 ? store_fail(STORE_TEMPFAIL, "commit: transaction lost to an "
+                                              "environment reopen")
+                 : STORE_OK;
+    } else if (commit) {
+        ret = tx->txn->commit(tx->txn, 0);
+        rc = store_db_status(e, ret, "commit");
+        if (rc == STORE_OK)
+            env_checkpoint_soon(e);
+    } else {
+        tx->txn->abort(tx->txn);
+    }
+    env_leave(e);
+out:
+    atomic_fetch_sub(&e->txns, 1);
+    free(tx);
+    return rc;
+}
+
+store_status_t store_txn_commit(store_txn_t *tx)
+{
+    if (tx == NULL)
+        return store_fail(STORE_PERMFAIL, "no transaction");
+    return txn_end(tx, 1);
+}
+
+void store_txn_abort(store_txn_t *tx)
+{
+    if (tx)
+        (void)txn_end(tx, 0);
+}
+
+/* ---- helpers for the record modules -------------------------------- */
+
+void store_dbt_in(DBT *d, const void *data, size_t len)
+{
+    memset(d, 0, sizeof(*d));
+    d->data = (void *)data;
+    d->size = (u_int32_t)len;
+}
+
+void store_dbt_out(DBT *d, void *buf, size_t cap)
+{
+    memset(d, 0, sizeof(*d));
+    d->data = buf;
+    d->ulen = (u_int32_t)cap;
+    d->flags = DB_DBT_USERMEM;
+}
+
+store_status_t store_bad_version(const char *db, unsigned v)
+{
+    return store_fail(STORE_PERMFAIL,
+                      "%s: record version %u not supported (written by newer "
+                      "software?)",
+                      db, v);
+}
+
+/* ---- walking a database -------------------------------------------- */
+
+/* Calls fn for every record of database i in key order (read committed,
+ * no transaction). */
+store_status_t store_walk(env_t *e, int i, store_walk_fn fn, void *ctx)
+{
+    store_status_t rc;
+    DBC *c = NULL;
+    DBT k, d;
+    DB *db;
+    int ret, stop = 0;
+
+    if ((rc = store_env_db(e, i, 0, &db)) != STORE_OK)
+        return rc == STORE_NOTFOUND ? STORE_OK : rc;
+    if ((ret = db->cursor(db, NULL, &c, DB_READ_COMMITTED)) != 0)
+        return store_db_status(e, ret, store_db_files[i]);
+    memset(&k, 0, sizeof(k));
+    memset(&d, 0, sizeof(d));
+    k.flags = d.flags = DB_DBT_REALLOC;
+    rc = STORE_OK;
+    while (!stop && (ret = c->get(c, &k, &d, DB_NEXT)) == 0)
+        if ((rc = fn(ctx, &k, &d, &stop)) != STORE_OK)
+            break;
+    if (rc == STORE_OK && ret != 0 && ret != DB_NOTFOUND)
+        rc = store_db_status(e, ret, store_db_files[i]);
+    c->close(c);
+    free(k.data);
+    free(d.data);
+    return rc;
+}

@@ -1,0 +1,216 @@
+#!/bin/sh
+# The AWS credential chain, each source against sesd: ses-relay pipe mode
+# sends with the credentials the source hands out (sesd checks the
+# signature and session token with botocore), and the SDK rules on order,
+# profiles and failures hold. Caching and refresh through tests/creds-get.
+. "${top_srcdir:-.}/tests/lib.sh"
+. "$top_srcdir/tests/sesd/lib.sh"
+sesd_need
+tmpdir_make
+# a second static key: the credentials file and the config file differ
+sesd_start --key "$SESD_AKID:$SESD_SECRET" \
+    --key "AKIDCONFIGFILEKEY002:configSecretKey/Also+Never+Logged00"
+ok $? "sesd starts"
+GET="$top_builddir/tests/creds-get"
+sesd_relay_conf --no-creds "$T/none.conf"
+sesd_relay_conf "$T/file.conf"
+
+# last SES send's signing key
+last_akid() { sesd_py '[r for r in req if r["route"].startswith("ses-send")][-1]["akid"]'; }
+# akid sesd issued last for SOURCE
+issued_akid() { sesd_py "[i for i in issued if i['source'] == '$1'][-1]['akid']"; }
+issued_count() { sesd_py "len([i for i in issued if i['source'] == '$1'])"; }
+send() {
+    test_message "$1" > "$T/msg"
+    relay -f sender@example.com -q CRED1 -- rcpt@example.net < "$T/msg"
+    printf '%s\n' "$OUT" >> "$T/diagnostics.log"
+}
+# sesd forgets what it issued on reset: keep the secrets for the leak check
+reset() {
+    sesd_py '"\n".join([i["secret"] for i in issued] + [i["token"] for i in issued])' \
+        >> "$T/secrets.list"
+    sesd_reset
+}
+
+# ---- no source at all ----
+RELAY_CONF=$T/none.conf
+send "no creds"
+is "$RC" 75 "no credentials anywhere: deferred (75)"
+like "$OUT" "^4\\.3\\.5 no AWS credentials found" "the diagnostic is 4.3.5 and says why"
+
+# ---- 1. environment ----
+export AWS_ACCESS_KEY_ID="$SESD_AKID" AWS_SECRET_ACCESS_KEY="$SESD_SECRET"
+send "env"
+is "$RC" 0 "environment credentials: sent"
+is "$(last_akid)" "$SESD_AKID" "signed with the environment's key"
+unset AWS_SECRET_ACCESS_KEY
+send "env half"
+is "$RC" 75 "only AWS_ACCESS_KEY_ID: deferred"
+like "$OUT" "only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" "and the reason is given"
+export AWS_SECRET_ACCESS_KEY=wrongwrongwrongwrong
+RELAY_CONF=$T/file.conf
+send "env first"
+is "$RC" 75 "the environment comes before the shared file (its wrong key is used)"
+like "$OUT" "^4\\.7\\.0 SES 403 SignatureDoesNotMatch" "a refused signature defers with 4.7.0"
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+
+# ---- 2. shared files ----
+cat > "$T/credentials" <<EOF
+# comment
+[default]
+aws_access_key_id = $SESD_AKID
+aws_secret_access_key = $SESD_SECRET
+s3 =
+  aws_access_key_id = AKIDNESTEDSHOULDNOTWIN
+[half]
+aws_access_key_id = $SESD_AKID
+[role]
+role_arn = arn:aws:iam::123456789012:role/x
+source_profile = default
+EOF
+cat > "$T/config" <<EOF
+[default]
+region = us-east-1
+aws_access_key_id = AKIDCONFIGFILEKEY002
+aws_secret_access_key = configSecretKey/Also+Never+Logged00
+[profile cfg]
+aws_access_key_id = AKIDCONFIGFILEKEY002
+aws_secret_access_key = configSecretKey/Also+Never+Logged00
+[plain]
+aws_access_key_id = AKIDCONFIGFILEKEY002
+aws_secret_access_key = configSecretKey/Also+Never+Logged00
+EOF
+export AWS_SHARED_CREDENTIALS_FILE="$T/credentials" AWS_CONFIG_FILE="$T/config"
+RELAY_CONF=$T/none.conf
+send "files"
+is "$RC" 0 "shared credentials file: sent"
+is "$(last_akid)" "$SESD_AKID" "the credentials file wins over the config file for the same profile"
+AWS_PROFILE=cfg send "profile cfg"
+is "$RC" 0 "AWS_PROFILE picks [profile cfg] in the config file"
+is "$(last_akid)" AKIDCONFIGFILEKEY002 "signed with the config file's key"
+AWS_PROFILE=plain send "profile plain"
+is "$RC" 75 "a config-file section without 'profile ' is not that profile"
+like "$OUT" 'profile "plain" not found' "an explicitly named, missing profile is an error"
+AWS_PROFILE=nosuch send "profile nosuch"
+is "$RC" 75 "a missing named profile defers, never falls through to another identity"
+AWS_PROFILE=half send "half"
+like "$OUT" 'profile "half" has only one of' "a half profile is an error"
+AWS_PROFILE=role send "role"
+like "$OUT" "uses role_arn, credential_process, sso" "an assume-role profile is refused with a clear reason"
+mv "$T/credentials" "$T/credentials.off"
+send "config default"
+is "$RC" 0 "without a credentials file, [default] of the config file is used"
+is "$(last_akid)" AKIDCONFIGFILEKEY002 "signed with the config file's default key"
+mv "$T/credentials.off" "$T/credentials"
+sesd_relay_conf --no-creds "$T/prof.conf" "Profile cfg" "CredentialsFile $T/credentials"
+RELAY_CONF=$T/prof.conf
+AWS_PROFILE=default send "Profile key"
+is "$RC" 0 "the Profile key wins over AWS_PROFILE"
+is "$(last_akid)" AKIDCONFIGFILEKEY002 "and names the profile used"
+unset AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE
+RELAY_CONF=$T/none.conf
+
+# ---- 3. web identity ----
+printf 'eyJhbGciOiJSUzI1NiJ9.webIdentityTokenNeverLogged.sig\n' > "$T/token"
+sesd_state '{"sts_token": "eyJhbGciOiJSUzI1NiJ9.webIdentityTokenNeverLogged.sig", "sts_role_arn": "arn:aws:iam::123456789012:role/relay"}'
+export AWS_WEB_IDENTITY_TOKEN_FILE="$T/token" AWS_ENDPOINT_URL_STS="$SESD_URL"
+AWS_ROLE_ARN=arn:aws:iam::123456789012:role/relay AWS_ROLE_SESSION_NAME=relay-test send "web identity"
+is "$RC" 0 "web identity: sent with STS credentials"
+is "$(last_akid)" "$(issued_akid sts)" "signed with the key STS issued (session token checked by sesd)"
+is "$(sesd_py '[r for r in req if r["route"] == "sts"][-1]["headers"].get("authorization", "unsigned")')" \
+   unsigned "AssumeRoleWithWebIdentity is sent unsigned"
+is "$(sesd_py '[r for r in req if r["route"] == "sts"][-1]["form"]["RoleSessionName"]')" relay-test \
+   "AWS_ROLE_SESSION_NAME names the session"
+AWS_ROLE_ARN=arn:aws:iam::123456789012:role/other send "wrong role"
+is "$RC" 75 "STS refusing the role defers"
+like "$OUT" "^4\\.3\\.5 AssumeRoleWithWebIdentity for arn:aws:iam::123456789012:role/other: STS 403 AccessDenied" \
+     "the diagnostic names the role and STS's answer"
+send "no role"
+like "$OUT" "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not" "a token without a role is an error"
+AWS_ROLE_ARN=arn:aws:iam::123456789012:role/relay AWS_ENDPOINT_URL_STS=http://sts.example.com send "http sts"
+like "$OUT" "AWS_ENDPOINT_URL_STS: plain http:// is allowed only to loopback" \
+     "an http:// STS endpoint off loopback is refused"
+unset AWS_WEB_IDENTITY_TOKEN_FILE AWS_ENDPOINT_URL_STS
+
+# ---- 4. container ----
+printf 'containerTokenFromFileNeverLogged\n' > "$T/ctoken"
+sesd_state '{"container_token": "containerTokenFromFileNeverLogged"}'
+export AWS_CONTAINER_CREDENTIALS_FULL_URI="$SESD_URL/container/v2/credentials/abc"
+AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="$T/ctoken" AWS_CONTAINER_AUTHORIZATION_TOKEN=envTokenLoses send "container"
+is "$RC" 0 "container credentials (FULL_URI, token file): sent"
+is "$(last_akid)" "$(issued_akid container)" "signed with the key the container endpoint issued"
+AWS_CONTAINER_AUTHORIZATION_TOKEN=containerTokenFromFileNeverLogged send "container env token"
+is "$RC" 0 "AWS_CONTAINER_AUTHORIZATION_TOKEN is sent as Authorization"
+AWS_CONTAINER_AUTHORIZATION_TOKEN=wrongToken send "container wrong"
+is "$RC" 75 "a refused container token defers"
+like "$OUT" "container credentials endpoint answered HTTP 401" "with the endpoint's answer"
+AWS_CONTAINER_CREDENTIALS_FULL_URI=http://192.0.2.10/creds send "container remote http"
+like "$OUT" "AWS_CONTAINER_CREDENTIALS_FULL_URI: .*https, or http to loopback" \
+     "FULL_URI over http to a non-loopback host is refused"
+unset AWS_CONTAINER_CREDENTIALS_FULL_URI
+
+# ---- 5. instance metadata (IMDSv2) ----
+export AWS_EC2_METADATA_SERVICE_ENDPOINT="$SESD_URL/"
+unset AWS_EC2_METADATA_DISABLED
+send "imds"
+is "$RC" 0 "instance metadata: sent"
+is "$(last_akid)" "$(issued_akid imds)" "signed with the instance role's key"
+is "$(sesd_py '[r["headers"].get("x-aws-ec2-metadata-token-ttl-seconds") for r in req if r["route"] == "imds-token"][-1]')" \
+   21600 "the IMDSv2 token is asked for with a TTL header"
+is "$(sesd_py 'all(r["headers"].get("x-aws-ec2-metadata-token") for r in req if r["route"] in ("imds-role", "imds-creds"))')" \
+   True "every metadata GET carries the token"
+AWS_EC2_METADATA_DISABLED=true send "imds off"
+is "$RC" 75 "AWS_EC2_METADATA_DISABLED=true turns instance metadata off"
+sesd_state '{"imds_role": ""}'
+send "imds no role"
+is "$RC" 75 "an instance without a role: no credentials, deferred"
+like "$OUT" "no instance role|no AWS credentials found" "and the diagnostic says so"
+sesd_state '{"imds_role": "sesd-role"}'
+sesd_fault '{"route": "imds-token", "count": -1, "delay": 10}'
+t0=$(date +%s%N)
+send "imds slow"
+t1=$(date +%s%N)
+is "$RC" 75 "an unanswering metadata service defers"
+ok $([ $(( (t1 - t0) / 1000000 )) -lt 5000 ] && echo 0 || echo 1) \
+   "and does not stall delivery (gave up after $(( (t1 - t0) / 1000000 )) ms; limit 1 s per try)"
+reset
+
+# ---- caching, refresh and threads (creds-get) ----
+sesd_state '{"creds_ttl": 3600}'
+out=$("$GET" -c "$T/none.conf" -n 3)
+is "$(printf '%s\n' "$out" | awk '{print $3}' | sort -u | wc -l)" 1 "long-lived temporary credentials are cached (one key for three calls)"
+is "$(issued_count imds)" 1 "and fetched once"
+reset
+sesd_state '{"creds_ttl": 290}'
+out=$("$GET" -c "$T/none.conf" -n 3)
+is "$(printf '%s\n' "$out" | awk '{print $3}' | sort -u | wc -l)" 3 "credentials within five minutes of Expiration are refreshed"
+reset
+sesd_state '{"creds_ttl": 3600}'
+out=$("$GET" -c "$T/none.conf" -t 8 -n 5)
+is "$(printf '%s\n' "$out" | grep -c '^ok source=instance-metadata:sesd-role')" 40 "8 threads x 5 calls all get credentials"
+is "$(issued_count imds)" 1 "one fetch serves all threads"
+out=$("$GET" -c "$T/none.conf" -n 2 -i)
+is "$(issued_count imds)" 3 "creds_invalidate() makes the next call fetch again"
+reset
+sesd_state '{"creds_ttl": 290}'
+sesd_fault '{"route": "imds-creds", "skip": 1, "count": -1, "status": 500}'
+out=$("$GET" -c "$T/none.conf" -n 2)
+is "$(printf '%s\n' "$out" | grep -c '^ok ')" 2 "a failed refresh keeps still-valid credentials in use"
+like "$(cat "$T/relay.log")" "cannot refresh AWS credentials .*using the current ones" "and says so in the log"
+reset
+unset AWS_EC2_METADATA_SERVICE_ENDPOINT
+
+# ---- no secret in any log line or diagnostic ----
+reset
+n=0 leaks=0
+for s in "$SESD_SECRET" "configSecretKey/Also+Never+Logged00" \
+         webIdentityTokenNeverLogged containerTokenFromFileNeverLogged \
+         $(cat "$T/secrets.list"); do
+    n=$((n + 1))
+    if grep -qF -- "$s" "$T/relay.log" "$T/diagnostics.log"; then
+        leaks=$((leaks + 1)); diag "leaked: ${s%"${s#????}"}..."; fi
+done
+ok $([ "$n" -gt 10 ] && echo 0 || echo 1) "the leak check knows $n secrets"
+is "$leaks" 0 "no secret key, session token or identity token in any log"
+
+tap_done

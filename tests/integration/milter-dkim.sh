@@ -1,0 +1,104 @@
+#!/bin/sh
+# DKIM through real Postfix: ses-milter signs (KeyTable + refile:
+# SigningTable, RSA-2048 and Ed25519), ses-relay sends the message to sesd
+# (the test SES server keeps the raw bytes), and dkimpy - an independent
+# verifier, the public key given through dnsfunc, no DNS - checks the
+# signature after the message is changed the way Amazon SES changes it:
+# new Message-ID and Date, X-SES-* headers removed, SES's own headers added.
+. "${top_srcdir:-.}/tests/lib.sh"
+. "$top_srcdir/tests/integration/postfix.sh"
+. "$top_srcdir/tests/integration/harness.sh"
+. "$top_srcdir/tests/integration/milter_lib.sh"
+pf_need_root
+tmpdir_make
+$PY -c "import dkim" 2>/dev/null || tap_skip_all "dkimpy missing (Debian package python3-dkim)"
+
+mkdir -p "$T/keys"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/keys/rsa.pem" 2>/dev/null
+openssl genpkey -algorithm ed25519 -out "$T/keys/ed.pem" 2>/dev/null
+chmod 600 "$T/keys/"*.pem
+rsa_pub=$(openssl pkey -in "$T/keys/rsa.pem" -pubout -outform DER 2>/dev/null | base64 -w0)
+ed_pub=$(openssl pkey -in "$T/keys/ed.pem" -pubout -outform DER 2>/dev/null | tail -c 32 | base64 -w0)
+cat > "$T/keytable" <<KT
+s1._domainkey.example.com  example.com:s1:$T/keys/rsa.pem
+ed._domainkey.ed.example   ed.example:ed:$T/keys/ed.pem
+KT
+cat > "$T/signingtable" <<'ST'
+*@example.com  s1._domainkey.example.com
+*@ed.example   ed._domainkey.ed.example
+ST
+
+sesd_start; ok $? "sesd (test SES server) starts"
+ses_conf "$T/ses.conf" "KeyTable file:$T/keytable" \
+    "SigningTable refile:$T/signingtable" "ConfigurationSet signed"
+milter_start "$T/ses.conf"; ok $? "ses-milter starts with two keys"
+like "$(cat "$T/ses.log")" "2 DKIM key\\(s\\)" "both keys are loaded at start"
+pf_with_ses "$T/ses.conf"
+pf_start; ok $? "Postfix starts"
+
+# verify N PUB KIND SELECTOR [tamper]: dkimpy's verdict on the Nth message
+# sesd received, rewritten as SES delivers it
+verify() {
+    sesd_raw "$1" > "$T/raw$1.eml"
+    $PY - "$T/raw$1.eml" "$2" "$3" "$4" "${5:-}" <<'PYV'
+import re, sys, dkim
+raw, pub, kind, sel, tamper = sys.argv[1:6]
+msg = open(raw, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+head, body = msg.split(b"\r\n\r\n", 1)
+fields = re.split(rb"\r\n(?![ \t])", head)
+out = []
+for f in fields:
+    name = f.split(b":", 1)[0].strip().lower()
+    if name.startswith(b"x-ses-"):
+        continue                      # SES removes its control headers
+    if name == b"message-id":
+        f = b"Message-ID: <0100018c0a1b2c3d-ses-rewritten-000000@email.amazonses.com>"
+    elif name == b"date":
+        f = b"Date: Thu, 26 Nov 2026 09:30:00 +0000"
+    elif name == b"subject" and tamper:
+        f = b"Subject: changed in transit"
+    out.append(f)
+out += [b"Feedback-ID: 1.us-east-1.abc=:AmazonSES", b"X-SES-Outgoing: 2026.11.26-1.2.3.4"]
+msg = b"\r\n".join(out) + b"\r\n\r\n" + body
+rec = b"v=DKIM1; k=" + kind.encode() + b"; p=" + pub.encode()
+def dns(name, timeout=5):
+    return rec if name.decode().startswith(sel + "._domainkey.") else b""
+print("valid" if dkim.verify(msg, dnsfunc=dns) else "invalid")
+PYV
+}
+
+pf_send "Alice <alice@example.com>" bob@example.net --header "Subject: signed with RSA" \
+    --header "X-SES-MESSAGE-TAGS: campaign=fall" --body "Hello Bob,
+
+this line and the next are signed.
+-- 
+Alice" >/dev/null
+pf_wait_empty 30 && wait_for 10 sh -c "[ \$(curl -sf http://127.0.0.1:$SES_PORT/_sent | $PY -c 'import json,sys; print(len(json.load(sys.stdin)))') -ge 1 ]"
+ok $? "the RSA-signed message reaches SES"
+sig=$(sesd_raw 0 | $PY -c '
+import sys, email
+m = email.message_from_string(sys.stdin.read())
+print(" ".join(m.get("DKIM-Signature", "MISSING").split()))')
+like "$sig" "d=example.com; s=s1;" "DKIM-Signature names d=example.com s=s1"
+like "$sig" "a=rsa-sha256; c=relaxed/relaxed;" "rsa-sha256 with relaxed/relaxed"
+h=$(printf '%s' "$sig" | sed -n 's/.*h=\([^;]*\);.*/\1/p' | tr -d ' ')
+unlike_h=$(printf '%s' "$h" | tr ':' '\n' | grep -ciE '^(date|message-id|return-path|bounces-to|x-ses-.*)$')
+is "$unlike_h" 0 "h= has no Date, Message-ID, Return-Path, Bounces-To or X-SES-* ($h)"
+is "$(printf '%s' "$h" | tr ':' '\n' | grep -ci '^from$')" 2 \
+    "From is oversigned (listed once more than it occurs)"
+is "$(verify 0 "$rsa_pub" rsa s1)" valid \
+    "dkimpy verifies the RSA signature after SES's rewrites"
+is "$(verify 0 "$rsa_pub" rsa s1 tamper)" invalid \
+    "and rejects it when a signed header changed (the check can fail)"
+
+pf_send "Bob <bob@ed.example>" carol@example.net --header "Subject: signed with Ed25519" >/dev/null
+pf_wait_empty 30 && wait_for 10 sh -c "[ \$(curl -sf http://127.0.0.1:$SES_PORT/_sent | $PY -c 'import json,sys; print(len(json.load(sys.stdin)))') -ge 2 ]"
+ok $? "the Ed25519-signed message reaches SES"
+is "$(verify 1 "$ed_pub" ed25519 ed)" valid \
+    "dkimpy verifies the Ed25519 signature after SES's rewrites"
+
+pf_send "Eve <eve@unsigned.example>" carol@example.net --header "Subject: no key" >/dev/null
+pf_wait_empty 30 && wait_for 10 sh -c "[ \$(curl -sf http://127.0.0.1:$SES_PORT/_sent | $PY -c 'import json,sys; print(len(json.load(sys.stdin)))') -ge 3 ]"
+like "$(sesd_raw 2 | grep -ci '^DKIM-Signature:')" "^0$" \
+    "mail from a domain without a key is sent unsigned"
+tap_done

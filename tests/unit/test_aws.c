@@ -1,0 +1,313 @@
+/*
+ * test_aws.c - the AWS call module's pure parts: error parsing of every
+ * protocol, the classification table, XML text, query encoding, regions,
+ * and the rate limiter's bookkeeping (no timing: only refusals).
+ *
+ * Calls over the network are tested against sesd in tests/aws-call.sh and
+ * the ses-relay script tests.
+ */
+#include "config.h"
+
+#include "testutil.h"
+#include "ses_aws.h"
+#include "ses_ratelimit.h"
+
+static const struct {
+    long http;
+    const char *code, *msg;
+    status_t want;
+} classify_cases[] = {
+    /* permanent: the message or an address */
+    {400, "MessageRejected", "Message rejected: virus detected",
+     ST_PERM_REJECTED},
+    {400, "MessageRejected:http://internal.amazon.com/coral/", "x",
+     ST_PERM_REJECTED},
+    {400, "MailFromDomainNotVerifiedException", "", ST_PERM_MAILFROM},
+    {400, "MailFromDomainNotVerified", "", ST_PERM_MAILFROM},
+    {400, "InvalidParameterValue", "Illegal address", ST_PERM_BAD_ADDRESS},
+    {400, "InvalidParameterValue", "Missing final '@domain'",
+     ST_PERM_BAD_ADDRESS},
+    {400, "BadRequestException", "Local address contains control or whitespace",
+     ST_PERM_BAD_ADDRESS},
+    {400, "InvalidParameterValue",
+     "Message length is more than 10485760 bytes long: '11000000'.",
+     ST_PERM_TOO_LARGE},
+    {400, "MessageRejected", "Message too large", ST_PERM_TOO_LARGE},
+    {413, "", "", ST_PERM_TOO_LARGE},
+    /* temporary: throttling and quota, whatever the code */
+    {400, "Throttling", "Maximum sending rate exceeded.", ST_TEMP_THROTTLED},
+    {400, "Throttling", "Daily message quota exceeded.", ST_TEMP_QUOTA},
+    {400, "ThrottlingException", "Rate exceeded", ST_TEMP_THROTTLED},
+    {429, "TooManyRequestsException", "Too many requests", ST_TEMP_THROTTLED},
+    {429, "", "", ST_TEMP_THROTTLED},
+    {400, "LimitExceededException", "", ST_TEMP_QUOTA},
+    {400, "LimitExceeded", "", ST_TEMP_QUOTA},
+    /* temporary: the service */
+    {500, "InternalFailure", "", ST_TEMP_SERVER},
+    {503, "ServiceUnavailable", "", ST_TEMP_SERVER},
+    {502, "", "<html>bad gateway</html>", ST_TEMP_SERVER},
+    {504, "WhateverNew", "", ST_TEMP_SERVER},
+    {408, "", "", ST_TEMP_TIMEOUT},
+    /* temporary and loud: credentials and signatures */
+    {403, "SignatureDoesNotMatch", "", ST_TEMP_AUTH},
+    {403, "InvalidClientTokenId", "", ST_TEMP_AUTH},
+    {403, "UnrecognizedClientException", "", ST_TEMP_AUTH},
+    {403, "AccessDeniedException", "not authorized to ses:SendEmail",
+     ST_TEMP_AUTH},
+    {400, "RequestExpired", "", ST_TEMP_AUTH},
+    {403, "ExpiredToken", "", ST_TEMP_CREDENTIALS},
+    {403, "", "", ST_TEMP_AUTH},
+    /* temporary and loud: the account or the configuration set */
+    {400, "AccountSendingPausedException", "", ST_TEMP_ACCOUNT_PAUSED},
+    {400, "SendingPausedException", "Sending is paused for this account.",
+     ST_TEMP_ACCOUNT_PAUSED},
+    {400, "SendingPausedException",
+     "Sending is paused for this configuration set.", ST_TEMP_CONFIGSET_PAUSED},
+    {400, "ConfigurationSetSendingPausedException", "",
+     ST_TEMP_CONFIGSET_PAUSED},
+    {400, "ConfigurationSetDoesNotExist", "", ST_TEMP_CONFIGSET_MISSING},
+    {404, "NotFoundException", "Configuration set <x> does not exist.",
+     ST_TEMP_CONFIGSET_MISSING},
+    {400, "AccountSuspendedException", "", ST_TEMP_ACCOUNT_SUSPENDED},
+    {400, "MessageRejected",
+     "Email address is not verified. The following identities failed the "
+     "check in region US-EAST-1: a@example.com",
+     ST_TEMP_IDENTITY},
+    /* unknown or vague: never a bounce */
+    {400, "InvalidParameterValue", "Invalid FeedbackForwardingEmailAddress",
+     ST_TEMP_UNKNOWN},
+    {400, "BadRequestException", "Tag value is invalid", ST_TEMP_UNKNOWN},
+    {404, "NotFoundException", "Email address not on the list",
+     ST_TEMP_UNKNOWN},
+    {400, "SomethingBrandNew", "", ST_TEMP_UNKNOWN},
+    {418, "", "", ST_TEMP_UNKNOWN},
+    {0, NULL, NULL, ST_TEMP_UNKNOWN},
+};
+
+static void test_classify_table(void **state)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(classify_cases); i++) {
+        status_t got =
+            aws_classify_error(classify_cases[i].http, classify_cases[i].code,
+                               classify_cases[i].msg);
+        if (got != classify_cases[i].want)
+            fail_msg("case %zu (%ld %s \"%s\"): got %s, want %s", i,
+                     classify_cases[i].http,
+                     classify_cases[i].code ? classify_cases[i].code : "-",
+                     classify_cases[i].msg ? classify_cases[i].msg : "-",
+                     status_info(got)->name,
+                     status_info(classify_cases[i].want)->name);
+    }
+}
+
+static void test_unknown_errors_never_bounce(void **state)
+{
+    const char *codes[] = {"",
+                           "X",
+                           "InvalidParameterValue",
+                           "ValidationError",
+                           "NotFoundException",
+                           "BadRequestException"};
+    for (long http = 300; http < 600; http++)
+        for (size_t i = 0; i < ARRAY_SIZE(codes); i++) {
+            status_t st = aws_classify_error(http, codes[i], "whatever");
+            if (http != 413)
+                assert_true(status_is_temporary(st));
+        }
+}
+
+static void test_parse_error_json_header(void **state)
+{
+    const char body[] = "{\"message\":\"Email address is not verified.\"}";
+    char code[64], msg[128];
+
+    aws_parse_error("MessageRejected:http://internal.amazon.com/coral/", body,
+                    strlen(body), code, sizeof(code), msg, sizeof(msg));
+    assert_string_equal(code, "MessageRejected");
+    assert_string_equal(msg, "Email address is not verified.");
+}
+
+static void test_parse_error_json_type(void **state)
+{
+    const char body[] = "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\","
+                        "\"message\":\"The specified queue does not exist.\"}";
+    char code[64], msg[128];
+
+    aws_parse_error("", body, strlen(body), code, sizeof(code), msg,
+                    sizeof(msg));
+    assert_string_equal(code, "QueueDoesNotExist");
+    assert_string_equal(msg, "The specified queue does not exist.");
+}
+
+static void test_parse_error_query_xml(void **state)
+{
+    const char body[] =
+        "<ErrorResponse xmlns=\"http://ses.amazonaws.com/doc/2010-12-01/\">"
+        "<Error><Type>Sender</Type><Code>Throttling</Code>"
+        "<Message>Maximum sending rate exceeded &amp; more.</Message>"
+        "</Error><RequestId>abc</RequestId></ErrorResponse>";
+    char code[64], msg[128];
+
+    aws_parse_error(NULL, body, strlen(body), code, sizeof(code), msg,
+                    sizeof(msg));
+    assert_string_equal(code, "Throttling");
+    assert_string_equal(msg, "Maximum sending rate exceeded & more.");
+}
+
+static void test_parse_error_garbage(void **state)
+{
+    const char body[] = "<html><body>502 Bad Gateway</body></html>";
+    char code[64] = "x", msg[128] = "y";
+
+    aws_parse_error("", body, strlen(body), code, sizeof(code), msg,
+                    sizeof(msg));
+    assert_string_equal(code, "");
+    assert_string_equal(msg, "");
+    aws_parse_error(NULL, NULL, 0, code, sizeof(code), msg, sizeof(msg));
+    assert_string_equal(code, "");
+}
+
+static void test_xml_text(void **state)
+{
+    const char xml[] =
+        "<R><Credentials><SessionToken>a/b+c=&lt;d&gt;&#65;</SessionToken>"
+        "<Expiration>2030-01-01T00:00:00Z</Expiration></Credentials></R>";
+    char out[64];
+
+    assert_int_equal(
+        aws_xml_text(xml, strlen(xml), "SessionToken", out, sizeof(out)), 1);
+    assert_string_equal(out, "a/b+c=<d>A");
+    assert_int_equal(
+        aws_xml_text(xml, strlen(xml), "Expiration", out, sizeof(out)), 1);
+    assert_string_equal(out, "2030-01-01T00:00:00Z");
+    assert_int_equal(aws_xml_text(xml, strlen(xml), "Missing", out, 64), 0);
+    /* too small a buffer is "not found", never a cut secret */
+    assert_int_equal(aws_xml_text(xml, strlen(xml), "SessionToken", out, 5), 0);
+    /* an unterminated element */
+    assert_int_equal(aws_xml_text("<A>xyz", 6, "A", out, sizeof(out)), 0);
+}
+
+static void test_query_add_encodes(void **state)
+{
+    buf_t b;
+
+    buf_init(&b, 0);
+    assert_int_equal(aws_query_add(&b, "Action", "SendRawEmail"), 0);
+    assert_int_equal(
+        aws_query_add(&b, "Destinations.member.1", "a+b c@ex~ample.com"), 0);
+    assert_int_equal(aws_query_add(&b, "Data", "SGk+/w=="), 0);
+    assert_string_equal(b.data,
+                        "Action=SendRawEmail&Destinations.member.1="
+                        "a%2Bb%20c%40ex~ample.com&Data=SGk%2B%2Fw%3D%3D");
+    buf_free(&b);
+}
+
+static void test_region_order(void **state)
+{
+    char r[64];
+
+    unsetenv("AWS_REGION");
+    unsetenv("AWS_DEFAULT_REGION");
+    aws_region(NULL, r, sizeof(r));
+    assert_string_equal(r, "us-east-1");
+    setenv("AWS_DEFAULT_REGION", "eu-central-1", 1);
+    aws_region(NULL, r, sizeof(r));
+    assert_string_equal(r, "eu-central-1");
+    setenv("AWS_REGION", "eu-west-3", 1);
+    aws_region(NULL, r, sizeof(r));
+    assert_string_equal(r, "eu-west-3");
+    unsetenv("AWS_REGION");
+    unsetenv("AWS_DEFAULT_REGION");
+    aws_default_endpoint("email", "eu-west-1", r, sizeof(r));
+    assert_string_equal(r, "https://email.eu-west-1.amazonaws.com");
+    aws_default_endpoint("sts", "cn-north-1", r, sizeof(r));
+    assert_string_equal(r, "https://sts.cn-north-1.amazonaws.com.cn");
+}
+
+static void test_service_endpoint_rules(void **state)
+{
+    char err[256];
+    aws_service_config_t cfg = {"SES", "ses", "us-east-1", NULL, NULL, 0, NULL};
+    aws_service_t *s;
+    static const char *const refused[] = {
+        "http://email.us-east-1.amazonaws.com", /* http off loopback */
+        "ftp://127.0.0.1/",
+        "https://host/path?q=1",
+        "https://",
+        "",
+        "http://10.0.0.1:8080"};
+
+    for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+        cfg.endpoint = refused[i];
+        s = aws_service_new(&cfg, err, sizeof(err));
+        if (s != NULL)
+            fail_msg("endpoint \"%s\" was accepted", refused[i]);
+        assert_true(err[0] != '\0');
+    }
+    cfg.endpoint = "http://127.0.0.1:8080/prefix/";
+    assert_non_null(s = aws_service_new(&cfg, err, sizeof(err)));
+    assert_string_equal(aws_service_url(s), "http://127.0.0.1:8080");
+    aws_service_free(s);
+    cfg.endpoint = "https://email.eu-west-1.amazonaws.com";
+    assert_non_null(s = aws_service_new(&cfg, err, sizeof(err)));
+    aws_service_free(s);
+    aws_service_free(NULL);
+}
+
+static void test_ratelimit_refuses_past_deadline(void **state)
+{
+    ratelimit_t *rl = ratelimit_new(1, 1); /* one per second */
+    int64_t now = clock_mono_ms();
+
+    assert_non_null(rl);
+    /* the first token is free at once */
+    assert_int_equal(ratelimit_acquire(rl, 1, now, NULL), 0);
+    /* the next is due a second later: refused with a deadline of now */
+    assert_int_equal(ratelimit_acquire(rl, 1, now, NULL), -1);
+    /* a refusal reserved nothing: still refused, not pushed further */
+    assert_int_equal(ratelimit_acquire(rl, 1, now, NULL), -1);
+    /* unlimited never waits */
+    ratelimit_set(rl, 0, 1);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(ratelimit_acquire(rl, 50, now, NULL), 0);
+    ratelimit_free(rl);
+    ratelimit_free(NULL);
+}
+
+static void test_ratelimit_burst_and_cost(void **state)
+{
+    ratelimit_t *rl = ratelimit_new(10, 5);
+    int64_t now = clock_mono_ms();
+    int ok = 0;
+
+    /* after idling, a burst of 5 single tokens goes without waiting */
+    for (int i = 0; i < 10; i++)
+        ok += ratelimit_acquire(rl, 1, now, NULL) == 0;
+    assert_int_equal(ok, 5);
+    ratelimit_free(rl);
+    /* a call costing 50 tokens holds the bucket for 5 s after it */
+    rl = ratelimit_new(10, 1);
+    now = clock_mono_ms();
+    assert_int_equal(ratelimit_acquire(rl, 50, now, NULL), 0);
+    assert_int_equal(ratelimit_acquire(rl, 1, now + 4000, NULL), -1);
+    ratelimit_free(rl);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classify_table),
+        cmocka_unit_test(test_unknown_errors_never_bounce),
+        cmocka_unit_test(test_parse_error_json_header),
+        cmocka_unit_test(test_parse_error_json_type),
+        cmocka_unit_test(test_parse_error_query_xml),
+        cmocka_unit_test(test_parse_error_garbage),
+        cmocka_unit_test(test_xml_text),
+        cmocka_unit_test(test_query_add_encodes),
+        cmocka_unit_test(test_region_order),
+        cmocka_unit_test(test_service_endpoint_rules),
+        cmocka_unit_test(test_ratelimit_refuses_past_deadline),
+        cmocka_unit_test(test_ratelimit_burst_and_cost),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
