@@ -55,7 +55,11 @@ CREDS
 ses_conf() {
     _f=$1; shift
     mkdir -p "$T/data"
-    chmod 777 "$T/data"
+    # Shared by root (ses-milter, ses-feedback here) and nobody (the pipe
+    # transport), as a real install shares it by one group: setgid, so
+    # every store file gets the group of the directory.
+    chgrp "$(id -gn nobody)" "$T/data" 2>/dev/null || true
+    chmod 2777 "$T/data"
     creds_file
     {
         for l in "Region us-east-1" \

@@ -81,6 +81,7 @@ sesd_relay_conf() {
     _creds=yes
     if [ "$1" = --no-creds ]; then _creds=no; shift; fi
     _f=$1; shift
+    mkdir -p "$T/data"   # never the machine's own /var/lib/ses-milter
     cat > "$T/aws-credentials" <<CREDS
 [default]
 aws_access_key_id = $SESD_AKID
@@ -91,7 +92,7 @@ CREDS
         for _d in "Region us-east-1" "Endpoint $SESD_URL" \
                   "CredentialsFile $T/aws-credentials" "LogFile $T/relay.log" \
                   "LogLevel debug" "RetryTime 5s" "ConnectTimeout 2s" \
-                  "Timeout 20s"; do
+                  "Timeout 20s" "DataDirectory $T/data"; do
             _k=${_d%% *}
             [ $_k = CredentialsFile ] && [ $_creds = no ] && continue
             for _l in "$@"; do
