@@ -81,14 +81,23 @@ ses_conf() {
     touch "$T/ses.log"; chmod 666 "$T/ses.log"
 }
 
+milter_started() { # the number of "starting on" lines in LogFile
+    grep -c 'ses-milter\[[0-9]*\]: starting on' "$T/ses.log" 2>/dev/null || true
+}
 milter_start() {
     rm -f "$T/milter.sock"
+    _n=$(milter_started)
     "$B/milter/ses-milter" -f -c "$1" >> "$T/milter.out" 2>&1 &
     MILTER_PID=$!
     add_cleanup "kill $MILTER_PID 2>/dev/null"
     wait_for 10 test -S "$T/milter.sock" || {
         diag "ses-milter did not start:"; sed 's/^/# /' "$T/milter.out"; return 1; }
     chmod 666 "$T/milter.sock"
+    # the socket exists before the keys and rules are loaded: wait for the
+    # line that says they are (when LogFile is the test's ses.log)
+    if grep -q "^LogFile $T/ses.log" "$1"; then
+        wait_for 10 sh -c "[ \$(grep -c 'ses-milter\[[0-9]*\]: starting on' '$T/ses.log') -gt ${_n:-0} ]"
+    fi
 }
 
 pf_with_ses() {
