@@ -8,6 +8,9 @@
  * daemon_pidfile_remove() removes it only if it still names this process.
  * daemon_drop_privileges() switches to the user and group (supplementary
  * groups of the user included) when running as root.
+ * daemon_catch_signals() sends SIGTERM, SIGINT and SIGHUP to handler (no
+ * SA_RESTART: a blocking call returns EINTR so the loop sees the flag the
+ * handler set) and ignores SIGPIPE.
  *
  * DIAGNOSTICS
  *   Every function returns 0, or -1 with a message in err. Nothing logs or
@@ -31,5 +34,6 @@ int daemon_detach(char *err, size_t errlen);
 int daemon_pidfile_write(const char *path, char *err, size_t errlen);
 void daemon_pidfile_remove(const char *path);
 int daemon_drop_privileges(const daemon_user_t *u, char *err, size_t errlen);
+void daemon_catch_signals(void (*handler)(int));
 
 #endif

@@ -18,6 +18,7 @@
 #include "ses_cli.h"
 #include "ses_conf.h"
 #include "ses_creds.h"
+#include "ses_daemon.h"
 #include "ses_feedback.h"
 #include "ses_http.h"
 #include "ses_httpd.h"
@@ -74,20 +75,6 @@ static void on_signal(int sig)
         reload = 1;
     else
         stop = 1;
-}
-
-/* SIGTERM/SIGINT stop the daemons, SIGHUP reloads the configuration. */
-static void daemon_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
 }
 
 /* Reads all of path ("-": stdin) up to limit bytes. */
@@ -196,14 +183,8 @@ static int serve_http(httpd_t *h, const char *spec, conf_t *conf,
                       feedback_t *fb, store_t *store)
 {
     daemon_t d = {fb, store, conf, 0};
-    struct sigaction sa;
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
+    daemon_catch_signals(on_signal);
     log_info(NULL, "serving SNS notifications on %s", spec);
     httpd_run(h, on_request, &d,
               (int)conf_int(conf, CK_FEEDBACK_MAX_CONNECTIONS), &stop, on_tick,
@@ -264,7 +245,8 @@ static int poll_sqs(conf_t *conf, feedback_t *fb, store_t *store,
         conf_unref(d.conf);
         return EX_CONFIG;
     }
-    daemon_signals();
+    /* SIGTERM/SIGINT stop the daemons, SIGHUP reloads the configuration */
+    daemon_catch_signals(on_signal);
     log_info(NULL, "polling %s", conf_str(conf, CK_FEEDBACK_QUEUE_URL));
     while (!stop) {
         sqs_message_t msgs[SQS_MAX_MESSAGES];

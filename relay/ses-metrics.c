@@ -18,6 +18,7 @@
 
 #include "ses_cli.h"
 #include "ses_conf.h"
+#include "ses_daemon.h"
 #include "ses_exporter.h"
 #include "ses_log.h"
 #include "ses_metrics.h"
@@ -84,14 +85,8 @@ static int serve(conf_t *conf, metrics_t *m, const char *listen, int foreground)
     char err[PATH_MAX + 256];
     int lfd = -1, rc = EX_OK;
     int64_t next = 0;
-    struct sigaction sa;
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    daemon_catch_signals(on_signal);
 
     if (listen == NULL)
         listen = conf_str(conf, CK_METRICS_LISTEN);
