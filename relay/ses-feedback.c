@@ -18,6 +18,7 @@
 #include "ses_cli.h"
 #include "ses_conf.h"
 #include "ses_creds.h"
+#include "ses_daemon.h"
 #include "ses_feedback.h"
 #include "ses_http.h"
 #include "ses_httpd.h"
@@ -356,6 +357,22 @@ int main(int argc, char **argv)
         if (httpd_listen(listen_on, &h, err, sizeof(err)) < 0) {
             log_error(NULL, "cannot listen: %s", err);
             rc = EX_OSERR;
+            goto out;
+        }
+    }
+    /* -H and -Q are daemons: after binding, run as UserID (the store and
+     * the certificate cache then belong to that user) */
+    if (file == NULL && conf_str(conf, CK_USER_ID) && geteuid() == 0) {
+        daemon_user_t u;
+        if (daemon_user_lookup(conf_str(conf, CK_USER_ID), &u, err,
+                               sizeof(err)) < 0) {
+            log_error(NULL, "UserID: %s", err);
+            rc = EX_CONFIG;
+            goto out;
+        }
+        if (daemon_drop_privileges(&u, err, sizeof(err)) < 0) {
+            log_error(NULL, "UserID %s: %s", conf_str(conf, CK_USER_ID), err);
+            rc = EX_NOPERM;
             goto out;
         }
     }
