@@ -13,7 +13,8 @@
 #                             credentials sesd handed out) bound; prints it
 #   test_message [SUBJECT]    a small message on stdout
 #   sesd_relay_conf [--no-creds] FILE [LINES...]   a ses-milter.conf
-#                             pointing at sesd, with the test key in a
+#                             pointing at sesd (DataDirectory $T/data, never
+#                             the system's), with the test key in a
 #                             shared credentials file unless --no-creds;
 #                             a line given replaces the default of its key
 #   relay [ARGS...]           run ses-relay in pipe mode (stdin = message)
@@ -91,7 +92,7 @@ CREDS
         for _d in "Region us-east-1" "Endpoint $SESD_URL" \
                   "CredentialsFile $T/aws-credentials" "LogFile $T/relay.log" \
                   "LogLevel debug" "RetryTime 5s" "ConnectTimeout 2s" \
-                  "Timeout 20s"; do
+                  "Timeout 20s" "DataDirectory $T/data"; do
             _k=${_d%% *}
             [ $_k = CredentialsFile ] && [ $_creds = no ] && continue
             for _l in "$@"; do
