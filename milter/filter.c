@@ -261,16 +261,24 @@ static sfsistat rcpt_suppression(SMFICTX *ctx, msgctx_t *m, const char *raw,
     store_status_t st;
     const char *why;
     supp_act_t act = s->observe ? SUPP_ACT_OBSERVE : s->supp_action;
+    char err[512];
+    store_t *store;
 
-    if (s->store == NULL || strlen(addr) > STORE_MAX_ADDR || !strchr(addr, '@'))
+    if (strlen(addr) > STORE_MAX_ADDR || !strchr(addr, '@'))
         return SMFIS_CONTINUE;
-    st = store_suppression_get(s->store, addr, &sup);
+    if ((store = snapshot_store(s, err, sizeof(err))) == NULL) {
+        if (err[0] == '\0')
+            return SMFIS_CONTINUE; /* loaded without a store */
+        st = STORE_TEMPFAIL;
+    } else {
+        st = store_suppression_get(store, addr, &sup);
+        str_copy(err, store_strerror(store), sizeof(err));
+    }
     if (st == STORE_NOTFOUND)
         return SMFIS_CONTINUE;
     if (st != STORE_OK) {
         log_warning(qid, "suppression lookup of <%s> failed: %s (OnError %s)",
-                    addr, store_strerror(s->store),
-                    s->onerror_accept ? "accept" : "tempfail");
+                    addr, err, s->onerror_accept ? "accept" : "tempfail");
         if (s->onerror_accept || s->observe)
             return SMFIS_CONTINUE;
         return reply(ctx, ST_TEMP_STORE,

@@ -74,9 +74,12 @@ static void reload(void)
     int level;
 
     if (cli_load_conf(conffile, &conf, err, sizeof(err)) != CONF_OK ||
-        snapshot_load(conf, 0, &s, err, sizeof(err)) != CONF_OK) {
+        snapshot_load(conf, 0, &s, err, sizeof(err)) != CONF_OK ||
+        /* the running snapshot may have a store: never trade it for none */
+        (snapshot_store(s, err, sizeof(err)) == NULL && err[0])) {
         log_error(NULL, "reload failed, the previous configuration stays: %s",
                   err);
+        snapshot_unref(s);
         conf_unref(conf);
         return;
     }
@@ -197,6 +200,12 @@ int main(int argc, char **argv)
         daemon_pidfile_remove(pidfile);
         return EX_CONFIG;
     }
+    if (snapshot_store(snap, err, sizeof(err)) == NULL && err[0])
+        log_error(NULL,
+                  "%s: %s; suppression lookups follow OnError %s until "
+                  "it can be opened",
+                  conf_path(conf), err,
+                  snap->onerror_accept ? "accept" : "tempfail");
     describe(snap, what, sizeof(what));
     snapshot_publish(snap);
     conf_unref(conf);

@@ -14,10 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
     snapshot_t pub;
     atomic_int refs;
+    /* the store, when its first open failed: retried under store_mu */
+    atomic_bool store_ready; /* pub.store is set (release/acquire) */
+    bool store_wanted;       /* not SNAPSHOT_NO_STORE */
+    pthread_mutex_t store_mu;
+    time_t store_next_try;
+    char store_err[512];
 } snapshot_int_t;
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -89,6 +96,7 @@ static void snapshot_free(snapshot_t *s)
     outcome_clear(s, &s->dflt);
     tags_free(s->conf_tags);
     store_close(s->store);
+    pthread_mutex_destroy(&((snapshot_int_t *)s)->store_mu);
     identity_free(s->ids);
     addrmatch_free(s->trusted);
     dkim_signer_free(s->dkim);
@@ -112,6 +120,8 @@ conf_status_t snapshot_load(conf_t *conf, int flags, snapshot_t **out,
         return CONF_INVALID;
     }
     atomic_init(&si->refs, 1);
+    atomic_init(&si->store_ready, false);
+    pthread_mutex_init(&si->store_mu, NULL);
     s = &si->pub;
     s->conf = conf_ref(conf);
     s->observe = conf_is(conf, CK_MODE, "observe");
@@ -166,12 +176,11 @@ conf_status_t snapshot_load(conf_t *conf, int flags, snapshot_t **out,
     if ((rc = dkim_signer_load(conf, &s->dkim, err, errlen)) != CONF_OK)
         goto fail;
     rc = CONF_INVALID;
-    if (!(flags & SNAPSHOT_NO_STORE) &&
-        store_open(conf_str(conf, CK_DATA_DIRECTORY), STORE_READONLY, &s->store,
-                   msg, sizeof(msg)) != STORE_OK) {
-        snprintf(err, errlen, "%s: DataDirectory %s: %s", conf_path(conf),
-                 conf_str(conf, CK_DATA_DIRECTORY), msg);
-        goto fail;
+    if (!(flags & SNAPSHOT_NO_STORE)) {
+        /* a store that cannot be opened now is a fault for OnError to
+         * handle per message, not a reason to refuse all mail */
+        si->store_wanted = true;
+        (void)snapshot_store(s, msg, sizeof(msg));
     }
     *out = s;
     return CONF_OK;
@@ -180,6 +189,40 @@ oom:
 fail:
     snapshot_free(s);
     return rc;
+}
+
+store_t *snapshot_store(const snapshot_t *cs, char *err, size_t errlen)
+{
+    snapshot_int_t *si = (snapshot_int_t *)cs; /* lazy state only */
+    snapshot_t *s = &si->pub;
+    char msg[400];
+    time_t now;
+
+    err[0] = '\0';
+    if (atomic_load_explicit(&si->store_ready, memory_order_acquire))
+        return s->store;
+    if (!si->store_wanted)
+        return NULL;
+    pthread_mutex_lock(&si->store_mu);
+    now = time(NULL);
+    if (!atomic_load_explicit(&si->store_ready, memory_order_relaxed) &&
+        now >= si->store_next_try) {
+        if (store_open(conf_str(s->conf, CK_DATA_DIRECTORY), STORE_READONLY,
+                       &s->store, msg, sizeof(msg)) == STORE_OK) {
+            atomic_store_explicit(&si->store_ready, true, memory_order_release);
+        } else {
+            snprintf(si->store_err, sizeof(si->store_err),
+                     "DataDirectory %s: %s",
+                     conf_str(s->conf, CK_DATA_DIRECTORY), msg);
+            si->store_next_try = now + SNAPSHOT_STORE_RETRY;
+        }
+    }
+    if (!atomic_load_explicit(&si->store_ready, memory_order_relaxed))
+        snprintf(err, errlen, "%s", si->store_err);
+    pthread_mutex_unlock(&si->store_mu);
+    return atomic_load_explicit(&si->store_ready, memory_order_acquire)
+               ? s->store
+               : NULL;
 }
 
 const outcome_t *snapshot_outcome(const snapshot_t *s, int i)

@@ -14,9 +14,15 @@
  * compares a generation number (one atomic load per message); only after
  * a reload does it take the mutex to fetch the new one.
  *
+ * The suppression store is the one part that may be missing: when
+ * DataDirectory cannot be opened (file system full, unwritable, Berkeley DB
+ * busy) the snapshot loads without it and snapshot_store() tries again at
+ * most every few seconds; until then lookups follow OnError.
+ *
  * DIAGNOSTICS
  *   snapshot_load() returns CONF_OK, CONF_NOFILE or CONF_INVALID with
- *   "file:line: message" in err. Nothing here logs.
+ *   "file:line: message" in err. snapshot_store() returns NULL with the
+ *   reason in err when the store cannot be opened. Nothing here logs.
  */
 #ifndef SES_MILTER_SNAPSHOT_H
 #define SES_MILTER_SNAPSHOT_H
@@ -51,7 +57,7 @@ typedef struct snapshot {
     dkim_signer_t *dkim;
     addrmatch_t *trusted;
     identity_t *ids;
-    store_t *store;  /* NULL when loaded without it (-n) */
+    store_t *store;  /* use snapshot_store(): opened lazily after a failure */
     outcome_t dflt;  /* no rule matched */
     outcome_t *outc; /* one per rule */
     tags_t *conf_tags;
@@ -68,6 +74,12 @@ typedef struct snapshot {
 
 conf_status_t snapshot_load(conf_t *conf, int flags, snapshot_t **out,
                             char *err, size_t errlen);
+
+/* The suppression store: NULL with err[0] == '\0' when loaded with
+ * SNAPSHOT_NO_STORE, NULL with the reason in err while it cannot be
+ * opened (tried again at most every SNAPSHOT_STORE_RETRY seconds). */
+#define SNAPSHOT_STORE_RETRY 5
+store_t *snapshot_store(const snapshot_t *s, char *err, size_t errlen);
 /* The outcome of rule i (-1: no rule matched). */
 const outcome_t *snapshot_outcome(const snapshot_t *s, int i);
 

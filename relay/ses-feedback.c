@@ -341,6 +341,22 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    /* -H and -Q are daemons: after binding, run as UserID (the store and
+     * the certificate cache then belong to that user) */
+    if (file == NULL && conf_str(conf, CK_USER_ID) && geteuid() == 0) {
+        daemon_user_t u;
+        if (daemon_user_lookup(conf_str(conf, CK_USER_ID), &u, err,
+                               sizeof(err)) < 0) {
+            log_error(NULL, "UserID: %s", err);
+            rc = EX_CONFIG;
+            goto out;
+        }
+        if (daemon_drop_privileges(&u, err, sizeof(err)) < 0) {
+            log_error(NULL, "UserID %s: %s", conf_str(conf, CK_USER_ID), err);
+            rc = EX_NOPERM;
+            goto out;
+        }
+    }
     if (http_global_init() < 0 ||
         (http = http_new(conf_int(conf, CK_CONNECT_TIMEOUT),
                          conf_int(conf, CK_TIMEOUT))) == NULL) {

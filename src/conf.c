@@ -12,8 +12,9 @@
  * DIAGNOSTICS
  *   conf_load() reports the first problem as "file:line: message" (or
  *   "file: message" for whole-file problems) and returns CONF_NOFILE or
- *   CONF_INVALID. Lines longer than CONF_MAX_LINE, NUL bytes and files
- *   larger than CONF_MAX_FILE are errors, never truncation.
+ *   CONF_INVALID. A file every user may write is refused (CONF_INVALID). Lines
+ * longer than CONF_MAX_LINE, NUL bytes and files larger than CONF_MAX_FILE are
+ * errors, never truncation.
  */
 #include "config.h"
 
@@ -466,6 +467,7 @@ conf_status_t conf_load(const char *path, conf_t **out, char *err,
 {
     conf_t *c;
     conf_status_t rc;
+    struct stat st;
 
     *out = NULL;
     if ((c = conf_new()) == NULL || (c->path = strdup(path)) == NULL) {
@@ -473,10 +475,18 @@ conf_status_t conf_load(const char *path, conf_t **out, char *err,
         conf_unref(c);
         return CONF_INVALID;
     }
-    if ((rc = textfile_each_line(path, conf_textline, c, NULL, err, errlen)) !=
+    if ((rc = textfile_each_line(path, conf_textline, c, &st, err, errlen)) !=
         CONF_OK) {
         conf_unref(c);
         return rc;
+    }
+    if (st.st_mode & S_IWOTH) { /* anyone could point Endpoint elsewhere */
+        snprintf(err, errlen,
+                 "%s: refused: the file is writable by every user (mode "
+                 "%04o); chmod o-w it",
+                 path, (unsigned)(st.st_mode & 07777));
+        conf_unref(c);
+        return CONF_INVALID;
     }
     *out = c;
     return CONF_OK;

@@ -296,6 +296,28 @@ typedef struct {
     char indirect_key[64];
 } profile_t;
 
+/* A credentials file others can read holds secret keys they can use: say
+ * so (once per file and process; reading it still works, as the AWS CLI
+ * does, since refusing would stop the mail). */
+static void warn_loose_mode(const char *path, const struct stat *st)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static char warned[4096];
+
+    if (!(st->st_mode & (S_IRWXG | S_IRWXO)))
+        return;
+    pthread_mutex_lock(&mu);
+    if (strcmp(warned, path) != 0) {
+        str_copy(warned, path, sizeof(warned));
+        log_warning(NULL,
+                    "%s: credentials file is accessible by group or others "
+                    "(mode %04o): chmod 600 it (or 640 with a group of the "
+                    "programs' user only)",
+                    path, (unsigned)(st->st_mode & 07777));
+    }
+    pthread_mutex_unlock(&mu);
+}
+
 /* Calls fn for each "key = value" of the sections named by want(). 1 when
  * such a section exists, 0 when not (or no file), -1 on an unreadable or
  * oversized file. */
@@ -320,6 +342,7 @@ static int ini_read(const char *path, bool (*want)(const char *, void *),
         fclose(fp);
         return -1;
     }
+    warn_loose_mode(path, &st);
     while (fgets(line, sizeof(line), fp)) {
         char *s, *eq;
         lineno++;

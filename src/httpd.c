@@ -5,6 +5,8 @@
  * hands each connection to a detached thread (serve) that reads one
  * request (read_request), calls the handler and writes the answer in one
  * write. A counter bounds the threads; shutdown waits for it to drain.
+ * The whole request must arrive within READ_TIMEOUT_S (408 otherwise), so
+ * a client trickling bytes (slowloris) cannot hold a thread.
  *
  * DIAGNOSTICS
  *   See ses_httpd.h.
@@ -29,6 +31,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define READ_TIMEOUT_S 30
@@ -126,6 +129,7 @@ static void answer(int fd, int code, const char *text)
                    {400, "Bad Request"},
                    {403, "Forbidden"},
                    {405, "Method Not Allowed"},
+                   {408, "Request Timeout"},
                    {411, "Length Required"},
                    {413, "Payload Too Large"},
                    {431, "Request Header Fields Too Large"},
@@ -171,15 +175,45 @@ static const char *header(const char *hdrs, const char *name, char *out,
     return NULL;
 }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* read() that gives up at deadline (CLOCK_MONOTONIC ms): -2 then. */
+static ssize_t read_until(int fd, char *buf, size_t len, long long deadline)
+{
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        long long left = deadline - now_ms();
+        int r;
+
+        if (left <= 0)
+            return -2;
+        r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            return read(fd, buf, len);
+    }
+}
+
 /* Reads one request into b; returns 0 or an HTTP error code. */
 static int read_request(int fd, buf_t *b, size_t *head_len, size_t *body_len)
 {
     char chunk[16384], value[64], *end = NULL;
-    long long clen;
+    long long clen, deadline = now_ms() + READ_TIMEOUT_S * 1000LL;
 
     *head_len = *body_len = 0;
     while ((end = b->len ? strstr(b->data, "\r\n\r\n") : NULL) == NULL) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
+        ssize_t n = read_until(fd, chunk, sizeof(chunk), deadline);
+        if (n == -2)
+            return 408;
         if (n <= 0)
             return 400;
         if (b->len + (size_t)n > HTTPD_MAX_HEADER + HTTPD_MAX_BODY ||
@@ -204,7 +238,9 @@ static int read_request(int fd, buf_t *b, size_t *head_len, size_t *body_len)
     if (clen > HTTPD_MAX_BODY)
         return 413;
     while (b->len < *head_len + (size_t)clen) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
+        ssize_t n = read_until(fd, chunk, sizeof(chunk), deadline);
+        if (n == -2)
+            return 408;
         if (n <= 0)
             return 400;
         if (buf_append(b, chunk, (size_t)n) < 0)

@@ -24,6 +24,9 @@
  *     found" and retries the open at most once a second.
  *   - Lookups on the milter path read uncommitted data (DB_READ_UNCOMMITTED)
  *     so they never wait behind an import transaction.
+ *   - A file system too full for new region files makes the open a
+ *     temporary failure, and the region files get real blocks at open
+ *     (posix_fallocate), so a disk that fills up is ENOSPC, not SIGBUS.
  *   - Writers checkpoint after commits (at most every few seconds, when
  *     enough log was written or a minute passed) and at close; log files
  *     no longer needed are removed (DB_LOG_AUTO_REMOVE).
@@ -40,6 +43,7 @@
 #include "store_int.h"
 #include "ses_util.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +56,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define FILE_MODE        0660
@@ -67,6 +72,10 @@
 #define CKP_MINUTES      1    /* ... or this much time passed */
 #define REOPEN_PAUSE_MS  1000
 #define RETRIES          4
+/* Free space an open needs: the region files (~25 MB) are mapped, and a
+ * page of a mapped file the file system cannot back is SIGBUS, not ENOSPC.
+ * Below this, opening is a clean temporary failure instead. */
+#define MIN_FREE_BYTES (48ull << 20)
 
 const char *const store_db_files[DBI__N] = {"suppression.db", "messages.db",
                                             "seen.db", "stats.db"};
@@ -273,6 +282,67 @@ static store_status_t make_dir(const char *dir)
     return STORE_OK;
 }
 
+/* A file system too full for the region files is a temporary failure,
+ * found before Berkeley DB maps them (where it would be SIGBUS). When the
+ * region files exist, joining the environment needs no new room (readers
+ * must keep working on a full disk): back_regions() checks those. */
+static store_status_t check_space(const char *dir)
+{
+    struct statvfs vs;
+    unsigned long long avail, have = 0;
+    DIR *d;
+    struct dirent *de;
+
+    if (statvfs(dir, &vs) < 0)
+        return STORE_OK; /* the open will say what is wrong */
+    avail = (unsigned long long)vs.f_bavail * vs.f_frsize;
+    if ((d = opendir(dir)) != NULL) {
+        while ((de = readdir(d)) != NULL) {
+            struct stat sb;
+            if (strncmp(de->d_name, "__db.", 5) == 0 &&
+                fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+                have += (unsigned long long)sb.st_blocks * 512;
+        }
+        closedir(d);
+    }
+    if (have == 0 && avail < MIN_FREE_BYTES)
+        return store_fail(STORE_TEMPFAIL,
+                          "%s: file system full (%llu kB free, the store "
+                          "needs %llu MB)",
+                          dir, avail >> 10, MIN_FREE_BYTES >> 20);
+    return STORE_OK;
+}
+
+/* Gives the region files (__db.NNN) real blocks, so a file system that
+ * fills up later cannot turn a touch of a mapped page into SIGBUS. */
+static store_status_t back_regions(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    store_status_t st = STORE_OK;
+
+    if (d == NULL)
+        return STORE_OK;
+    while (st == STORE_OK && (de = readdir(d)) != NULL) {
+        struct stat sb;
+        int fd, ret;
+
+        if (strncmp(de->d_name, "__db.", 5) != 0 ||
+            !isdigit((unsigned char)de->d_name[5]))
+            continue;
+        fd = openat(dirfd(d), de->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            continue; /* another user's: that user backed it */
+        if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+            (ret = posix_fallocate(fd, 0, sb.st_size)) == ENOSPC)
+            st = store_fail(STORE_TEMPFAIL, "%s/%s: file system full", dir,
+                            de->d_name);
+        close(fd);
+    }
+    closedir(d);
+    return st;
+}
+
 /* Opens e->dbenv under the directory's open lock. */
 static store_status_t env_open(env_t *e)
 {
@@ -297,6 +367,8 @@ static store_status_t env_open(env_t *e)
             goto fail;
         }
     }
+    if ((st = check_space(e->dir)) != STORE_OK)
+        goto fail;
     if ((ret = db_env_create(&dbenv, 0)) != 0) {
         st = store_fail(STORE_TEMPFAIL, "db_env_create: %s", db_strerror(ret));
         goto fail;
@@ -317,6 +389,11 @@ static store_status_t env_open(env_t *e)
         st = store_db_status(e, ret, e->dir);
         if (st == STORE_PERMFAIL) /* a config-like problem: never bounce */
             st = STORE_TEMPFAIL;
+        dbenv->close(dbenv, 0);
+        dbenv = NULL;
+        goto fail;
+    }
+    if ((st = back_regions(e->dir)) != STORE_OK) {
         dbenv->close(dbenv, 0);
         dbenv = NULL;
         goto fail;

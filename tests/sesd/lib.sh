@@ -13,7 +13,8 @@
 #                             credentials sesd handed out) bound; prints it
 #   test_message [SUBJECT]    a small message on stdout
 #   sesd_relay_conf [--no-creds] FILE [LINES...]   a ses-milter.conf
-#                             pointing at sesd, with the test key in a
+#                             pointing at sesd (DataDirectory $T/data, never
+#                             the system's), with the test key in a
 #                             shared credentials file unless --no-creds;
 #                             a line given replaces the default of its key
 #   relay [ARGS...]           run ses-relay in pipe mode (stdin = message)

@@ -32,6 +32,25 @@ Control endpoints (no signature):
     POST /_control/state            merge JSON into the shared state that
                                     route modules read (e.g. rate limits)
 
+Seeded random faults: the state key "fault_mix" makes every request of its
+routes draw one outcome from a random.Random(seed), so a run is repeatable:
+    {"fault_mix": {"seed": 7, "routes": ["ses-send-v2", "ses-send-v1"],
+                   "throttle": 0.1, "500": 0.1, "503": 0.1, "reset": 0.1,
+                   "slow": 0.05, "slow_delay": 4, "drop": 0.05}}
+    throttle  SES's throttling answer (v2 429 TooManyRequestsException, v1
+              400 Throttling "Maximum sending rate exceeded.")
+    500, 503  InternalFailure / ServiceUnavailable
+    reset     connection reset after the request was read; nothing recorded
+    slow      the request is handled (SES records it) but the answer waits
+              slow_delay seconds - longer than the client's Timeout
+    drop      accepted then dropped: handled (recorded), then the connection
+              is reset instead of answering
+The rest of the probability passes untouched. Each request's record gets
+"mix": KIND (or "ok"), and the handlers' own records of what they accepted
+(e.g. GET /_sent) get "mix": "slow" or "drop" when the client may never have
+seen the answer. GET /_control/mix returns the counts per kind.
+Queued faults (/_control/fault) take precedence over the mix.
+
 Built-in AWS route (signed): any method on /_echo/... answers JSON with what
 arrived (method, path, query, body, content-type, x-amz-target, akid), for
 tests of the generic signed-call module.
@@ -53,6 +72,7 @@ import glob
 import importlib.util
 import json
 import os
+import random
 import re
 import socket
 import sys
@@ -84,6 +104,7 @@ class Request:
         self.body = body            # bytes
         self.akid = akid            # access key id that signed it, or None
         self.rec = None             # its entry in the request log
+        self.mix = None             # "slow"/"drop": the answer may be lost
 
     def json(self):
         return json.loads(self.body or b"{}")
@@ -168,6 +189,9 @@ class Server(ThreadingHTTPServer):
         self.state = {}
         self.routes = []
         self.counter = 0
+        self.mix_rng = None
+        self.mix_seed = None
+        self.mix_counts = {}
         here = os.path.dirname(os.path.abspath(__file__))
         for path in sorted(glob.glob(os.path.join(here, "sesd_*.py"))):
             spec = importlib.util.spec_from_file_location(
@@ -201,6 +225,27 @@ class Server(ThreadingHTTPServer):
                         f["count"] = f.get("count", 1) - 1
                     return dict(f)
         return None
+
+    def draw_mix(self, route):
+        """The fault_mix outcome for one request of `route`: a kind or None."""
+        with self.lock:
+            mix = self.state.get("fault_mix")
+            if not mix or route not in mix.get("routes", ["ses-send-v2"]):
+                return None
+            if self.mix_rng is None or self.mix_seed != mix.get("seed", 0):
+                self.mix_seed = mix.get("seed", 0)
+                self.mix_rng = random.Random(self.mix_seed)
+                self.mix_counts = {}
+            x = self.mix_rng.random()
+            kind = "ok"
+            for k in ("throttle", "500", "503", "reset", "slow", "drop"):
+                p = float(mix.get(k, 0))
+                if x < p:
+                    kind = k
+                    break
+                x -= p
+            self.mix_counts[kind] = self.mix_counts.get(kind, 0) + 1
+            return kind
 
     def peek_fault(self, kind):
         """Takes a fault of `kind` that applies before routing (any route);
@@ -306,6 +351,12 @@ class Handler(BaseHTTPRequestHandler):
             fault = self.server.take_fault(name)
             rec = self.record(name, parsed, headers, body, akid, None)
             req.rec = rec  # handlers may annotate their request's record
+            if not fault:
+                kind = self.server.draw_mix(name)
+                if kind:
+                    rec["mix"] = kind
+                    if kind != "ok":
+                        return self.mixed_fault(kind, name, handler, req)
             if fault:
                 if fault.get("delay"):
                     time.sleep(float(fault["delay"]))
@@ -324,6 +375,35 @@ class Handler(BaseHTTPRequestHandler):
             rec["status"] = status
             return self.reply(status, hdrs, out)
         self.reply(404, {}, b'{"message":"no such route"}')
+
+    def mixed_fault(self, kind, name, handler, req):
+        """Answers one request with the fault_mix outcome `kind`."""
+        if kind == "reset":
+            return self.reset()
+        if kind in ("slow", "drop"):
+            req.mix = kind  # handlers mark what they record as ambiguous
+            status, hdrs, out = handler(self.server, req)
+            req.rec["status"] = status
+            if kind == "drop":
+                return self.reset()
+            with self.server.lock:
+                delay = float(self.server.state["fault_mix"].get("slow_delay", 5))
+            time.sleep(delay)
+            try:
+                return self.reply(status, hdrs, out)
+            except OSError:  # the client gave up long ago
+                self.close_connection = True
+                return None
+        v1 = name.endswith("-v1")
+        if kind == "throttle":
+            if v1:
+                return self.reply(*aws_error(400, "Throttling",
+                                             "Maximum sending rate exceeded.", "xml"))
+            return self.reply(*aws_error(429, "TooManyRequestsException",
+                                         "Maximum sending rate exceeded."))
+        code = "InternalFailure" if kind == "500" else "ServiceUnavailable"
+        return self.reply(*aws_error(int(kind), code, "injected " + kind,
+                                     "xml" if v1 else "json"))
 
     def record(self, name, parsed, headers, body, akid, error):
         rec = {"route": name, "method": self.command, "path": parsed.path,
@@ -355,7 +435,12 @@ class Handler(BaseHTTPRequestHandler):
                 srv.requests.clear()
                 srv.faults.clear()
                 srv.state.clear()
+                srv.mix_rng = None
             return self.reply(200, {}, b"{}")
+        if path == "/_control/mix":
+            with srv.lock:
+                out = json.dumps(srv.mix_counts).encode()
+            return self.reply(200, {}, out)
         if path == "/_control/fault":
             with srv.lock:
                 srv.faults.append(json.loads(body))

@@ -19,7 +19,8 @@ State knobs (POST /_control/state):
 
 What was sent: GET /_sent, a list of {"api", "destinations", "from",
 "configuration_set", "tags", "params" (the other request parameters),
-"size", "sha256" and, up to 2 MB, "raw" (latin-1)}. Throttled calls are in
+"size", "sha256", up to 2 MB "raw" (latin-1) and, for sends accepted under
+a fault_mix "slow" or "drop" outcome, "mix"}. Throttled calls are in
 the request log with "fault": "throttled".
 """
 import base64
@@ -89,10 +90,12 @@ def _check(server, api, params, dests, encoded_len):
     return None
 
 
-def _record(server, api, dests, raw, sender, cset, tags, params):
+def _record(server, api, dests, raw, sender, cset, tags, params, mix=None):
     entry = {"api": api, "destinations": dests, "from": sender,
              "configuration_set": cset, "tags": tags, "params": params,
              "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
+    if mix:
+        entry["mix"] = mix  # fault_mix: the client may not see the answer
     if len(raw) <= 2 * 1024 * 1024:
         entry["raw"] = raw.decode("latin-1")
     with server.lock:
@@ -128,7 +131,8 @@ def send_v2(server, req):
                            "FromEmailAddress", "ConfigurationSetName")}
     _record(server, "v2", dests, data, body.get("FromEmailAddress"),
             body.get("ConfigurationSetName"),
-            {t["Name"]: t["Value"] for t in body.get("EmailTags", [])}, params)
+            {t["Name"]: t["Value"] for t in body.get("EmailTags", [])}, params,
+            req.mix)
     return 200, {}, json.dumps({"MessageId": _message_id(server)}).encode()
 
 
@@ -185,7 +189,7 @@ def send_v1(server, req):
             if k not in ("RawMessage", "Destinations", "Tags", "Source",
                          "ConfigurationSetName")}
     _record(server, "v1", dests, data, params.get("Source"),
-            params.get("ConfigurationSetName"), tags, rest)
+            params.get("ConfigurationSetName"), tags, rest, req.mix)
     mid = _message_id(server)
     body = ('<SendRawEmailResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/">'
             f'<SendRawEmailResult><MessageId>{mid}</MessageId></SendRawEmailResult>'

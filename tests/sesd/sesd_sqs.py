@@ -10,7 +10,10 @@ after sqs_max_receive receives it moves to the queue's dead-letter list.
 
 Knobs (POST /_control/state): sqs_visibility (seconds, default 30),
 sqs_max_receive (default 3), sqs_max_wait (cap on WaitTimeSeconds, default
-20).
+20), sqs_delete_hang (true: DeleteMessage calls wait while it stays true,
+then fail with 500 without deleting - a consumer killed in the meantime
+is one killed between applying a message and deleting it; the queue
+listing's "delete_hung" counts such calls).
 
 Control (unsigned):
     POST /_sqs/send/ACCOUNT/NAME     body = the message body; {"MessageId"}
@@ -89,6 +92,13 @@ def _delete(server, path, body):
     handle = body.get("ReceiptHandle")
     if not isinstance(handle, str) or not handle:
         return _err(400, "MissingParameter", "ReceiptHandle is required")
+    if server.state.get("sqs_delete_hang"):
+        with server.lock:
+            q = _queue(server, path)
+            q["delete_hung"] = q.get("delete_hung", 0) + 1
+        while server.state.get("sqs_delete_hang"):
+            time.sleep(0.05)
+        return _err(500, "InternalError", "injected: delete not done")
     with server.lock:
         q = _queue(server, path)
         for m in q["messages"]:
@@ -134,7 +144,8 @@ def control_queue(server, req):
     with server.lock:
         q = _queue(server, path)
         out = {k: [dict(m, receipts=len(m["receipts"])) if isinstance(m, dict)
-                   else m for m in v] for k, v in q.items()}
+                   else m for m in v] if isinstance(v, list) else v
+               for k, v in q.items()}
     return 200, {}, json.dumps(out).encode()
 
 

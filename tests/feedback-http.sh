@@ -1,0 +1,106 @@
+#!/bin/sh
+# ses-feedback -H, the SNS HTTP endpoint, as an attacker meets it: only
+# verified messages from allowed topics change anything (forged or foreign
+# notifications and subscription confirmations change nothing), requests
+# are size-limited (413, 431) and time-limited: a client trickling its
+# request (slowloris) is answered 408 and dropped after READ_TIMEOUT_S
+# while other clients are served.
+. "${top_srcdir:-.}/tests/lib.sh"
+tmpdir_make
+B=$top_builddir
+PY=/usr/bin/python3
+$PY -c 'import cryptography' 2>/dev/null || tap_skip_all "python3-cryptography is not installed"
+SIGN="$PY $top_srcdir/tests/integration/sns_sign.py"
+TOPIC=arn:aws:sns:us-east-1:123456789012:ses-feedback
+OTHER=arn:aws:sns:us-east-1:999999999999:other
+CERT_URL=https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem
+FIX=$top_srcdir/tests/data/feedback
+cat > "$T/sendmail" <<EOS
+#!/bin/sh
+cat > "$T/dsn.\$\$"
+EOS
+chmod 755 "$T/sendmail"
+printf 'DataDirectory %s\nLogFile %s\nSnsTopicArn %s\nSnsCertCache %s\nSendmail %s\n' \
+    "$T/data" "$T/fb.log" "$TOPIC" "$T/certs" "$T/sendmail" > "$T/ses.conf"
+$SIGN keygen "$T/certs" "$CERT_URL" && $SIGN keygen "$T/mallory" "$CERT_URL"
+ok $? "SNS signing keys (the trusted one cached, and an attacker's)"
+PORT=$(free_port)
+"$B/relay/ses-feedback" -c "$T/ses.conf" -f -H "inet:$PORT@127.0.0.1" > "$T/fb.out" 2>&1 &
+FB=$!
+add_cleanup "kill $FB 2>/dev/null"
+wait_for 10 $PY -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1)"
+ok $? "ses-feedback -H listens"
+post() {  # post FILE [TYPE] -> HTTP status code
+    curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' \
+        -H "x-amz-sns-message-type: ${2:-Notification}" \
+        --data-binary @"$1" "http://127.0.0.1:$PORT/"
+}
+state() { "$B/relay/ses-suppress" -c "$T/ses.conf" export 2>/dev/null | wc -l; ls "$T"/dsn.* 2>/dev/null | wc -l; }
+
+$SIGN bounce "$FIX/bounce-permanent.json" 0100-m1 alice@sender.example \
+    victim@example.net fb-1 > "$T/n.json"
+$SIGN envelope "$T/mallory/key.pem" "$TOPIC" "$CERT_URL" sns-1 "$T/n.json" 1 > "$T/forged.json"
+$SIGN envelope "$T/certs/key.pem" "$OTHER" "$CERT_URL" sns-2 "$T/n.json" 1 > "$T/foreign.json"
+$SIGN subscription "$T/mallory/key.pem" "$TOPIC" "$CERT_URL" sns-3 \
+    "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=$TOPIC&Token=x" > "$T/sub-forged.json"
+before=$(state)
+is "$(post "$T/forged.json")" 403 "a notification with a forged signature: 403"
+is "$(post "$T/foreign.json")" 403 "a correctly signed notification from a foreign topic: 403"
+is "$(post "$T/sub-forged.json" SubscriptionConfirmation)" 403 \
+    "a forged subscription confirmation for the allowed topic: 403 (not confirmed)"
+is "$(state)" "$before" "none of them changed the store or sent a DSN"
+like "$(cat "$T/fb.log")" "sns-3 .*refused" "the forged subscription is logged as refused"
+
+# size limits
+$PY -c 'import sys; sys.stdout.write("x" * (2 * 1024 * 1024))' > "$T/big"
+is "$(post "$T/big")" 413 "a 2 MB body: 413"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Filler: $($PY -c 'print("a" * 20000)')" \
+    --data-binary @"$T/n.json" "http://127.0.0.1:$PORT/")
+is "$code" 431 "20 kB of headers: 431"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' \
+    --data-binary @"$T/n.json" "http://127.0.0.1:$PORT/")
+is "$code" 411 "a chunked body (no length): 411"
+
+# slowloris: 5 clients trickle a byte every 2 s; each is answered 408 and
+# dropped within the request deadline, while a normal client is served
+$PY - "$PORT" > "$T/slow.out" 2>&1 <<'PYEOF' &
+import socket, sys, threading, time
+port = int(sys.argv[1])
+res = []
+def slow(i):
+    s = socket.create_connection(("127.0.0.1", port))
+    t0 = time.time()
+    req = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+    answer = b""
+    try:
+        for k in range(60):
+            s.send(req[k % len(req):k % len(req) + 1])
+            s.settimeout(2)
+            try:
+                d = s.recv(200)
+                if not d:
+                    break
+                answer += d
+                break
+            except socket.timeout:
+                pass
+    except OSError:
+        pass
+    res.append((round(time.time() - t0), answer.split(b"\r\n")[0].decode()))
+ts = [threading.Thread(target=slow, args=(i,)) for i in range(5)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+for r in res:
+    print(r[0], r[1])
+PYEOF
+SL=$!
+sleep 3
+t0=$(date +%s)
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' --data-binary @"$T/big" "http://127.0.0.1:$PORT/")
+is "$code" 413 "while slow clients hold connections, another client is answered at once"
+wait $SL
+diag "slowloris clients (seconds, answer):" "$(cat "$T/slow.out")"
+is "$(grep -c 'HTTP/1.1 408' "$T/slow.out")" 5 "each slowloris client gets 408"
+is "$(awk '$1 > 40' "$T/slow.out" | wc -l)" 0 "... within the 30 s request deadline (not 120 s of trickling)"
+kill -0 $FB; ok $? "ses-feedback -H is still serving"
+tap_done

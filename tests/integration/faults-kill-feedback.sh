@@ -1,0 +1,94 @@
+#!/bin/sh
+# kill -9 of ses-feedback -Q (against sesd's SQS) in the middle of work:
+# an SQS message is deleted only after its effect is committed, so a kill
+# between applying and deleting means a redelivery that is applied once;
+# a kill anywhere in a batch loses nothing; the Berkeley DB environment
+# recovers each time. The DSN goes to a sendmail stand-in.
+. "${top_srcdir:-.}/tests/lib.sh"
+. "$top_srcdir/tests/sesd/lib.sh"
+sesd_need
+tmpdir_make
+B=$top_builddir
+PY=/usr/bin/python3
+SIGN="$PY $top_srcdir/tests/integration/sns_sign.py"
+FIX=$top_srcdir/tests/data/feedback
+Q=/123456789012/ses-feedback
+
+sesd_start; ok $? "sesd starts"
+sesd_state '{"sqs_visibility": 1, "sqs_max_receive": 50, "sqs_max_wait": 1}'
+mkdir -p "$T/dsn"
+cat > "$T/sendmail" <<EOS
+#!/bin/sh
+cat > "$T/dsn/\$(date +%s%N).\$\$"
+EOS
+chmod 755 "$T/sendmail"
+sesd_relay_conf "$T/ses.conf" "DataDirectory $T/data" \
+    "FeedbackQueueUrl $SESD_URL$Q" "Sendmail $T/sendmail"
+i=1; while [ $i -le 100 ]; do echo "keep$i@example.org,manual"; i=$((i + 1)); done > "$T/supp.csv"
+"$B/relay/ses-suppress" -c "$T/ses.conf" import "$T/supp.csv" >/dev/null
+ok $? "100 suppressions imported"
+
+send() { curl -sf -X POST --data-binary @"$1" "$SESD_URL/_sqs/send$Q" |
+         $PY -c 'import json,sys; print(json.load(sys.stdin)["MessageId"])'; }
+qpy() { curl -sf "$SESD_URL/_sqs/queue$Q" | $PY -c "import json,sys; q=json.load(sys.stdin); print($1)"; }
+suppressed() { "$B/relay/ses-suppress" -c "$T/ses.conf" check "$1" >/dev/null; }
+supp_count() { "$B/relay/ses-suppress" -c "$T/ses.conf" list 2>/dev/null | wc -l; }
+dsns() { ls "$T/dsn" | wc -l; }
+fb_start() {
+    "$B/relay/ses-feedback" -c "$T/ses.conf" -Q -f >> "$T/feedback.out" 2>&1 &
+    FB=$!
+    add_cleanup "kill $FB 2>/dev/null"
+}
+bounce() { # bounce N: a bounce notification for bN@example.net
+    $SIGN bounce "$FIX/bounce-permanent.json" "0100-msg-$1" alice@sender.example \
+        "b$1@example.net" "fb-$1" > "$T/b$1.json"
+    send "$T/b$1.json"
+}
+
+# ---- killed between commit and delete ----
+sesd_state '{"sqs_delete_hang": true}'
+A=$(bounce 1)
+fb_start
+wait_for 30 sh -c "[ \"\$(curl -sf $SESD_URL/_sqs/queue$Q | $PY -c 'import json,sys; print(json.load(sys.stdin).get(\"delete_hung\", 0))')\" -ge 1 ]"
+ok $? "ses-feedback applied the bounce and is deleting it"
+suppressed b1@example.net; is $? 0 "the suppression is committed before the delete"
+is "$(dsns)" 1 "the DSN went out before the delete"
+kill -9 $FB; ok $? "kill -9 ses-feedback before the delete completes"
+sesd_state '{"sqs_delete_hang": false}'
+is "$(qpy "'$A' in q['deleted']")" False "the message was not deleted"
+fb_start
+wait_for 30 sh -c "curl -sf $SESD_URL/_sqs/queue$Q | grep -q '\"deleted\": \\[.*$A'"
+ok $? "after a restart the redelivered message is deleted"
+is "$(qpy "len(q['messages'])")" 0 "the queue is empty"
+is "$(dsns)" 1 "the redelivery was recognised: still one DSN (applied once)"
+like "$(cat "$T/relay.log")" "message 0100-msg-1 already applied; duplicate ignored" "the redelivery is logged as a duplicate"
+kill $FB; wait $FB 2>/dev/null
+
+# ---- kill -9 anywhere in a batch, twice ----
+before=$(supp_count)
+i=2; while [ $i -le 41 ]; do bounce $i >/dev/null; i=$((i + 1)); done
+ok 0 "40 more bounces queued"
+fb_start
+wait_for 30 sh -c "[ \$(ls $T/dsn | wc -l) -ge 8 ]"
+kill -9 $FB; ok $? "kill -9 ses-feedback after a few DSNs"
+fb_start
+wait_for 30 sh -c "[ \$(ls $T/dsn | wc -l) -ge 20 ]"
+kill -9 $FB; ok $? "kill -9 it again"
+fb_start
+wait_for 60 sh -c "[ \"\$(curl -sf $SESD_URL/_sqs/queue$Q | $PY -c 'import json,sys; q=json.load(sys.stdin); print(len(q[\"messages\"]) + len(q[\"dlq\"]))')\" = 0 ]"
+ok $? "after the restarts the queue drains"
+missing=0; i=2
+while [ $i -le 41 ]; do suppressed "b$i@example.net" || missing=$((missing + 1)); i=$((i + 1)); done
+is "$missing" 0 "all 40 bounced addresses are suppressed"
+is "$(supp_count)" "$((before + 40))" "the store holds the old entries and the 40 new ones"
+n=$(dsns)
+diag "feedback kill -9: 41 bounces, $n DSNs ($((n - 41)) duplicates: a kill between the DSN and the commit)"
+[ "$n" -ge 41 ] && [ "$n" -le 43 ]
+ok $? "every bounce got its DSN, at most one extra per kill"
+is "$(qpy "len(q['dlq'])")" 0 "nothing went to the dead-letter queue"
+db_verify -h "$T/data" "$T/data/suppression.db" >/dev/null 2>&1
+ok $? "db_verify: suppression.db is sound"
+kill $FB
+if grep -q "testSecretKey" "$T/relay.log" "$T/feedback.out"; then
+    ok 1 "no secret in any log"; else ok 0 "no secret in any log"; fi
+tap_done
