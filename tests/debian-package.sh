@@ -81,6 +81,9 @@ rm -rf "$T/ov"; mkdir -p "$T/ov/u" "$T/ov/w" "$T/ov/m"
 cp "$deb" "$T/pkg.deb"
 cat > "$T/inside.sh" <<'INSIDE'
 set -u
+# a fresh machine: whatever this host has at /var/lib/ses-milter (the
+# overlay hides it; the host itself is not touched) is not the package's
+rm -rf /var/lib/ses-milter
 echo "install: $(dpkg -i /pkg.deb >/tmp/dpkg.log 2>&1; echo $?)"
 echo "user: $(getent passwd ses-milter | cut -d: -f1,6,7)"
 echo "group: $(getent group ses-milter | cut -d: -f1)"
