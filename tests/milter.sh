@@ -40,6 +40,8 @@ start() {
     PID=$!
     add_cleanup "kill $PID 2>/dev/null"
     wait_for 10 test -S "$T/$1.sock" || { diag "ses-milter did not start:"; sed 's/^/# /' "$T/$1.out" "$T/$1.log"; }
+    # the socket is bound before the keys are loaded: wait until it serves
+    wait_for 10 grep -q "starting on" "$T/$1.log" 2>/dev/null
 }
 
 stop() { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
