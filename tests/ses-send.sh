@@ -164,7 +164,14 @@ relay -f sender@example.com -- $(echo $rcpts | cut -d' ' -f1-20) < "$T/badhdr.em
 is "$RC" 0 "MaxSendRate 10 against a server throttling above 10/s: sent"
 is "$(sesd_py 'len([r for r in req if r.get("fault") == "throttled"])')" 0 "never throttled"
 gap=$(sesd_py 'int(min(b["time"] - a["time"] for a, b in zip(req, req[1:])) * 1000)')
-ok $([ "$gap" -ge 80 ] && echo 0 || echo 1) "calls are paced (smallest gap $gap ms, 100 ms due)"
+# Under ASan the time from taking a slot to the request reaching the server
+# varies by tens of ms, so the gap between arrivals says nothing there;
+# "never throttled" above still checks the pacing.
+if grep -aq __asan_init "$top_builddir/relay/ses-relay"; then
+    skip "calls are paced (smallest gap $gap ms, 100 ms due)" "ASan build"
+else
+    ok $([ "$gap" -ge 80 ] && echo 0 || echo 1) "calls are paced (smallest gap $gap ms, 100 ms due)"
+fi
 sesd_reset
 sesd_state '{"throttle_rate": 5}'
 sesd_relay_conf "$T/norate.conf" "RecipientsPerCall 1" "RetryTime 30s"
