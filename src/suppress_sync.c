@@ -132,9 +132,12 @@ static int parse_page(const char *body, size_t len, list_t *l, char **next,
         if (addr == NULL || strlen(addr) > STORE_MAX_ADDR)
             continue;
         t = json_object_get(it, "LastUpdateTime");
-        if (json_is_number(t))
-            when = (int64_t)json_number_value(t);
-        else if (json_is_string(t))
+        if (json_is_number(t)) {
+            /* seconds since 1970; anything else (1e300, NaN is not JSON)
+             * must not reach the cast, which is undefined out of range */
+            double d = json_number_value(t);
+            when = d > 0 && d < 1e13 ? (int64_t)d : 0;
+        } else if (json_is_string(t))
             when = note_time(json_string_value(t));
         if (list_add(l, addr,
                      reason && str_iequal(reason, "COMPLAINT") ? SUPP_COMPLAINT

@@ -107,6 +107,24 @@ static void test_aws_answer_readers_refuse_deep_answers(void **state)
     free(deep);
 }
 
+static void test_suppression_page_time_out_of_range_is_dropped(void **state)
+{
+    /* fuzz_aws: a LastUpdateTime beyond int64_t reached a cast that is
+     * undefined there (UBSan aborts the sanitizer build on it) */
+    static const char page[] =
+        "{\"SuppressedDestinationSummaries\":[{\"EmailAddress\":\"a@x.org\","
+        "\"Reason\":\"BOUNCE\",\"LastUpdateTime\":1.7e111},"
+        "{\"EmailAddress\":\"b@x.org\",\"LastUpdateTime\":-1e300}]}";
+    char err[256], *next = NULL;
+    size_t n = 0;
+
+    assert_int_equal(suppress_sync_parse_page(page, strlen(page), &n, &next,
+                                              err, sizeof(err)),
+                     0);
+    assert_int_equal(n, 2);
+    assert_null(next);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +133,7 @@ int main(void)
         cmocka_unit_test(test_size_beyond_the_limit_is_refused),
         cmocka_unit_test(test_a_deep_notification_is_refused_with_its_reason),
         cmocka_unit_test(test_aws_answer_readers_refuse_deep_answers),
+        cmocka_unit_test(test_suppression_page_time_out_of_range_is_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
