@@ -32,6 +32,8 @@ sesd_start; ok $? "sesd (test SES server) starts"
 ses_conf "$T/ses.conf" "KeyTable file:$T/keytable" \
     "SigningTable refile:$T/signingtable" "ConfigurationSet signed"
 milter_start "$T/ses.conf"; ok $? "ses-milter starts with two keys"
+# the start line is logged just after the socket appears: wait for it
+wait_for 10 grep -q "DKIM key(s)" "$T/ses.log"
 like "$(cat "$T/ses.log")" "2 DKIM key\\(s\\)" "both keys are loaded at start"
 pf_with_ses "$T/ses.conf"
 pf_start; ok $? "Postfix starts"
