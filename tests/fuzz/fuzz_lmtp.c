@@ -16,6 +16,7 @@
 #include "ses_lmtp.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -31,6 +32,14 @@ typedef struct {
 
 static sem_t go, done;
 static client_t *current;
+
+/* libFuzzer's timer signal interrupts sem_wait(): go on waiting, or the
+ * client would still be writing the input after it was freed */
+static void sem_wait_all(sem_t *s)
+{
+    while (sem_wait(s) < 0 && errno == EINTR)
+        ;
+}
 
 static void client_run(client_t *c)
 {
@@ -57,7 +66,7 @@ static void client_run(client_t *c)
 static void *client_main(void *ud)
 {
     for (;;) {
-        sem_wait(&go);
+        sem_wait_all(&go);
         client_run(current);
         sem_post(&done);
     }
@@ -141,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sem_post(&go);
     (void)lmtp_serve(sv[0], stop[0], &lim, &h);
     close(sv[0]);
-    sem_wait(&done);
+    sem_wait_all(&done);
     close(sv[1]);
     close(stop[0]);
     close(stop[1]);
