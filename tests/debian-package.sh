@@ -81,6 +81,9 @@ rm -rf "$T/ov"; mkdir -p "$T/ov/u" "$T/ov/w" "$T/ov/m"
 cp "$deb" "$T/pkg.deb"
 cat > "$T/inside.sh" <<'INSIDE'
 set -u
+# a fresh machine: other tests on this host may have left a DataDirectory
+# (the default, /var/lib/ses-milter) that the overlay would show us
+rm -rf /var/lib/ses-milter
 echo "install: $(dpkg -i /pkg.deb >/tmp/dpkg.log 2>&1; echo $?)"
 echo "user: $(getent passwd ses-milter | cut -d: -f1,6,7)"
 echo "group: $(getent group ses-milter | cut -d: -f1)"
