@@ -33,7 +33,8 @@ int log_get_level(void);
 
 void log_msg(int prio, const char *qid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void log_vmsg(int prio, const char *qid, const char *fmt, va_list ap);
+void log_vmsg(int prio, const char *qid, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #define log_error(qid, ...)   log_msg(LOG_ERR, qid, __VA_ARGS__)
 #define log_warning(qid, ...) log_msg(LOG_WARNING, qid, __VA_ARGS__)
@@ -52,6 +53,6 @@ const char *log_redact(const char *s, char *out, size_t outlen);
 /* Formats and scrubs a line the way log_msg() would, into out (for tests
  * and for programs that print diagnostics themselves). */
 void log_format(char *out, size_t outlen, const char *qid, const char *fmt,
-                va_list ap);
+                va_list ap) __attribute__((format(printf, 4, 0)));
 
 #endif

@@ -82,4 +82,10 @@ const char *ses_config_set(const conf_t *conf, const spool_t *sp, char *out,
 /* The endpoint URL used (for logs). */
 const char *ses_client_url(const ses_client_t *c);
 
+/* The MessageId of a SendEmail (v2, JSON) or SendRawEmail (v1, XML) answer
+ * as ses_send() reads it: 0 and the id in out, or -1 (exposed for tests and
+ * tests/fuzz). */
+int ses_answer_message_id(bool v1, const char *body, size_t len, char *out,
+                          size_t outlen);
+
 #endif

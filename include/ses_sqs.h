@@ -51,6 +51,10 @@ void sqs_free(sqs_t *q); /* NULL is fine */
 /* Up to SQS_MAX_MESSAGES into msgs (caller's array); *n gets the count. */
 status_t sqs_receive(sqs_t *q, http_t *http, int wait_s, sqs_message_t *msgs,
                      size_t *n, char *err, size_t errlen);
+/* The messages of a ReceiveMessage answer body, as sqs_receive() reads
+ * them (exposed for tests and tests/fuzz). */
+status_t sqs_receive_parse(const char *body, size_t len, sqs_message_t *msgs,
+                           size_t *n, char *err, size_t errlen);
 void sqs_message_clear(sqs_message_t *m); /* frees the strings */
 
 status_t sqs_delete(sqs_t *q, http_t *http, const char *receipt_handle,

@@ -61,4 +61,10 @@ status_t suppress_sync(store_t *st, const aws_service_t *ses, http_t *http,
                        int dry_run, sync_report_fn report, void *ctx,
                        sync_stats_t *stats, char *err, size_t errlen);
 
+/* One ListSuppressedDestinations answer as suppress_sync() reads it: 0 with
+ * the number of usable entries in *count and NextToken (malloc'd) or NULL
+ * in *next, or -1 with err (exposed for tests and tests/fuzz). */
+int suppress_sync_parse_page(const char *body, size_t len, size_t *count,
+                             char **next, char *err, size_t errlen);
+
 #endif

@@ -34,7 +34,8 @@ int buf_puts(buf_t *b, const char *s);
 int buf_putc(buf_t *b, char c);
 int buf_printf(buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int buf_vprintf(buf_t *b, const char *fmt, va_list ap);
+int buf_vprintf(buf_t *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 void buf_reset(buf_t *b);
 char *buf_steal(buf_t *b); /* the data, NUL-terminated; buffer is reset */
 void buf_free(buf_t *b);   /* wipes the contents too */

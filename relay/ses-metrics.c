@@ -93,16 +93,19 @@ static int serve(conf_t *conf, metrics_t *m, const char *listen, int foreground)
     if (listen == NULL && conf_str(conf, CK_METRICS_TEXTFILE) == NULL) {
         fprintf(stderr, "ses-metrics: -d needs MetricsListen, "
                         "MetricsTextfile or -l\n");
-        return EX_CONFIG;
+        rc = EX_CONFIG;
+        goto out;
     }
     if (listen && (lfd = exporter_listen(listen, err, sizeof(err))) < 0) {
         fprintf(stderr, "ses-metrics: %s\n", err);
-        return EX_CONFIG;
+        rc = EX_CONFIG;
+        goto out;
     }
     cli_logging("ses-metrics", conf, foreground);
     if (!foreground && daemon(0, 0) < 0) {
         log_error(NULL, "cannot become a daemon: %s", strerror(errno));
-        return EX_OSERR;
+        rc = EX_OSERR;
+        goto out;
     }
     log_info(NULL, "serving metrics%s%s%s%s", listen ? " on " : "",
              listen ? listen : "",
@@ -147,6 +150,7 @@ static int serve(conf_t *conf, metrics_t *m, const char *listen, int foreground)
         }
     }
     log_info(NULL, "stopped");
+out: /* serve() owns conf from its call: every way out releases it */
     if (lfd >= 0)
         close(lfd);
     conf_unref(conf);

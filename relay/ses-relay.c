@@ -191,6 +191,16 @@ int main(int argc, char **argv)
         rc = finish(ST_TEMP_CONFIG,
                     "ses-relay: pipe mode needs -f SENDER and at least one "
                     "recipient (see -h)");
+    } else if (argc - optind > SES_MAX_RECIPIENTS) {
+        /* a configuration error (the transport's recipient limit), so the
+         * mail stays queued until it is fixed */
+        char why[160];
+        snprintf(why, sizeof(why),
+                 "ses-relay: %d recipients in one delivery, more than %d "
+                 "(lower the transport's destination_recipient_limit)",
+                 argc - optind, SES_MAX_RECIPIENTS);
+        log_error(qid, "%s", why);
+        rc = finish(ST_TEMP_CONFIG, why);
     } else {
         rc = pipe_mode(conf, sender, qid, argv + optind, argc - optind);
     }

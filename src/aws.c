@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include "ses_aws.h"
+#include "ses_jsonlimit.h"
 #include "ses_log.h"
 #include "ses_sigv4.h"
 
@@ -33,6 +34,7 @@
 #define AWS_BACKOFF_BASE_MS 250
 #define AWS_BACKOFF_CAP_MS  20000
 #define AWS_PACE_WAIT_MS    10000 /* longest wait for a rate-limit slot */
+#define AWS_MAX_ERROR_JSON  (1024 * 1024) /* AWS error documents are tiny */
 
 struct aws_service {
     char name[32];
@@ -277,7 +279,8 @@ void aws_parse_error(const char *error_type_header, const char *body,
     msg[0] = '\0';
     if (body == NULL || len == 0)
         return;
-    if ((j = json_loadb(body, len, 0, NULL)) != NULL) {
+    if ((j = jsonlimit_load(body, len, 0, AWS_MAX_ERROR_JSON, NULL, 0)) !=
+        NULL) {
         const char *m = json_string_value(json_object_get(j, "message"));
         const char *t = json_string_value(json_object_get(j, "__type"));
         if (m == NULL)

@@ -257,6 +257,13 @@ static bool enum_has(const char *choices, const char *v)
     return false;
 }
 
+static void list_free(char **list)
+{
+    for (char **l = list; l && *l; l++)
+        free(*l);
+    free(list);
+}
+
 static char **split_list(const char *s)
 {
     size_t cap = 4, n = 0;
@@ -286,9 +293,7 @@ static char **split_list(const char *s)
     }
     return list;
 fail:
-    for (size_t i = 0; i < n; i++)
-        free(list[i]);
-    free(list);
+    list_free(list);
     return NULL;
 }
 
@@ -372,6 +377,7 @@ static bool value_set(conf_t *c, conf_key_t k, const char *v, char *err,
             snprintf(err, errlen, "out of memory");
             return false;
         }
+        list_free(cv->list); /* the default's, when the file sets it */
         cv->list = l;
     }
     return true;
@@ -555,11 +561,7 @@ void conf_unref(conf_t *c)
         return;
     for (int k = 0; k < CK__COUNT; k++) {
         free(c->v[k].s);
-        if (c->v[k].list) {
-            for (char **l = c->v[k].list; *l; l++)
-                free(*l);
-            free(c->v[k].list);
-        }
+        list_free(c->v[k].list);
     }
     free(c->path);
     free(c);

@@ -21,6 +21,7 @@
 #include "creds_int.h"
 #include "ses_aws.h"
 #include "ses_creds.h"
+#include "ses_jsonlimit.h"
 #include "ses_log.h"
 #include "ses_util.h"
 
@@ -131,7 +132,8 @@ int64_t creds_parse_time(const char *iso)
 int creds_from_json(const char *body, size_t len, aws_creds_t *out, char *err,
                     size_t errlen)
 {
-    json_t *j = json_loadb(body ? body : "", len, 0, NULL);
+    json_t *j =
+        jsonlimit_load(body, len, 0, HTTP_DEFAULT_MAX_RESPONSE, NULL, 0);
     const char *ak, *sk, *tok, *exp, *code;
     int rc = -1;
 

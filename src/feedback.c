@@ -15,6 +15,7 @@
 
 #include "ses_dsn.h"
 #include "ses_feedback.h"
+#include "ses_jsonlimit.h"
 #include "ses_log.h"
 #include "ses_notify.h"
 #include "ses_util.h"
@@ -462,7 +463,8 @@ static int topic_allowed(const call_t *cx, const char *arn)
 static char *eventbridge_detail(const char *body, size_t len, char *id,
                                 size_t idlen)
 {
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *root = jsonlimit_load(body, len, JSON_REJECT_DUPLICATES,
+                                  NOTE_MAX_JSON, NULL, 0);
     json_t *detail = json_object_get(root, "detail");
     const char *src = json_string_value(json_object_get(root, "source"));
     const char *eid = json_string_value(json_object_get(root, "id"));

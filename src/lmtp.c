@@ -75,14 +75,32 @@ const char *lmtp_end_name(lmtp_end_t e)
 static void reply(sess_t *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Appends one reply line. Text that came from the client or from SES
+ * (a parameter name, a rejection message) cannot break the line: control
+ * characters become '?'. A full buffer drops the whole line. */
+static void __attribute__((format(printf, 2, 0)))
+reply_v(sess_t *s, const char *fmt, va_list ap)
+{
+    size_t start = s->out.len;
+
+    if (buf_vprintf(&s->out, fmt, ap) < 0)
+        return;
+    for (size_t i = start; i < s->out.len; i++)
+        if ((unsigned char)s->out.data[i] < 0x20 || s->out.data[i] == 0x7f)
+            s->out.data[i] = '?';
+    if (buf_append(&s->out, "\r\n", 2) < 0) {
+        s->out.len = start; /* no reply without its line end */
+        s->out.data[start] = '\0';
+    }
+}
+
 static void reply(sess_t *s, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    (void)buf_vprintf(&s->out, fmt, ap); /* a full buffer drops the reply */
+    reply_v(s, fmt, ap);
     va_end(ap);
-    (void)buf_append(&s->out, "\r\n", 2);
 }
 
 static int wait_fd(sess_t *s, short events, int with_stop)
@@ -377,9 +395,8 @@ static void protocol_error(sess_t *s, const char *fmt, ...)
 
     s->errors++;
     va_start(ap, fmt);
-    (void)buf_vprintf(&s->out, fmt, ap);
+    reply_v(s, fmt, ap);
     va_end(ap);
-    (void)buf_append(&s->out, "\r\n", 2);
 }
 
 static void cmd_lhlo(sess_t *s, const char *arg)

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include "ses_jsonlimit.h"
 #include "ses_notify.h"
 #include "ses_util.h"
 
@@ -309,7 +310,6 @@ int note_parse(const char *json, size_t len, note_t **out, char *err,
                size_t errlen)
 {
     const char *tname = NULL;
-    json_error_t jerr;
     json_t *root = NULL, *v, *obj = NULL;
     note_t *n = NULL;
     priv_t *p = NULL;
@@ -324,9 +324,9 @@ int note_parse(const char *json, size_t len, note_t **out, char *err,
         return str_errf(err, errlen,
                         "message of %zu bytes is over the %d limit", len,
                         NOTE_MAX_JSON);
-    if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-        return str_errf(err, errlen, "JSON error at line %d: %s", jerr.line,
-                        jerr.text);
+    if ((root = jsonlimit_load(json, len, JSON_REJECT_DUPLICATES, NOTE_MAX_JSON,
+                               err, errlen)) == NULL)
+        return -1;
     if (!json_is_object(root)) {
         str_errf(err, errlen, "not a JSON object");
         goto fail;

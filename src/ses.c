@@ -25,6 +25,7 @@
 #include "ses_ses.h"
 #include "ses_aws.h"
 #include "ses_http.h"
+#include "ses_jsonlimit.h"
 #include "ses_log.h"
 #include "ses_ratelimit.h"
 #include "ses_tags.h"
@@ -40,6 +41,8 @@
 
 #define RAW_MARKER "@@ses-milter-raw-data@@"
 #define B64_CHUNK  (3 * 16384) /* raw bytes encoded per step */
+/* a SendEmail answer is a few hundred bytes */
+#define SES_MAX_ANSWER (64 * 1024)
 
 /* ---- the two APIs ---- */
 
@@ -151,7 +154,7 @@ out:
 static int v2_message_id(const buf_t *answer, char *out, size_t outlen)
 {
     json_t *j =
-        json_loadb(answer->data ? answer->data : "", answer->len, 0, NULL);
+        jsonlimit_load(answer->data, answer->len, 0, SES_MAX_ANSWER, NULL, 0);
     const char *id = json_string_value(json_object_get(j, "MessageId"));
     int rc = -1;
 
@@ -222,6 +225,15 @@ static int v1_message_id(const buf_t *answer, char *out, size_t outlen)
                    *out
                ? 0
                : -1;
+}
+
+int ses_answer_message_id(bool v1, const char *body, size_t len, char *out,
+                          size_t outlen)
+{
+    const buf_t answer = {(char *)body, len, len, 0};
+
+    return v1 ? v1_message_id(&answer, out, outlen)
+              : v2_message_id(&answer, out, outlen);
 }
 
 static const ses_api_t api_v2 = {"v2",
@@ -527,7 +539,7 @@ static status_t send_batch(ses_client_t *c, const ses_message_t *m,
     rq.path = c->api->path;
     rq.content_type = c->api->content_type;
     rq.reader = &rd;
-    rq.max_response = 64 * 1024;
+    rq.max_response = SES_MAX_ANSWER;
     rq.cost = (double)n;
     rq.qid = m->queue_id;
     st = aws_call(c->aws, c->http, &rq, &resp);

@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include "ses_jsonlimit.h"
 #include "ses_sns.h"
 #include "ses_util.h"
 
@@ -88,7 +89,6 @@ int sns_parse(const char *json, size_t len, sns_msg_t **out, char *err,
         {"SubscribeURL", offsetof(sns_msg_t, subscribe_url)},
         {"Token", offsetof(sns_msg_t, token)},
     };
-    json_error_t jerr;
     json_t *root;
     sns_msg_t *m;
 
@@ -99,9 +99,9 @@ int sns_parse(const char *json, size_t len, sns_msg_t **out, char *err,
         return str_errf(err, errlen,
                         "message of %zu bytes is over the %d limit", len,
                         SNS_MAX_JSON);
-    if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-        return str_errf(err, errlen, "JSON error at line %d: %s", jerr.line,
-                        jerr.text);
+    if ((root = jsonlimit_load(json, len, JSON_REJECT_DUPLICATES, SNS_MAX_JSON,
+                               err, errlen)) == NULL)
+        return -1;
     if (!json_is_object(root) ||
         !json_is_string(json_object_get(root, "Type")) ||
         json_object_get(root, "TopicArn") == NULL) {

@@ -222,11 +222,12 @@ void spool_headers_each(const spool_t *s,
                                   const char *value),
                         void *ud)
 {
-    const char *p = s->headers.data, *end = p + s->headers.len;
+    const char *p = s->headers.data, *end;
     buf_t val;
 
-    if (p == NULL)
+    if (p == NULL) /* no header bytes at all: NULL + 0 is undefined */
         return;
+    end = p + s->headers.len;
     buf_init(&val, SPOOL_MAX_HEADER);
     while (p < end) {
         const char *colon, *eol, *name = p;

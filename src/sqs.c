@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "ses_aws.h"
+#include "ses_jsonlimit.h"
 #include "ses_sqs.h"
 #include "ses_util.h"
 
@@ -101,6 +102,26 @@ void sqs_free(sqs_t *q)
     free(q);
 }
 
+/* A 2xx answer's body as a JSON object into *answer. */
+static status_t answer_load(const char *action, const char *data, size_t len,
+                            json_t **answer, char *err, size_t errlen)
+{
+    char why[160];
+
+    if ((*answer = jsonlimit_load(data ? data : "{}", data ? len : 2, 0,
+                                  SQS_MAX_RESPONSE, why, sizeof(why))) ==
+            NULL ||
+        !json_is_object(*answer)) {
+        if (*answer)
+            snprintf(why, sizeof(why), "not a JSON object");
+        json_decref(*answer);
+        *answer = NULL;
+        snprintf(err, errlen, "SQS %s: answer does not parse: %s", action, why);
+        return ST_TEMP_PROTOCOL;
+    }
+    return ST_OK;
+}
+
 /* One JSON call to the queue; *answer gets the parsed 2xx body. */
 static status_t call(sqs_t *q, http_t *http, const char *action, json_t *req,
                      long timeout_ms, json_t **answer, char *err, size_t errlen)
@@ -108,7 +129,6 @@ static status_t call(sqs_t *q, http_t *http, const char *action, json_t *req,
     char target[64];
     aws_request_t rq;
     aws_response_t resp;
-    json_error_t jerr;
     status_t st;
     char *body;
 
@@ -131,17 +151,11 @@ static status_t call(sqs_t *q, http_t *http, const char *action, json_t *req,
     aws_response_init(&resp);
     st = aws_call(q->aws, http, &rq, &resp);
     free(body);
-    if (st != ST_OK) {
+    if (st != ST_OK)
         snprintf(err, errlen, "%s", resp.detail);
-    } else if ((*answer = json_loadb(resp.body.data ? resp.body.data : "{}",
-                                     resp.body.data ? resp.body.len : 2, 0,
-                                     &jerr)) == NULL ||
-               !json_is_object(*answer)) {
-        json_decref(*answer);
-        *answer = NULL;
-        snprintf(err, errlen, "SQS %s: answer is not a JSON object", action);
-        st = ST_TEMP_PROTOCOL;
-    }
+    else
+        st = answer_load(action, resp.body.data, resp.body.len, answer, err,
+                         errlen);
     aws_response_free(&resp);
     return st;
 }
@@ -160,12 +174,14 @@ static int md5_matches(const char *body, size_t len, const char *md5hex)
     return strcasecmp(hex, md5hex) == 0;
 }
 
+static status_t receive_messages(json_t *answer, sqs_message_t *msgs, size_t *n,
+                                 char *err, size_t errlen);
+
 status_t sqs_receive(sqs_t *q, http_t *http, int wait_s, sqs_message_t *msgs,
                      size_t *n, char *err, size_t errlen)
 {
-    json_t *req, *answer = NULL, *list;
+    json_t *req, *answer = NULL;
     status_t st;
-    size_t i;
 
     *n = 0;
     if (wait_s < 0 || wait_s > 20)
@@ -183,7 +199,34 @@ status_t sqs_receive(sqs_t *q, http_t *http, int wait_s, sqs_message_t *msgs,
     json_decref(req);
     if (st != ST_OK)
         return st;
-    list = json_object_get(answer, "Messages");
+    st = receive_messages(answer, msgs, n, err, errlen);
+    json_decref(answer);
+    return st;
+}
+
+status_t sqs_receive_parse(const char *body, size_t len, sqs_message_t *msgs,
+                           size_t *n, char *err, size_t errlen)
+{
+    json_t *answer;
+    status_t st;
+
+    *n = 0;
+    if ((st = answer_load("ReceiveMessage", body, len, &answer, err, errlen)) !=
+        ST_OK)
+        return st;
+    st = receive_messages(answer, msgs, n, err, errlen);
+    json_decref(answer);
+    return st;
+}
+
+/* The Messages of a ReceiveMessage answer into msgs. */
+static status_t receive_messages(json_t *answer, sqs_message_t *msgs, size_t *n,
+                                 char *err, size_t errlen)
+{
+    json_t *list = json_object_get(answer, "Messages");
+    status_t st = ST_OK;
+    size_t i;
+
     if (list != NULL && !json_is_array(list)) {
         snprintf(err, errlen, "SQS ReceiveMessage: Messages is not a list");
         st = ST_TEMP_PROTOCOL;
@@ -222,7 +265,6 @@ status_t sqs_receive(sqs_t *q, http_t *http, int wait_s, sqs_message_t *msgs,
         (*n)++;
     }
 out:
-    json_decref(answer);
     return st;
 }
 

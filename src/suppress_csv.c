@@ -246,8 +246,12 @@ static int take_line(batch_t *b, char *line, size_t len, size_t lineno,
          str_ihas_prefix(line, "\"address\"") ||
          str_ihas_prefix(line, "emailaddress,")))
         return 0;
-    if (has_nul || suppress_csv_parse(line, addr, sizeof(addr), &reason, &when,
-                                      now, why, sizeof(why)) < 0) {
+    if (len > CSV_MAX_LINE) /* the same bound whether or not the reader
+                               saw the line's end */
+        snprintf(why, sizeof(why), "line longer than %d bytes", CSV_MAX_LINE);
+    if (has_nul || len > CSV_MAX_LINE ||
+        suppress_csv_parse(line, addr, sizeof(addr), &reason, &when, now, why,
+                           sizeof(why)) < 0) {
         stats->bad++;
         if (bad)
             bad(ctx, lineno, why);

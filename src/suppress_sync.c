@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include "ses_jsonlimit.h"
 #include "ses_log.h"
 #include "ses_notify.h"
 #include "ses_suppress_sync.h"
@@ -106,11 +107,10 @@ static status_t ses_call(sync_t *s, const char *method, const char *path,
 }
 
 /* One page's summaries into l; *next gets NextToken (malloc'd) or NULL. */
-static int parse_page(const aws_response_t *resp, list_t *l, char **next,
+static int parse_page(const char *body, size_t len, list_t *l, char **next,
                       char *err, size_t errlen)
 {
-    json_t *root = json_loadb(resp->body.data ? resp->body.data : "",
-                              resp->body.len, 0, NULL);
+    json_t *root = jsonlimit_load(body, len, 0, LIST_RESPONSE, NULL, 0);
     json_t *items = json_object_get(root, "SuppressedDestinationSummaries");
     const char *tok = json_string_value(json_object_get(root, "NextToken"));
     int rc = 0;
@@ -132,9 +132,12 @@ static int parse_page(const aws_response_t *resp, list_t *l, char **next,
         if (addr == NULL || strlen(addr) > STORE_MAX_ADDR)
             continue;
         t = json_object_get(it, "LastUpdateTime");
-        if (json_is_number(t))
-            when = (int64_t)json_number_value(t);
-        else if (json_is_string(t))
+        if (json_is_number(t)) {
+            /* seconds since 1970; anything else (1e300, NaN is not JSON)
+             * must not reach the cast, which is undefined out of range */
+            double d = json_number_value(t);
+            when = d > 0 && d < 1e13 ? (int64_t)d : 0;
+        } else if (json_is_string(t))
             when = note_time(json_string_value(t));
         if (list_add(l, addr,
                      reason && str_iequal(reason, "COMPLAINT") ? SUPP_COMPLAINT
@@ -150,6 +153,17 @@ static int parse_page(const aws_response_t *resp, list_t *l, char **next,
         rc = -1;
     }
     json_decref(root);
+    return rc;
+}
+
+int suppress_sync_parse_page(const char *body, size_t len, size_t *count,
+                             char **next, char *err, size_t errlen)
+{
+    list_t l = {NULL, 0, 0};
+    int rc = parse_page(body, len, &l, next, err, errlen);
+
+    *count = l.n;
+    list_free(&l);
     return rc;
 }
 
@@ -173,7 +187,8 @@ static status_t list_remote(sync_t *s, list_t *l)
         st = ses_call(s, "GET", SUPP_PATH, q.data, NULL, &resp);
         if (st != ST_OK)
             snprintf(s->err, s->errlen, "%s", resp.detail);
-        else if (parse_page(&resp, l, &next, s->err, s->errlen) < 0)
+        else if (parse_page(resp.body.data, resp.body.len, l, &next, s->err,
+                            s->errlen) < 0)
             st = ST_TEMP_PROTOCOL;
         aws_response_free(&resp);
         free(token);

@@ -10,6 +10,15 @@
 . "$top_srcdir/tests/integration/milter_lib.sh"
 pf_need_root
 emu_need
+# Not run in the --enable-sanitizers build (tests/run's _san stage): there
+# its checks read the emulator's messages by index, and under ASan on a
+# loaded 2-core machine one delivery arrived late, shifting every later
+# index by one (three checks failed on the wrong message). The milter's
+# behaviour under ASan is covered by tests/milter.sh, milter-route.sh and
+# milter-dkim.sh, which do run there.
+if grep -aq __asan_init "$top_builddir/milter/ses-milter"; then
+    tap_skip_all "ASan build: the checks depend on delivery order and timing"
+fi
 tmpdir_make
 
 cat > "$T/rules" <<'RULES'

@@ -422,6 +422,35 @@ static void test_too_many_errors_end_the_session(void **state)
     assert_int_equal(srv_finish(s), LMTP_END_ERRORS);
 }
 
+static void test_overlong_addresses_are_refused(void **state)
+{
+    srv_t *s = srv_start(1000, 100);
+    char cmd[LMTP_MAX_ADDR + 64], local[LMTP_MAX_ADDR + 1];
+
+    memset(local, 'a', sizeof(local) - 1);
+    local[sizeof(local) - 1] = '\0';
+    greet(s);
+    snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s@x>\r\n", local);
+    cl_puts(s, cmd);
+    expect(s, "501 5.1.7 Sender address too long");
+    cl_puts(s, "MAIL FROM:<a@example.com>\r\n");
+    expect(s, "250 2.1.0");
+    snprintf(cmd, sizeof(cmd), "RCPT TO:<%s@x>\r\n", local);
+    cl_puts(s, cmd);
+    expect(s, "501 5.1.3 Recipient address too long");
+    assert_int_equal(srv_finish(s), LMTP_END_EOF);
+}
+
+static void test_client_text_cannot_break_a_reply_line(void **state)
+{
+    srv_t *s = srv_start(1000, 100);
+
+    greet(s);
+    cl_puts(s, "MAIL FROM:<a@example.com> X\rY\x01=1\r\n");
+    expect(s, "555 5.5.4 Unsupported MAIL FROM parameter X?Y?\r\n");
+    assert_int_equal(srv_finish(s), LMTP_END_EOF);
+}
+
 static void test_cut_message_is_not_delivered(void **state)
 {
     srv_t *s = srv_start(1000000, 100);
@@ -567,6 +596,8 @@ int main(void)
         cmocka_unit_test(test_stop_waits_for_the_transaction_in_progress),
         cmocka_unit_test(test_stop_refuses_a_new_pipelined_transaction),
         cmocka_unit_test(test_addresses_keep_quotes_and_lose_source_routes),
+        cmocka_unit_test(test_client_text_cannot_break_a_reply_line),
+        cmocka_unit_test(test_overlong_addresses_are_refused),
     };
     signal(SIGPIPE, SIG_IGN); /* a write after the server hung up fails */
     return cmocka_run_group_tests(tests, NULL, NULL);

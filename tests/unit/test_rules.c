@@ -138,6 +138,23 @@ static void test_errors_name_file_and_line(void **state)
     }
 }
 
+static void test_more_rules_than_the_bound_is_an_error(void **state)
+{
+    size_t len = (RULES_MAX + 1) * 32;
+    char *text = malloc(len), *p = text, *path, err[512];
+    rules_t *r = NULL;
+
+    for (int i = 0; i <= RULES_MAX; i++)
+        p += sprintf(p, "sender r%d@example.com set=s\n", i);
+    path = tu_write_str(text);
+    assert_int_equal(rules_load(path, &r, err, sizeof(err)), CONF_INVALID);
+    assert_null(r);
+    assert_non_null(strstr(err, ":10001: more than 10000 rules"));
+    unlink(path);
+    free(path);
+    free(text);
+}
+
 static void test_missing_file_is_nofile(void **state)
 {
     rules_t *r = NULL;
@@ -174,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_first_matching_rule_wins),
         cmocka_unit_test(test_actions_are_parsed),
         cmocka_unit_test(test_errors_name_file_and_line),
+        cmocka_unit_test(test_more_rules_than_the_bound_is_an_error),
         cmocka_unit_test(test_missing_file_is_nofile),
         cmocka_unit_test(test_canary_is_stable_and_proportional),
     };

@@ -54,6 +54,29 @@ static void test_headers_are_found_unfolded(void **state)
     spool_free(s);
 }
 
+static void test_headers_beyond_the_kept_bound_are_not_seen(void **state)
+{
+    spool_t *s = spool_new(4 << 20, 0);
+    char filler[1000], v[64];
+    size_t sent = 0;
+
+    memset(filler, 'x', sizeof(filler));
+    spool_write(s, "Subject: first\n", 15);
+    while (sent < SPOOL_MAX_HEADER) { /* X-Filler: xxx... lines */
+        spool_write(s, "X-Filler: ", 10);
+        spool_write(s, filler, sizeof(filler));
+        spool_write(s, "\n", 1);
+        sent += sizeof(filler) + 11;
+    }
+    spool_write(s, "X-Late: beyond the bound\n\nbody\n", 31);
+    spool_finish(s);
+    assert_string_equal(spool_header(s, "Subject", v, sizeof(v)), "first");
+    assert_null(spool_header(s, "X-Late", v, sizeof(v)));
+    /* the message itself is whole: only the header copy is bounded */
+    assert_true(spool_size(s) > SPOOL_MAX_HEADER);
+    spool_free(s);
+}
+
 static void test_large_message_moves_to_a_file(void **state)
 {
     spool_t *s = spool_new(8 << 20, 64 * 1024);
@@ -111,6 +134,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bare_lf_becomes_crlf),
         cmocka_unit_test(test_headers_are_found_unfolded),
+        cmocka_unit_test(test_headers_beyond_the_kept_bound_are_not_seen),
         cmocka_unit_test(test_large_message_moves_to_a_file),
         cmocka_unit_test(test_oversized_message_is_flagged),
         cmocka_unit_test(test_spool_from_fd_reports_too_large),
