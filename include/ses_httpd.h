@@ -7,7 +7,9 @@
  * to a limit (beyond it: 503 at once), every answer in one write with
  * "Connection: close".
  *
- * httpd_listen() binds "inet:PORT@ADDR" or "unix:PATH"; httpd_run() serves
+ * httpd_listen() binds "inet:PORT@ADDR" or "unix:PATH" with listen_open()
+ * (a unix socket gets mode 0660; a stale one is replaced, a live one is an
+ * error; TCP connections get TCP_NODELAY); httpd_run() serves
  * until *stop becomes non-zero, calling tick() about once a second from
  * the accepting thread (housekeeping), and waits up to 10 s for requests
  * in flight.

@@ -83,7 +83,8 @@ static metrics_t *open_store(const conf_t *conf, char *err, size_t errlen)
 static int serve(conf_t *conf, metrics_t *m, const char *listen, int foreground)
 {
     char err[PATH_MAX + 256];
-    int lfd = -1, rc = EX_OK;
+    listener_t *l = NULL;
+    int rc = EX_OK;
     int64_t next = 0;
 
     daemon_catch_signals(on_signal);
@@ -96,7 +97,7 @@ static int serve(conf_t *conf, metrics_t *m, const char *listen, int foreground)
         rc = EX_CONFIG;
         goto out;
     }
-    if (listen && (lfd = exporter_listen(listen, err, sizeof(err))) < 0) {
+    if (listen && (l = exporter_listen(listen, err, sizeof(err))) == NULL) {
         fprintf(stderr, "ses-metrics: %s\n", err);
         rc = EX_CONFIG;
         goto out;
@@ -116,7 +117,7 @@ static int serve(conf_t *conf, metrics_t *m, const char *listen, int foreground)
     while (!got_term) {
         const char *tf = conf_str(conf, CK_METRICS_TEXTFILE);
         int64_t now = clock_mono_ms(), wait = -1;
-        struct pollfd pfd = {lfd, POLLIN, 0};
+        struct pollfd pfd = {l ? listen_fd(l) : -1, POLLIN, 0};
 
         if (got_hup) {
             conf_t *fresh = NULL;
@@ -141,8 +142,8 @@ static int serve(conf_t *conf, metrics_t *m, const char *listen, int foreground)
         }
         if (tf)
             wait = next - now > 0 ? next - now : 0;
-        if (poll(&pfd, lfd >= 0 ? 1 : 0, (int)wait) > 0 &&
-            (pfd.revents & POLLIN) && exporter_serve(lfd, m) < 0 &&
+        if (poll(&pfd, l ? 1 : 0, (int)wait) > 0 &&
+            (pfd.revents & POLLIN) && exporter_serve(l, m) < 0 &&
             errno != EINTR && errno != ECONNABORTED && errno != EAGAIN) {
             log_error(NULL, "accept: %s", strerror(errno));
             rc = EX_OSERR;
@@ -151,8 +152,7 @@ static int serve(conf_t *conf, metrics_t *m, const char *listen, int foreground)
     }
     log_info(NULL, "stopped");
 out: /* serve() owns conf from its call: every way out releases it */
-    if (lfd >= 0)
-        close(lfd);
+    listen_close(l);
     conf_unref(conf);
     return rc;
 }

@@ -18,8 +18,6 @@
 #include "ses_util.h"
 
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +25,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int exporter_listen(const char *spec, char *err, size_t errlen)
+listener_t *exporter_listen(const char *spec, char *err, size_t errlen)
 {
-    char host[256] = "127.0.0.1", port[16];
-    struct addrinfo hints, *ai = NULL;
+    listen_opts_t o = {NULL, 0, (uid_t)-1, (gid_t)-1, 16};
+    char host[256], norm[300];
     const char *p, *at;
-    int fd = -1, one = 1, rc;
+    listener_t *l = NULL;
+    size_t hl;
 
     if (str_has_prefix(spec, "inet:"))
         p = spec + 5;
@@ -40,48 +39,30 @@ int exporter_listen(const char *spec, char *err, size_t errlen)
         p = spec + 6;
     else {
         snprintf(err, errlen, "\"%s\" is not inet:PORT@ADDRESS", spec);
-        return -1;
+        return NULL;
     }
     at = strchr(p, '@');
-    if ((size_t)(at ? at - p : (long)strlen(p)) >= sizeof(port)) {
-        snprintf(err, errlen, "\"%s\": bad port", spec);
-        return -1;
+    str_copy(host, at ? at + 1 : p == spec + 5 ? "127.0.0.1" : "::1",
+             sizeof(host));
+    hl = strlen(host);
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') { /* [::1] */
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
     }
-    snprintf(port, sizeof(port), "%.*s", (int)(at ? at - p : (long)strlen(p)),
-             p);
-    if (at) {
-        str_copy(host, at + 1, sizeof(host));
-        if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-            memmove(host, host + 1, strlen(host));
-            host[strlen(host) - 1] = '\0';
-        }
-    } else if (str_has_prefix(spec, "inet6:"))
-        str_copy(host, "::1", sizeof(host));
     if (!host_is_loopback(host)) {
         snprintf(err, errlen,
                  "%s: the metrics endpoint has no authentication and listens "
                  "only on loopback addresses (127.0.0.1, ::1)",
                  spec);
-        return -1;
+        return NULL;
     }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0) {
-        snprintf(err, errlen, "%s: %s", spec, gai_strerror(rc));
-        return -1;
-    }
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 16) < 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    return fd;
+    snprintf(norm, sizeof(norm), "%s%.*s@%s",
+             strchr(host, ':') ? "inet6:" : "inet:",
+             (int)(at ? at - p : (long)strlen(p)), p, host);
+    o.spec = norm;
+    if (listen_open(&o, &l, err, errlen) != LISTEN_OK)
+        return NULL;
+    return l;
 }
 
 /* Reads until the end of the request headers; 0, or -1 on a bad request
@@ -126,13 +107,13 @@ static void answer(int fd, int code, const char *reason, const char *ctype,
     buf_free(&b);
 }
 
-int exporter_serve(int lfd, metrics_t *m)
+int exporter_serve(listener_t *l, metrics_t *m)
 {
     char req[EXPORTER_MAX_REQUEST], method[16], path[256];
     static const char text[] = "text/plain; charset=utf-8";
     int fd;
 
-    if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+    if ((fd = listen_accept(l)) < 0)
         return -1;
     if (read_request(fd, req, sizeof(req)) < 0 ||
         sscanf(req, "%15s %255s HTTP/1.%*c", method, path) != 2) {

@@ -14,13 +14,13 @@
 #include "config.h"
 
 #include "ses_httpd.h"
+#include "ses_listen.h"
 #include "ses_log.h"
 #include "ses_util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,16 +29,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #define READ_TIMEOUT_S 30
 
 struct httpd {
-    int fd;
-    char *unix_path;
+    listener_t *l;
     atomic_int active;
 };
 
@@ -52,71 +49,28 @@ typedef struct {
 
 int httpd_listen(const char *spec, httpd_t **out, char *err, size_t errlen)
 {
-    httpd_t *h = NULL;
-    int fd = -1, one = 1;
+    /* 0660: the socket's group (a TLS proxy's) may connect, others not */
+    listen_opts_t o = {spec, 0660, (uid_t)-1, (gid_t)-1, 64};
+    httpd_t *h;
 
     *out = NULL;
-    if (str_has_prefix(spec, "inet:")) {
-        struct sockaddr_in sin;
-        const char *at = strchr(spec, '@');
-        char *end;
-        long port = strtol(spec + 5, &end, 10);
-        memset(&sin, 0, sizeof(sin));
-        sin.sin_family = AF_INET;
-        if (at == NULL || end != at || port < 1 || port > 65535 ||
-            inet_pton(AF_INET, at + 1, &sin.sin_addr) != 1) {
-            snprintf(err, errlen, "\"%s\": want inet:PORT@IPv4-ADDRESS", spec);
-            return -1;
-        }
-        sin.sin_port = htons((uint16_t)port);
-        if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-            bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-            goto syserr;
-    } else if (str_has_prefix(spec, "unix:")) {
-        struct sockaddr_un sun;
-        memset(&sun, 0, sizeof(sun));
-        sun.sun_family = AF_UNIX;
-        if (strlen(spec + 5) >= sizeof(sun.sun_path) || spec[5] != '/') {
-            snprintf(err, errlen, "\"%s\": want unix:/ABSOLUTE/PATH", spec);
-            return -1;
-        }
-        strcpy(sun.sun_path, spec + 5);
-        unlink(sun.sun_path);
-        if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-            bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-            goto syserr;
-    } else {
-        snprintf(err, errlen, "\"%s\": want inet:PORT@ADDR or unix:PATH", spec);
+    if ((h = calloc(1, sizeof(*h))) == NULL) {
+        snprintf(err, errlen, "%s: out of memory", spec);
         return -1;
     }
-    if (listen(fd, 64) < 0)
-        goto syserr;
-    if ((h = calloc(1, sizeof(*h))) == NULL)
-        goto syserr;
-    h->fd = fd;
-    if (str_has_prefix(spec, "unix:") &&
-        (h->unix_path = strdup(spec + 5)) == NULL) {
+    if (listen_open(&o, &h->l, err, errlen) != LISTEN_OK) {
         free(h);
-        goto syserr;
+        return -1;
     }
     *out = h;
     return 0;
-syserr:
-    snprintf(err, errlen, "%s: %s", spec, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    return -1;
 }
 
 void httpd_free(httpd_t *h)
 {
     if (h == NULL)
         return;
-    close(h->fd);
-    if (h->unix_path)
-        unlink(h->unix_path);
-    free(h->unix_path);
+    listen_close(h->l);
     free(h);
 }
 
@@ -301,12 +255,12 @@ int httpd_run(httpd_t *h, httpd_handler_t fn, void *ctx, int max_conns,
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     while (!*stop) {
-        struct pollfd pfd = {h->fd, POLLIN, 0};
+        struct pollfd pfd = {listen_fd(h->l), POLLIN, 0};
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         pthread_t tid;
         conn_t *c;
-        int fd, one = 1;
+        int fd;
 
         if (tick && clock_mono_ms() - last_tick >= 1000) {
             tick(tick_ctx);
@@ -314,10 +268,10 @@ int httpd_run(httpd_t *h, httpd_handler_t fn, void *ctx, int max_conns,
         }
         if (poll(&pfd, 1, 1000) <= 0)
             continue;
-        if ((fd = accept4(h->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC)) <
-            0)
+        if ((fd = listen_accept(h->l)) < 0) /* EAGAIN: another took it */
             continue;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+            ss.ss_family = AF_UNSPEC;
         if (atomic_load(&h->active) >= max_conns ||
             (c = calloc(1, sizeof(*c))) == NULL) {
             answer(fd, 503, "busy");

@@ -103,4 +103,23 @@ diag "slowloris clients (seconds, answer):" "$(cat "$T/slow.out")"
 is "$(grep -c 'HTTP/1.1 408' "$T/slow.out")" 5 "each slowloris client gets 408"
 is "$(awk '$1 > 40' "$T/slow.out" | wc -l)" 0 "... within the 30 s request deadline (not 120 s of trickling)"
 kill -0 $FB; ok $? "ses-feedback -H is still serving"
+
+# a unix socket for a TLS proxy on the same host: mode 0660, served like
+# TCP, and a second ses-feedback does not take over a live socket
+SOCK=$T/sns.sock
+"$B/relay/ses-feedback" -c "$T/ses.conf" -f -H "unix:$SOCK" > "$T/fbu.out" 2>&1 &
+FBU=$!
+add_cleanup "kill $FBU 2>/dev/null"
+wait_for 10 test -S "$SOCK"
+is "$(stat -c %a "$SOCK" 2>/dev/null)" 660 "ses-feedback -H unix:PATH creates the socket with mode 0660"
+code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -H 'Content-Type: text/plain' \
+    -H 'x-amz-sns-message-type: Notification' --data-binary @"$T/forged.json" http://localhost/)
+is "$code" 403 "... and answers over it (a forged notification: 403)"
+"$B/relay/ses-feedback" -c "$T/ses.conf" -f -H "unix:$SOCK" > "$T/fbu2.out" 2>&1
+[ $? -ne 0 ]; ok $? "a second ses-feedback -H on the live socket exits with an error"
+like "$(cat "$T/fb.log")" "cannot listen: another process is listening on $SOCK" \
+    "... logging that another process is listening"
+test -S "$SOCK"; ok $? "... and leaves the first one's socket in place"
+kill $FBU; wait $FBU 2>/dev/null
+[ ! -e "$SOCK" ]; ok $? "the socket is removed on SIGTERM"
 tap_done
