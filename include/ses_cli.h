@@ -2,8 +2,9 @@
  * ses_cli.h - what the five programs share at start-up
  *
  * cli_load_conf() loads the configuration named by -c (or the default
- * SYSCONFDIR/ses-milter.conf); cli_logging() applies Syslog/LogFile/LogLevel
- * to the log module; cli_version() prints the version line.
+ * SYSCONFDIR/ses-milter.conf); cli_start() applies Syslog/LogFile/LogLevel
+ * to the log module and EnableCoredumps to the process (before any secret
+ * is loaded); cli_version() prints the version line.
  *
  * DIAGNOSTICS
  *   cli_load_conf() passes conf_load()'s status and message through.
@@ -23,7 +24,7 @@
 conf_status_t cli_load_conf(const char *path, conf_t **out, char *err,
                             size_t errlen);
 /* foreground: log to stderr unless LogFile is set. */
-void cli_logging(const char *ident, const conf_t *c, int foreground);
+void cli_start(const char *ident, const conf_t *c, int foreground);
 void cli_version(const char *prog);
 
 #endif

@@ -87,6 +87,9 @@ CONF_KEY(RELAY_TIMEOUT, "RelayTimeout", CT_DURATION, "300s", "1000..3600000",
          "of DATA, and to read a reply")
 CONF_KEY(USER_ID, "UserID", CT_STRING, NULL, NULL, NULL,
          "user[:group] to run as after opening sockets")
+CONF_KEY(ENABLE_COREDUMPS, "EnableCoredumps", CT_BOOL, "no", NULL, NULL,
+         "let a crashing program leave a core file, which may hold AWS "
+         "secret keys and DKIM private keys (applied at start)")
 CONF_KEY(PID_FILE, "PidFile", CT_PATH, NULL, NULL, NULL,
          "file that receives the daemon's process id")
 CONF_KEY(SYSLOG, "Syslog", CT_BOOL, "yes", NULL, NULL,

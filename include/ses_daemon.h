@@ -8,6 +8,12 @@
  * daemon_pidfile_remove() removes it only if it still names this process.
  * daemon_drop_privileges() switches to the user and group (supplementary
  * groups of the user included) when running as root.
+ * daemon_core_dumps() decides whether the kernel may dump this process's
+ * memory (EnableCoredumps): no makes the process non-dumpable (no core
+ * file, no ptrace or /proc/PID/mem for other processes of the same user)
+ * and sets the core size limit to 0; yes asks for dumps explicitly. The
+ * choice is re-applied after daemon_drop_privileges(), since setuid()
+ * resets it.
  * daemon_catch_signals() sends SIGTERM, SIGINT and SIGHUP to handler (no
  * SA_RESTART: a blocking call returns EINTR so the loop sees the flag the
  * handler set) and ignores SIGPIPE.
@@ -34,6 +40,7 @@ int daemon_detach(char *err, size_t errlen);
 int daemon_pidfile_write(const char *path, char *err, size_t errlen);
 void daemon_pidfile_remove(const char *path);
 int daemon_drop_privileges(const daemon_user_t *u, char *err, size_t errlen);
+void daemon_core_dumps(int allow);
 void daemon_catch_signals(void (*handler)(int));
 
 #endif

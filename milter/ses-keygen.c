@@ -17,6 +17,7 @@
 
 #include "ses_cli.h"
 #include "ses_conf.h"
+#include "ses_daemon.h"
 #include "ses_dkimkey.h"
 #include "ses_util.h"
 
@@ -186,6 +187,7 @@ int main(int argc, char **argv)
     conf_status_t cst;
     int ch, rc = EX_OK;
 
+    daemon_core_dumps(0); /* it holds a private key: never in a core */
     while ((ch = getopt(argc, argv, "c:a:d:s:D:r:m:u:Vh")) != -1) {
         switch (ch) {
         case 'c':

@@ -154,7 +154,7 @@ int main(int argc, char **argv)
             return EX_OK;
         }
     }
-    cli_logging("ses-milter", conf, foreground);
+    cli_start("ses-milter", conf, foreground);
     str_copy(sock, conf_str(conf, CK_SOCKET), sizeof(sock));
     if (conf_str(conf, CK_PID_FILE)) { /* a copy: conf leaves with its
                                           snapshot before the exit */

@@ -328,7 +328,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ses-feedback: %s\n", err);
         return EX_CONFIG;
     }
-    cli_logging("ses-feedback", conf, foreground || file != NULL);
+    cli_start("ses-feedback", conf, foreground || file != NULL);
     if (queue && conf_str(conf, CK_FEEDBACK_QUEUE_URL) == NULL) {
         log_error(NULL, "-Q needs FeedbackQueueUrl in %s", conf_path(conf));
         rc = EX_CONFIG;

@@ -102,7 +102,7 @@ static int serve(conf_t *conf, metrics_t *m, const char *listen, int foreground)
         rc = EX_CONFIG;
         goto out;
     }
-    cli_logging("ses-metrics", conf, foreground);
+    cli_start("ses-metrics", conf, foreground);
     if (!foreground && daemon(0, 0) < 0) {
         log_error(NULL, "cannot become a daemon: %s", strerror(errno));
         rc = EX_OSERR;

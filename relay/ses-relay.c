@@ -178,7 +178,7 @@ int main(int argc, char **argv)
         }
         return finish(ST_TEMP_CONFIG, err);
     }
-    cli_logging("ses-relay", conf, foreground);
+    cli_start("ses-relay", conf, foreground);
     if (http_global_init() < 0) {
         conf_unref(conf);
         return finish(ST_TEMP_RESOURCE, "cannot initialise libcurl");

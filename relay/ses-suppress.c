@@ -455,7 +455,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ses-suppress: %s\n", err);
         return EX_CONFIG;
     }
-    cli_logging("ses-suppress", c.conf, 0);
+    cli_start("ses-suppress", c.conf, 0);
     if (store_open(conf_str(c.conf, CK_DATA_DIRECTORY), cmds[i].mode, &c.store,
                    err, sizeof(err)) != STORE_OK) {
         fprintf(stderr, "ses-suppress: cannot open the store: %s\n", err);

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "ses_cli.h"
+#include "ses_daemon.h"
 #include "ses_log.h"
 
 conf_status_t cli_load_conf(const char *path, conf_t **out, char *err,
@@ -15,7 +16,7 @@ conf_status_t cli_load_conf(const char *path, conf_t **out, char *err,
     return conf_load(path ? path : CLI_DEFAULT_CONF, out, err, errlen);
 }
 
-void cli_logging(const char *ident, const conf_t *c, int foreground)
+void cli_start(const char *ident, const conf_t *c, int foreground)
 {
     const char *file = c ? conf_str(c, CK_LOG_FILE) : NULL;
     int level = c ? log_level_from_name(conf_str(c, CK_LOG_LEVEL)) : LOG_INFO;
@@ -25,6 +26,7 @@ void cli_logging(const char *ident, const conf_t *c, int foreground)
     else
         log_init(ident, foreground || (c && !conf_bool(c, CK_SYSLOG)));
     log_set_level(level < 0 ? LOG_INFO : level);
+    daemon_core_dumps(c && conf_bool(c, CK_ENABLE_COREDUMPS));
 }
 
 void cli_version(const char *prog)

@@ -20,6 +20,8 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +166,20 @@ void daemon_pidfile_remove(const char *path)
     }
 }
 
+static int core_dumps_allowed; /* the last daemon_core_dumps() choice */
+
+void daemon_core_dumps(int allow)
+{
+    struct rlimit rl;
+
+    core_dumps_allowed = allow;
+    (void)prctl(PR_SET_DUMPABLE, allow ? 1 : 0, 0, 0, 0);
+    if (!allow && getrlimit(RLIMIT_CORE, &rl) == 0) {
+        rl.rlim_cur = 0; /* the soft limit: a later "yes" may raise it */
+        (void)setrlimit(RLIMIT_CORE, &rl);
+    }
+}
+
 int daemon_drop_privileges(const daemon_user_t *u, char *err, size_t errlen)
 {
     if (geteuid() != 0) {
@@ -194,6 +210,7 @@ int daemon_drop_privileges(const daemon_user_t *u, char *err, size_t errlen)
                  (long)u->uid);
         return -1;
     }
+    daemon_core_dumps(core_dumps_allowed); /* setuid() reset it */
     return 0;
 }
 

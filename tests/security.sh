@@ -200,7 +200,8 @@ if [ "$(id -u)" -eq 0 ]; then
     sesd_relay_conf "$T/u.conf" "DataDirectory $T/udata" "UserID nobody" \
         "FeedbackQueueUrl $SESD_URL$Q" "LogFile $T/u.log"
     chmod 644 "$T/aws-credentials"; touch "$T/u.log"; chmod 666 "$T/u.log"
-    "$R" -F -c "$T/u.conf" -l "unix:$T/u.sock" > "$T/u-relay.out" 2>&1 &
+    (ulimit -c unlimited 2>/dev/null; exec "$R" -F -c "$T/u.conf" -l "unix:$T/u.sock") \
+        > "$T/u-relay.out" 2>&1 &
     UP=$!
     add_cleanup "kill $UP 2>/dev/null"
     wait_for 10 test -S "$T/u.sock"
@@ -209,6 +210,17 @@ if [ "$(id -u)" -eq 0 ]; then
         "$(id -u nobody) $(id -u nobody) $(id -u nobody) $(id -u nobody)" \
         "ses-relay -l runs as UserID (real, effective, saved, fs uid)"
     is "$(stat -c %a "$T/u.sock")" 660 "the LMTP socket is 0660 by default (no access for others)"
+    # a non-dumpable process's /proc/PID belongs to root, not to its user
+    is "$(stat -c %U /proc/$UP/mem) $(awk '/^Max core file size/ {print $5}' /proc/$UP/limits)" \
+        "root 0" "ses-relay is not dumpable after dropping to UserID (no core with its secrets; core size 0)"
+    kill $UP; wait $UP 2>/dev/null
+    { cat "$T/u.conf"; echo "EnableCoredumps yes"; } > "$T/u-core.conf"
+    "$R" -F -c "$T/u-core.conf" -l "unix:$T/u.sock" > "$T/u-relay2.out" 2>&1 &
+    UP=$!
+    add_cleanup "kill $UP 2>/dev/null"
+    wait_for 10 test -S "$T/u.sock"
+    sleep 0.5
+    is "$(stat -c %U /proc/$UP/mem)" nobody "with EnableCoredumps yes it stays dumpable as UserID"
     kill $UP
     HP=$(free_port)
     "$B/relay/ses-feedback" -f -c "$T/u.conf" -H "inet:$HP@127.0.0.1" > "$T/u-fb.out" 2>&1 &
