@@ -8,6 +8,11 @@
  * at once: with burst 1 and rate 50, calls leave 20 ms apart whatever the
  * number of threads. A rate of 0 means unlimited.
  *
+ * ratelimit_share() makes the bucket one that every process using the
+ * same file shares (pipe mode runs a process per delivery): the file holds
+ * the time the next token is due and is updated under flock(). Created
+ * with mode 0660 if missing.
+ *
  * SES counts its maximum send rate in recipients, so the SES client asks
  * for as many tokens as a call has destinations (see ses.c).
  *
@@ -15,17 +20,22 @@
  *   ratelimit_acquire() returns 0 once the tokens are the caller's, or -1
  *   without reserving anything when they would only be due after
  *   deadline_ms (monotonic clock, see clock_mono_ms()); the caller defers.
- *   ratelimit_new() returns NULL when memory runs out.
+ *   ratelimit_new() returns NULL when memory runs out. ratelimit_share()
+ *   returns 0, or -1 with a message in err (the bucket stays per process).
  */
 #ifndef SES_RATELIMIT_H
 #define SES_RATELIMIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct ratelimit ratelimit_t;
 
 ratelimit_t *ratelimit_new(double rate, double burst);
 void ratelimit_free(ratelimit_t *rl); /* NULL is fine */
+
+int ratelimit_share(ratelimit_t *rl, const char *path, char *err,
+                    size_t errlen);
 
 /* Changes the rate (e.g. after a configuration reload); 0: unlimited. */
 void ratelimit_set(ratelimit_t *rl, double rate, double burst);

@@ -48,6 +48,7 @@
 #include <stdbool.h>
 
 #define SES_MAX_RECIPIENTS 1000     /* per message; Postfix sends fewer */
+#define SES_SENDRATE_FILE "sendrate" /* in DataDirectory: MaxSendRate, shared */
 #define SES_V1_MAX_ENCODED 10485760 /* v1 limit, after base64 */
 
 typedef struct ses_client ses_client_t;

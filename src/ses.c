@@ -33,6 +33,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,25 @@ static ratelimit_t *send_rate;
 static void rate_init(void)
 {
     send_rate = ratelimit_new(0, 1);
+}
+
+/* The bucket is shared through DataDirectory/sendrate by every ses-relay
+ * on the host: in pipe mode each delivery is a process of its own. Without
+ * the file, each process paces alone (said once per process). */
+static void rate_share(const conf_t *conf)
+{
+    static int warned;
+    const char *dir = conf_str(conf, CK_DATA_DIRECTORY);
+    char path[PATH_MAX], err[PATH_MAX + 64];
+
+    if (conf_int(conf, CK_MAX_SEND_RATE) <= 0 || dir == NULL)
+        return;
+    snprintf(path, sizeof(path), "%s/%s", dir, SES_SENDRATE_FILE);
+    if (ratelimit_share(send_rate, path, err, sizeof(err)) < 0 && !warned) {
+        warned = 1;
+        log_warning(NULL, "MaxSendRate is paced by this process alone: %s",
+                    err);
+    }
 }
 
 /* ---- v2 ---- */
@@ -267,6 +287,7 @@ ses_client_t *ses_client_new(conf_t *conf, creds_provider_t *creds, char *err,
     }
     /* A reload may change the rate; every client sees the latest. */
     ratelimit_set(send_rate, (double)conf_int(conf, CK_MAX_SEND_RATE), 1);
+    rate_share(conf);
     aws_region(conf, region, sizeof(region));
     if (endpoint)
         str_copy(url, endpoint, sizeof(url));

@@ -166,6 +166,24 @@ is "$(sesd_py 'len([r for r in req if r.get("fault") == "throttled"])')" 0 "neve
 # the mean gap: one late arrival (a loaded machine) must not fail the test
 gap=$(sesd_py 'int((req[-1]["time"] - req[0]["time"]) / (len(req) - 1) * 1000)')
 ok $([ "$gap" -ge 90 ] && echo 0 || echo 1) "calls are paced (mean gap $gap ms, 100 ms due)"
+# pipe mode runs a process per delivery: four at once still keep one rate
+# (the bucket is shared through DataDirectory/sendrate)
+sesd_reset
+sesd_state '{"throttle_rate": 10}'
+for i in 1 2 3 4; do
+    "$top_builddir/relay/ses-relay" -c "$T/rate.conf" -f sender@example.com -- \
+        $(echo $rcpts | cut -d' ' -f$((i * 5 - 4))-$((i * 5))) < "$T/badhdr.eml" \
+        > "$T/par.$i" 2>&1 &
+    pids="${pids:-} $!"
+done
+prc=0
+for p in $pids; do wait "$p" || prc=$?; done
+is "$prc" 0 "MaxSendRate 10, four pipe-mode relays at once, 5 recipients each: all sent"
+is "$(sesd_py 'len([r for r in req if r.get("fault") == "throttled"])')" 0 \
+    "... never throttled: the four processes share one bucket"
+gap=$(sesd_py 'int((req[-1]["time"] - req[0]["time"]) / (len(req) - 1) * 1000)')
+ok $([ "$gap" -ge 90 ] && echo 0 || echo 1) "... together paced at 10/s (mean gap $gap ms over 20 calls, 100 ms due)"
+ls -l "$T/data/sendrate" > /dev/null 2>&1; ok $? "the shared bucket is DataDirectory/sendrate"
 sesd_reset
 sesd_state '{"throttle_rate": 5}'
 sesd_relay_conf "$T/norate.conf" "RecipientsPerCall 1" "RetryTime 30s"

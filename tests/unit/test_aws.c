@@ -12,6 +12,9 @@
 #include "ses_aws.h"
 #include "ses_ratelimit.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 static const struct {
     long http;
     const char *code, *msg;
@@ -293,6 +296,65 @@ static void test_ratelimit_burst_and_cost(void **state)
     ratelimit_free(rl);
 }
 
+/* Two processes sharing DataDirectory/sendrate keep one rate: a token the
+ * parent took is gone for the child. A file from another boot, a corrupt
+ * one or an absurd time is taken as "now", never as a long wait. */
+static void test_ratelimit_shared_between_processes(void **state)
+{
+    char path[] = "/tmp/test-sendrate.XXXXXX", err[256];
+    int fd = mkstemp(path), status;
+    ratelimit_t *rl = ratelimit_new(1, 1);
+    pid_t pid;
+
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(ratelimit_share(rl, path, err, sizeof(err)), 0);
+    assert_int_equal(ratelimit_acquire(rl, 1, clock_mono_ms(), NULL), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* a second ses-relay */
+        ratelimit_t *other = ratelimit_new(1, 1);
+        int rc = ratelimit_share(other, path, err, sizeof(err)) == 0 &&
+                 ratelimit_acquire(other, 1, clock_mono_ms(), NULL) == -1;
+        _exit(rc ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* unshared, a fresh bucket would have given the child its token */
+    {
+        ratelimit_t *alone = ratelimit_new(1, 1);
+        assert_int_equal(ratelimit_acquire(alone, 1, clock_mono_ms(), NULL),
+                         0);
+        ratelimit_free(alone);
+    }
+    /* garbage, a short file and a far-future time: free at once */
+    {
+        static const struct {
+            uint64_t boot;
+            double next;
+        } far = {0, 1e15};
+        const char *junk[] = {"x", "0123456789abcdef"};
+        for (size_t i = 0; i < 3; i++) {
+            FILE *f = fopen(path, "w");
+            assert_non_null(f);
+            if (i < 2)
+                fputs(junk[i], f);
+            else
+                fwrite(&far, sizeof(far), 1, f);
+            fclose(f);
+            assert_int_equal(ratelimit_acquire(rl, 1, clock_mono_ms(), NULL),
+                             0);
+        }
+    }
+    /* a path that cannot be opened is an error; the bucket stays usable */
+    assert_int_equal(
+        ratelimit_share(rl, "/nonexistent/dir/sendrate", err, sizeof(err)),
+        -1);
+    assert_non_null(strstr(err, "/nonexistent/dir/sendrate"));
+    ratelimit_free(rl);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_service_endpoint_rules),
         cmocka_unit_test(test_ratelimit_refuses_past_deadline),
         cmocka_unit_test(test_ratelimit_burst_and_cost),
+        cmocka_unit_test(test_ratelimit_shared_between_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
