@@ -294,8 +294,9 @@ static int from_env(creds_provider_t *p, const creds_ctx_t *ctx, aws_creds_t *c,
 typedef struct {
     aws_creds_t *c;
     bool section;  /* the wanted section was seen */
-    bool indirect; /* role_arn, credential_process, sso_* */
+    bool indirect; /* role_arn, sso_*, web_identity_token_file */
     char indirect_key[64];
+    char process[4096]; /* credential_process */
 } profile_t;
 
 /* A credentials file others can read holds secret keys they can use: say
@@ -389,8 +390,9 @@ static void take_key(void *ud, const char *k, const char *v)
     else if (str_iequal(k, "aws_session_token") ||
              (str_iequal(k, "aws_security_token") && !c->session_token[0]))
         str_copy(c->session_token, v, sizeof(c->session_token));
-    else if (str_iequal(k, "role_arn") || str_iequal(k, "credential_process") ||
-             str_ihas_prefix(k, "sso_") ||
+    else if (str_iequal(k, "credential_process"))
+        str_copy(pr->process, v, sizeof(pr->process));
+    else if (str_iequal(k, "role_arn") || str_ihas_prefix(k, "sso_") ||
              str_iequal(k, "web_identity_token_file")) {
         pr->indirect = true;
         str_copy(pr->indirect_key, k, sizeof(pr->indirect_key));
@@ -451,12 +453,14 @@ static int home_path(const char *rel, char *out, size_t outlen)
     return (size_t)snprintf(out, outlen, "%s/%s", home, rel) < outlen ? 0 : -1;
 }
 
-/* Keys of one file's section; 1 found, 0 none, -1 error. */
+/* Keys of one file's section; 1 found, 0 none, -1 error. A
+ * credential_process of the section goes into process (if still empty). */
 static int profile_from(const char *path, bool config, const char *profile,
-                        aws_creds_t *c, bool *seen, bool *indirect, char *err,
+                        aws_creds_t *c, bool *seen, bool *indirect,
+                        char *process, size_t processlen, char *err,
                         size_t errlen)
 {
-    profile_t pr = {c, false, false, ""};
+    profile_t pr = {c, false, false, "", ""};
     want_t w = {profile, &pr};
     int r;
 
@@ -466,6 +470,9 @@ static int profile_from(const char *path, bool config, const char *profile,
     if (r < 0)
         return -1;
     *seen |= r > 0;
+    if (!process[0])
+        str_copy(process, pr.process, processlen);
+    secure_zero(pr.process, sizeof(pr.process));
     if (!c->access_key[0] && !c->secret_key[0]) {
         *indirect |= pr.indirect;
         return 0;
@@ -487,8 +494,9 @@ static int from_shared_files(creds_provider_t *p, const creds_ctx_t *ctx,
     bool explicit, seen = false, indirect = false;
     const char *profile = profile_name(p, &explicit);
     const char *env;
-    char cpath[1024] = "", fpath[1024] = "";
-    int r;
+    char cpath[1024] = "", fpath[1024] = "", process[4096] = "";
+    aws_creds_t cfg;
+    int r, rf = 0;
 
     (void)ctx;
     if (p->credentials_file)
@@ -502,20 +510,37 @@ static int from_shared_files(creds_provider_t *p, const creds_ctx_t *ctx,
     else
         home_path(".aws/config", fpath, sizeof(fpath));
 
-    /* The credentials file wins; keys are never mixed across files. */
-    if (cpath[0] && (r = profile_from(cpath, false, profile, c, &seen,
-                                      &indirect, err, errlen)) != 0)
+    /* botocore's order: keys in the credentials file, then the
+     * profile's credential_process (from either file), then keys in the
+     * config file. Keys are never mixed across files. */
+    if (cpath[0] &&
+        (r = profile_from(cpath, false, profile, c, &seen, &indirect, process,
+                          sizeof(process), err, errlen)) != 0)
         return r;
-    if (fpath[0] && (r = profile_from(fpath, true, profile, c, &seen, &indirect,
-                                      err, errlen)) != 0)
-        return r;
+    if (fpath[0]) {
+        memset(&cfg, 0, sizeof(cfg));
+        rf = profile_from(fpath, true, profile, &cfg, &seen, &indirect,
+                          process, sizeof(process), err, errlen);
+        if (rf < 0 || (rf > 0 && !process[0])) {
+            *c = cfg;
+            creds_wipe(&cfg);
+            return rf;
+        }
+        creds_wipe(&cfg);
+    }
     memset(c, 0, sizeof(*c));
+    if (process[0]) {
+        r = creds_process(process, profile, c, err, errlen);
+        secure_zero(process, sizeof(process));
+        return r;
+    }
     if (indirect) {
         snprintf(err, errlen,
-                 "profile \"%s\" uses role_arn, credential_process, sso or "
+                 "profile \"%s\" uses role_arn, sso or "
                  "web_identity_token_file settings, which ses-milter does "
                  "not support: give it aws_access_key_id and "
-                 "aws_secret_access_key, or use the environment",
+                 "aws_secret_access_key or a credential_process, or use the "
+                 "environment",
                  profile);
         return -1;
     }

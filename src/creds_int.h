@@ -12,6 +12,8 @@
  *   creds_container()     AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/FULL_URI
  *                         (creds_container.c)
  *   creds_imds()          EC2 instance metadata, IMDSv2 (creds_imds.c)
+ *   creds_process()       a profile's credential_process (creds_process.c),
+ *                         called by the shared-file source
  */
 #ifndef SES_CREDS_INT_H
 #define SES_CREDS_INT_H
@@ -35,6 +37,10 @@ int creds_container(const creds_ctx_t *ctx, aws_creds_t *out, char *err,
                     size_t errlen);
 int creds_imds(const creds_ctx_t *ctx, aws_creds_t *out, char *err,
                size_t errlen);
+
+/* Runs a profile's credential_process command; 1 or -1. */
+int creds_process(const char *cmd, const char *profile, aws_creds_t *out,
+                  char *err, size_t errlen);
 
 /* Shared by the sources (creds.c). */
 

@@ -96,7 +96,48 @@ is "$RC" 75 "a missing named profile defers, never falls through to another iden
 AWS_PROFILE=half send "half"
 like "$OUT" 'profile "half" has only one of' "a half profile is an error"
 AWS_PROFILE=role send "role"
-like "$OUT" "uses role_arn, credential_process, sso" "an assume-role profile is refused with a clear reason"
+like "$OUT" "uses role_arn, sso or web_identity_token_file" "an assume-role profile is refused with a clear reason"
+# credential_process: the profile's command prints the keys as JSON
+cat > "$T/cproc" <<EOF
+#!/bin/sh
+case "\$1" in
+good) printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s"}\n' "$SESD_AKID" "$SESD_SECRET" ;;
+temp) printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s", "Expiration": "2099-01-01T00:00:00Z"}' "$SESD_AKID" "$SESD_SECRET" ;;
+v2) printf '{"Version": 2, "AccessKeyId": "%s", "SecretAccessKey": "%s"}' "$SESD_AKID" "$SESD_SECRET" ;;
+fail) echo "token expired; run aws sso login" >&2; echo "partial $SESD_SECRET"; exit 3 ;;
+stdin) cat; printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s"}' "$SESD_AKID" "$SESD_SECRET" ;;
+slow) sleep 31.25 ;;
+esac
+EOF
+chmod 755 "$T/cproc"
+for c in good temp v2 fail stdin slow; do
+    printf '[profile p%s]\ncredential_process = %s %s\n' "$c" "$T/cproc" "$c" >> "$T/config"
+done
+printf '[both]\naws_access_key_id = AKIDCONFIGFILEKEY002\naws_secret_access_key = configSecretKey/Also+Never+Logged00\n' >> "$T/credentials"
+printf '[profile both]\ncredential_process = %s good\n' "$T/cproc" >> "$T/config"
+AWS_PROFILE=pgood send "process"
+is "$RC" 0 "credential_process: sent with the keys the command printed"
+is "$(last_akid)" "$SESD_AKID" "... signed with them"
+is "$(AWS_PROFILE=ptemp "$GET" -c "$T/none.conf")" "ok source=process:ptemp akid=$SESD_AKID temporary=1" \
+    "credential_process with an Expiration gives temporary credentials"
+AWS_PROFILE=pv2 send "process v2"
+is "$RC" 75 "a document without Version 1: deferred"
+like "$OUT" 'credential_process of profile "pv2" wrote a document without "Version": 1' "... saying so"
+AWS_PROFILE=pfail send "process fail"
+is "$RC" 75 "a failing credential_process: deferred (75)"
+like "$OUT" '^4\.3\.5 credential_process of profile "pfail" exited with status 3: token expired; run aws sso login' \
+    "... with its exit status and the first line of its stderr"
+AWS_PROFILE=pstdin send "process stdin"
+is "$RC" 0 "a command that reads its stdin gets /dev/null (no hang, the message stays ses-relay's)"
+t0=$(date +%s)
+AWS_PROFILE=pslow CREDS_PROCESS_TIMEOUT_MS=1000 send "process slow"
+is "$RC" 75 "a credential_process that hangs: deferred"
+like "$OUT" 'credential_process of profile "pslow" timed out and was killed' "... after the time limit"
+ok $([ $(( $(date +%s) - t0 )) -lt 10 ] && echo 0 || echo 1) "... without waiting for it"
+sleep 0.2
+pgrep -x -f "sleep 31.25" > /dev/null; is "$?" 1 "... and what the command started is killed with it"
+AWS_PROFILE=both send "keys before process"
+is "$(last_akid)" AKIDCONFIGFILEKEY002 "keys in the credentials file come before a credential_process (botocore's order)"
 mv "$T/credentials" "$T/credentials.off"
 send "config default"
 is "$RC" 0 "without a credentials file, [default] of the config file is used"
