@@ -61,7 +61,10 @@ CONF_KEY(MAX_MESSAGE_SIZE, "MaxMessageSize", CT_SIZE, "40M", "1024..41943040",
          NULL, "largest message accepted for relay")
 /* daemons */
 CONF_KEY(DATA_DIRECTORY, "DataDirectory", CT_PATH, "/var/lib/ses-milter", NULL,
-         NULL, "Berkeley DB environment shared by all programs")
+         NULL,
+         "Berkeley DB environment shared by all programs; its file system "
+         "needs about 205 MB free when the environment is created (the region "
+         "files are reserved then)")
 CONF_KEY(SOCKET, "Socket", CT_STRING, "local:/run/ses-milter/ses-milter.sock",
          NULL, conf_v_socket,
          "milter socket: local:PATH, unix:PATH or inet:PORT@ADDR")
@@ -79,8 +82,8 @@ CONF_KEY(RELAY_WORKERS, "RelayWorkers", CT_INT, "32", "1..1024", NULL,
          "LMTP connections served at once, one thread each with its own "
          "HTTPS connection to SES; keep it above Postfix's lmtp concurrency "
          "for the transport (default 20) plus a few cached connections")
-CONF_KEY(RELAY_MAX_RECIPIENTS, "RelayMaxRecipients", CT_INT, "1000",
-         "1..1000", NULL,
+CONF_KEY(RELAY_MAX_RECIPIENTS, "RelayMaxRecipients", CT_INT, "1000", "1..1000",
+         NULL,
          "recipients per LMTP transaction; more are answered 452 4.5.3 and "
          "Postfix sends them in another transaction")
 CONF_KEY(RELAY_TIMEOUT, "RelayTimeout", CT_DURATION, "300s", "1000..3600000",

@@ -57,6 +57,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define FILE_MODE        0660
@@ -313,8 +314,40 @@ static store_status_t check_space(const char *dir)
     return STORE_OK;
 }
 
-/* Gives the region files (__db.NNN) real blocks, so a file system that
- * fills up later cannot turn a touch of a mapped page into SIGBUS. */
+/* The length of this process's mapping of the file (dev, ino), 0 if it
+ * has none. Berkeley DB maps a region file at the region's maximum size
+ * and grows the file into that mapping as the region grows. */
+static unsigned long long mapped_length(dev_t dev, ino_t ino)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    char line[512];
+    int at_start = 1;
+    unsigned long long len = 0;
+
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        unsigned long long lo, hi, off, inode;
+        unsigned maj, min;
+        int whole = strchr(line, '\n') != NULL;
+
+        if (at_start &&
+            sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &lo, &hi, &off, &maj,
+                   &min, &inode) == 6 &&
+            inode == (unsigned long long)ino && makedev(maj, min) == dev &&
+            off + (hi - lo) > len)
+            len = off + (hi - lo);
+        at_start = whole;
+    }
+    fclose(f);
+    return len;
+}
+
+/* Gives the region files (__db.NNN) real blocks for all they can grow to
+ * (their mapped length), so a file system that fills up later cannot
+ * turn a touch of a mapped page into SIGBUS: the room is taken now, when
+ * running short is a clean "file system full". Blocks a file already has
+ * need no new room, so joining an environment works on a full disk. */
 static store_status_t back_regions(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -325,7 +358,8 @@ static store_status_t back_regions(const char *dir)
         return STORE_OK;
     while (st == STORE_OK && (de = readdir(d)) != NULL) {
         struct stat sb;
-        int fd, ret;
+        unsigned long long max;
+        int fd, ret = 0;
 
         if (strncmp(de->d_name, "__db.", 5) != 0 ||
             !isdigit((unsigned char)de->d_name[5]))
@@ -333,17 +367,27 @@ static store_status_t back_regions(const char *dir)
         fd = openat(dirfd(d), de->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
             continue; /* another user's: that user backed it */
-        if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
-            (ret = posix_fallocate(fd, 0, sb.st_size)) == ENOSPC)
-            st = store_fail(STORE_TEMPFAIL, "%s/%s: file system full", dir,
-                            de->d_name);
+        if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+            max = mapped_length(sb.st_dev, sb.st_ino);
+            ret = posix_fallocate(fd, 0, sb.st_size);
+#ifdef FALLOC_FL_KEEP_SIZE
+            if (ret == 0 && max > (unsigned long long)sb.st_size &&
+                fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)max) < 0 &&
+                errno == ENOSPC)
+                ret = ENOSPC;
+#endif
+            if (ret == ENOSPC)
+                st = store_fail(STORE_TEMPFAIL,
+                                "%s/%s: file system full (this region "
+                                "file needs %llu MB)",
+                                dir, de->d_name, (max >> 20) + 1);
+        }
         close(fd);
     }
     closedir(d);
     return st;
 }
 
-/* Opens e->dbenv under the directory's open lock. */
 static store_status_t env_open(env_t *e)
 {
     char path[4096];

@@ -39,12 +39,35 @@ done
 like "$(cat "$T/full.log")" "file system full" "... as 'file system full' on the tmpfs"
 like "$(cat "$T/ro.log")" "Read-only file system" "... as 'Read-only file system' on the read-only mount"
 
-# ---- LMTP relay and milter behind Postfix, the disk filling up ----
+# ---- the region files take their room when the store is created ----
+# Berkeley DB grows its mapped region files as it runs; a page it cannot
+# back would be SIGBUS, so the store reserves their full size up front.
 umount "$T/full"
 mount -t tmpfs -o size=64m,mode=0777 tmpfs "$T/full"
+ses_conf "$T/reg.conf" "DataDirectory $T/full/data"
+out=$(printf 'a@example.org,manual\n' | "$B/relay/ses-suppress" -c "$T/reg.conf" import - 2>&1)
+is "$?" 75 "a 64 MB file system: the store is not created (exit 75)"
+like "$out" "file system full \\(this region file needs [0-9]+ MB\\)" "... saying how much it needs"
+umount "$T/full"
+mount -t tmpfs -o size=256m,mode=0777 tmpfs "$T/full"
+printf 'a@example.org,manual\n' | "$B/relay/ses-suppress" -c "$T/reg.conf" import - >/dev/null
+ok $? "a 256 MB file system: the store is created"
+avail=$(df -k "$T/full" | awk 'NR==2 {print $4}')
+dd if=/dev/zero of="$T/full/filler" bs=1k count=$((avail - 3072)) 2>/dev/null
+$PY -c 'for i in range(200000): print("u%d@example.net,bounce" % i)' > "$T/200k.csv"
+out=$("$B/relay/ses-suppress" -c "$T/reg.conf" import "$T/200k.csv" 2>&1)
+is "$?" 75 "3 MB left, a 200,000 address import: exit 75, no SIGBUS as the cache grows"
+like "$out" "No space left on device" "... saying the disk is full"
+"$B/relay/ses-suppress" -c "$T/reg.conf" check a@example.org >/dev/null
+ok $? "... and the store still answers"
+umount "$T/full"
+rm -f "$T/200k.csv"
+
+# ---- LMTP relay and milter behind Postfix, the disk filling up ----
+mount -t tmpfs -o size=256m,mode=0777 tmpfs "$T/full"
 ses_conf "$T/ses.conf" "DataDirectory $T/full/data" "OnError tempfail" "RetryTime 2s"
 printf 'keep@example.org,manual\n' | "$B/relay/ses-suppress" -c "$T/ses.conf" import - >/dev/null
-ok $? "a store on a 64 MB tmpfs"
+ok $? "a store on a 256 MB tmpfs"
 relay_lmtp_start "$T/ses.conf"; ok $? "ses-relay -l starts with a working store"
 milter_start "$T/ses.conf"; ok $? "ses-milter starts with a working store"
 pf_with_relay lmtp "$T/ses.conf"
@@ -103,7 +126,7 @@ is "$(sent_summary onerr-a)" "calls=1 dests=1 unique=1 sizes=1" "... and reaches
 kill "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null
 sed -i "s|^DataDirectory .*|DataDirectory $T/small/data|" "$T/ses.conf"
 milter_start "$T/ses.conf"; ok $? "ses-milter (OnError accept) starts on the full tmpfs"
-mount -o remount,size=128m "$T/small"
+mount -o remount,size=256m "$T/small"
 printf 'keep@example.org,manual\n' | "$B/relay/ses-suppress" -c "$T/ses.conf" import - >/dev/null
 ok $? "the file system grows; the store is created"
 sleep 6 # SNAPSHOT_STORE_RETRY
@@ -135,7 +158,7 @@ is "$rc" 75 "feedback, store on a full disk: ses-feedback -Q exits 75 (try again
 like "$(cat "$T/fb.log")" "cannot open the store: .*file system full" "... saying why"
 is "$(qlen deleted)" 0 "... having deleted nothing from SQS"
 umount "$T/fb"
-mount -t tmpfs -o size=64m,mode=0777 tmpfs "$T/fb"
+mount -t tmpfs -o size=256m,mode=0777 tmpfs "$T/fb"
 printf 'keep@example.org,manual\n' | "$B/relay/ses-suppress" -c "$T/fb.conf" import - >/dev/null
 sesd_state '{"sqs_delete_hang": true}'
 "$B/relay/ses-feedback" -c "$T/fb.conf" -Q -f >> "$T/fb.out" 2>&1 &
