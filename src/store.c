@@ -89,7 +89,6 @@ struct env {
     pthread_mutex_t dblock; /* lazy database opens */
     DB_ENV *dbenv;
     DB *db[DBI__N][2];        /* [i][0] read-only, [i][1] read-write */
-    int64_t db_retry[DBI__N]; /* read-only: next open attempt (ms) */
     atomic_int broken;        /* DB_RUNRECOVERY seen: reopen */
     atomic_uint gen;          /* bumped by every reopen */
     atomic_int txns;          /* open store transactions */
@@ -465,7 +464,6 @@ static void env_close_handles(env_t *e)
                 e->db[i][m]->close(e->db[i][m], DB_NOSYNC);
                 e->db[i][m] = NULL;
             }
-    memset(e->db_retry, 0, sizeof(e->db_retry));
     if (e->dbenv) {
         e->dbenv->close(e->dbenv, 0);
         e->dbenv = NULL;
@@ -515,7 +513,10 @@ static void env_leave(env_t *e)
 }
 
 /* The database handle for one operation (e->lock held for reading). A
- * read-only user whose file does not exist yet gets STORE_NOTFOUND. */
+ * read-only user whose file does not exist yet gets STORE_NOTFOUND; it
+ * looks for the file again at its next operation (a stat(), cheaper than
+ * a failing open), so a database another process creates - the first
+ * suppression, say - is seen at once. */
 store_status_t store_env_db(env_t *e, int i, int rw, DB **out)
 {
     store_status_t st = STORE_OK;
@@ -528,10 +529,16 @@ store_status_t store_env_db(env_t *e, int i, int rw, DB **out)
     pthread_mutex_lock(&e->dblock);
     if ((*out = e->db[i][rw]) != NULL)
         goto done;
-    if (!rw && clock_mono_ms() < e->db_retry[i]) {
-        st = store_fail(STORE_NOTFOUND, "%s does not exist yet",
-                        store_db_files[i]);
-        goto done;
+    if (!rw) {
+        char path[PATH_MAX];
+        struct stat sb;
+        if (snprintf(path, sizeof(path), "%s/%s", e->dir,
+                     store_db_files[i]) < (int)sizeof(path) &&
+            stat(path, &sb) < 0 && errno == ENOENT) {
+            st = store_fail(STORE_NOTFOUND, "%s does not exist yet",
+                            store_db_files[i]);
+            goto done;
+        }
     }
     if ((ret = db_create(&db, e->dbenv, 0)) != 0) {
         st = store_db_status(e, ret, "db_create");
@@ -544,7 +551,6 @@ store_status_t store_env_db(env_t *e, int i, int rw, DB **out)
     if (ret != 0) {
         db->close(db, 0);
         if (ret == ENOENT && !rw) {
-            e->db_retry[i] = clock_mono_ms() + 1000;
             st = store_fail(STORE_NOTFOUND, "%s does not exist yet",
                             store_db_files[i]);
         } else {
