@@ -12,9 +12,14 @@
  *      AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials; sections "[name]"),
  *      else the config file (AWS_CONFIG_FILE, ~/.aws/config; sections
  *      "[profile name]" and "[default]"). Keys come from one file, never
- *      mixed. A profile named explicitly but found in neither file, or
- *      one that only has role_arn/credential_process/sso settings, is an
- *      error, not a reason to fall through to another identity.
+ *      mixed. botocore's order within a profile: role_arn (STS AssumeRole
+ *      signed with source_profile's or credential_source's credentials,
+ *      or AssumeRoleWithWebIdentity with web_identity_token_file), keys in
+ *      the credentials file, credential_process, keys in the config file.
+ *      A profile named explicitly but found in neither file, or one with
+ *      sso or mfa_serial settings, is an error, not a reason to fall
+ *      through to another identity. With the Profile key set, source 1 is
+ *      skipped (botocore does so for a profile given to a Session).
  *   3. web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN
  *      [+ AWS_ROLE_SESSION_NAME] -> STS AssumeRoleWithWebIdentity
  *      (unsigned; https://sts.REGION.amazonaws.com, or AWS_ENDPOINT_URL_STS)

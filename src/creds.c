@@ -8,6 +8,10 @@
  * sources share (time and JSON parsing, token files, metadata HTTP) live
  * here too.
  *
+ * A profile with role_arn is resolved here too: its source credentials
+ * (source_profile, recursively, or credential_source) sign an STS
+ * AssumeRole call made by creds_sts_assume() in creds_web.c.
+ *
  * Shared files are parsed like botocore's configparser: "[section]"
  * headers, "key = value" lines, '#' and ';' full-line comments, indented
  * continuation lines (nested settings such as "s3 =") ignored. Lines over
@@ -50,6 +54,7 @@ struct creds_provider {
     bool have;
     int64_t next_refresh_ms; /* no refresh attempt before this */
     aws_creds_t cached;
+    aws_creds_t *fixed; /* creds_provider_fixed(): the only source */
 };
 
 creds_provider_t *creds_provider_new(const conf_t *conf)
@@ -67,6 +72,20 @@ creds_provider_t *creds_provider_new(const conf_t *conf)
     return p;
 }
 
+creds_provider_t *creds_provider_fixed(const aws_creds_t *c)
+{
+    creds_provider_t *p = creds_provider_new(NULL);
+
+    if (p == NULL)
+        return NULL;
+    if ((p->fixed = malloc(sizeof(*p->fixed))) == NULL) {
+        creds_provider_free(p);
+        return NULL;
+    }
+    *p->fixed = *c;
+    return p;
+}
+
 void creds_wipe(aws_creds_t *c)
 {
     secure_zero(c, sizeof(*c));
@@ -77,6 +96,10 @@ void creds_provider_free(creds_provider_t *p)
     if (p == NULL)
         return;
     creds_wipe(&p->cached);
+    if (p->fixed) {
+        creds_wipe(p->fixed);
+        free(p->fixed);
+    }
     pthread_cond_destroy(&p->done);
     pthread_mutex_destroy(&p->lock);
     free(p->profile);
@@ -257,15 +280,13 @@ long creds_env_long(const char *name, long dflt, long min, long max)
 
 /* ---- 1. environment ---- */
 
-static int from_env(creds_provider_t *p, const creds_ctx_t *ctx, aws_creds_t *c,
-                    char *err, size_t errlen)
+/* AWS_ACCESS_KEY_ID and friends; 1, 0 (none) or -1. */
+static int env_keys(aws_creds_t *c, char *err, size_t errlen)
 {
     const char *ak = getenv("AWS_ACCESS_KEY_ID");
     const char *sk = getenv("AWS_SECRET_ACCESS_KEY");
     const char *tok = getenv("AWS_SESSION_TOKEN");
 
-    (void)p;
-    (void)ctx;
     if (tok == NULL || *tok == '\0')
         tok = getenv("AWS_SECURITY_TOKEN"); /* the older name */
     if (!ak || !*ak || !sk || !*sk) {
@@ -289,13 +310,38 @@ static int from_env(creds_provider_t *p, const creds_ctx_t *ctx, aws_creds_t *c,
     return 1;
 }
 
+/* The chain's first source - except when the Profile key names a profile:
+ * then, as botocore does for a profile given to its Session, that
+ * profile decides (its credential_source = Environment still reads these
+ * variables). */
+static int from_env(creds_provider_t *p, const creds_ctx_t *ctx, aws_creds_t *c,
+                    char *err, size_t errlen)
+{
+    (void)ctx;
+    if (p->profile)
+        return 0;
+    return env_keys(c, err, errlen);
+}
+
 /* ---- 2. shared credentials and config files ---- */
+
+/* A profile's role settings; the credentials file's win over the config
+ * file's (botocore merges the two files' profiles that way). */
+typedef struct {
+    char role_arn[256];
+    char source_profile[128];
+    char credential_source[32];
+    char session[80];
+    char external_id[1300];
+    char duration[16];
+    char token_file[1024];
+    bool mfa; /* mfa_serial: needs a code typed in */
+    bool sso; /* sso_*: not supported */
+} role_t;
 
 typedef struct {
     aws_creds_t *c;
-    bool section;  /* the wanted section was seen */
-    bool indirect; /* role_arn, sso_*, web_identity_token_file */
-    char indirect_key[64];
+    role_t *role;
     char process[4096]; /* credential_process */
 } profile_t;
 
@@ -378,10 +424,18 @@ static int ini_read(const char *path, bool (*want)(const char *, void *),
     return found;
 }
 
+/* Sets a role setting the credentials file has not already set. */
+static void role_set(char *dst, size_t dstlen, const char *v)
+{
+    if (!dst[0])
+        str_copy(dst, v, dstlen);
+}
+
 static void take_key(void *ud, const char *k, const char *v)
 {
     profile_t *pr = ud;
     aws_creds_t *c = pr->c;
+    role_t *r = pr->role;
 
     if (str_iequal(k, "aws_access_key_id"))
         str_copy(c->access_key, v, sizeof(c->access_key));
@@ -392,11 +446,24 @@ static void take_key(void *ud, const char *k, const char *v)
         str_copy(c->session_token, v, sizeof(c->session_token));
     else if (str_iequal(k, "credential_process"))
         str_copy(pr->process, v, sizeof(pr->process));
-    else if (str_iequal(k, "role_arn") || str_ihas_prefix(k, "sso_") ||
-             str_iequal(k, "web_identity_token_file")) {
-        pr->indirect = true;
-        str_copy(pr->indirect_key, k, sizeof(pr->indirect_key));
-    }
+    else if (str_iequal(k, "role_arn"))
+        role_set(r->role_arn, sizeof(r->role_arn), v);
+    else if (str_iequal(k, "source_profile"))
+        role_set(r->source_profile, sizeof(r->source_profile), v);
+    else if (str_iequal(k, "credential_source"))
+        role_set(r->credential_source, sizeof(r->credential_source), v);
+    else if (str_iequal(k, "role_session_name"))
+        role_set(r->session, sizeof(r->session), v);
+    else if (str_iequal(k, "external_id"))
+        role_set(r->external_id, sizeof(r->external_id), v);
+    else if (str_iequal(k, "duration_seconds"))
+        role_set(r->duration, sizeof(r->duration), v);
+    else if (str_iequal(k, "web_identity_token_file"))
+        role_set(r->token_file, sizeof(r->token_file), v);
+    else if (str_iequal(k, "mfa_serial"))
+        r->mfa = true;
+    else if (str_ihas_prefix(k, "sso_"))
+        r->sso = true;
 }
 
 typedef struct {
@@ -453,14 +520,14 @@ static int home_path(const char *rel, char *out, size_t outlen)
     return (size_t)snprintf(out, outlen, "%s/%s", home, rel) < outlen ? 0 : -1;
 }
 
-/* Keys of one file's section; 1 found, 0 none, -1 error. A
- * credential_process of the section goes into process (if still empty). */
+/* Keys of one file's section into *c; 1 found, 0 none, -1 error. The
+ * section's credential_process goes into process (if still empty), its
+ * role settings into *role. */
 static int profile_from(const char *path, bool config, const char *profile,
-                        aws_creds_t *c, bool *seen, bool *indirect,
-                        char *process, size_t processlen, char *err,
-                        size_t errlen)
+                        aws_creds_t *c, role_t *role, bool *seen, char *process,
+                        size_t processlen, char *err, size_t errlen)
 {
-    profile_t pr = {c, false, false, "", ""};
+    profile_t pr = {c, role, ""};
     want_t w = {profile, &pr};
     int r;
 
@@ -473,10 +540,8 @@ static int profile_from(const char *path, bool config, const char *profile,
     if (!process[0])
         str_copy(process, pr.process, processlen);
     secure_zero(pr.process, sizeof(pr.process));
-    if (!c->access_key[0] && !c->secret_key[0]) {
-        *indirect |= pr.indirect;
+    if (!c->access_key[0] && !c->secret_key[0])
         return 0;
-    }
     if (!c->access_key[0] || !c->secret_key[0]) {
         snprintf(err, errlen,
                  "%s: profile \"%s\" has only one of aws_access_key_id and "
@@ -488,17 +553,151 @@ static int profile_from(const char *path, bool config, const char *profile,
     return 1;
 }
 
-static int from_shared_files(creds_provider_t *p, const creds_ctx_t *ctx,
-                             aws_creds_t *c, char *err, size_t errlen)
+#define ROLE_CHAIN_MAX 5 /* source_profile hops before it is called a loop */
+
+static int profile_creds(creds_provider_t *p, const creds_ctx_t *ctx,
+                         const char *profile, bool explicit, int depth,
+                         aws_creds_t *c, char *err, size_t errlen);
+
+/* The credentials a role is assumed with: source_profile (that profile's
+ * own keys when it names itself, else whatever it resolves to, roles
+ * included) or credential_source. 1 or -1. */
+static int role_source(creds_provider_t *p, const creds_ctx_t *ctx,
+                       const char *profile, const role_t *role,
+                       const aws_creds_t *own, int depth, aws_creds_t *src,
+                       char *err, size_t errlen)
 {
-    bool explicit, seen = false, indirect = false;
-    const char *profile = profile_name(p, &explicit);
+    const char *cs = role->credential_source;
+    int r;
+
+    memset(src, 0, sizeof(*src));
+    if (role->source_profile[0]) {
+        if (strcmp(role->source_profile, profile) == 0) {
+            if (!own->access_key[0]) {
+                snprintf(err, errlen,
+                         "profile \"%s\" is its own source_profile but has "
+                         "no aws_access_key_id",
+                         profile);
+                return -1;
+            }
+            *src = *own;
+            return 1;
+        }
+        return profile_creds(p, ctx, role->source_profile, true, depth + 1, src,
+                             err, errlen);
+    }
+    if (str_iequal(cs, "Environment"))
+        r = env_keys(src, err, errlen);
+    else if (str_iequal(cs, "Ec2InstanceMetadata"))
+        r = creds_imds(ctx, src, err, errlen);
+    else if (str_iequal(cs, "EcsContainer"))
+        r = creds_container(ctx, src, err, errlen);
+    else {
+        snprintf(err, errlen,
+                 "profile \"%s\": credential_source must be Environment, "
+                 "Ec2InstanceMetadata or EcsContainer",
+                 profile);
+        return -1;
+    }
+    if (r == 0)
+        snprintf(err, errlen,
+                 "profile \"%s\": credential_source %s has no credentials",
+                 profile, cs);
+    return r == 1 ? 1 : -1;
+}
+
+/* A profile with role_arn: AssumeRole with its source's credentials, or
+ * AssumeRoleWithWebIdentity with its web_identity_token_file. 1 or -1. */
+static int assume_role(creds_provider_t *p, const creds_ctx_t *ctx,
+                       const char *profile, const role_t *role,
+                       const aws_creds_t *own, int depth, aws_creds_t *c,
+                       char *err, size_t errlen)
+{
+    sts_assume_t a = {.what = "role_session_name",
+                      .role_arn = role->role_arn,
+                      .session = role->session,
+                      .external_id = role->external_id,
+                      .duration = role->duration};
+    aws_creds_t src;
+    const char *d;
+    int r;
+
+    if (depth >= ROLE_CHAIN_MAX) {
+        snprintf(err, errlen,
+                 "profile \"%s\": more than %d roles chained through "
+                 "source_profile (a loop?)",
+                 profile, ROLE_CHAIN_MAX);
+        return -1;
+    }
+    if (role->mfa) {
+        snprintf(err, errlen,
+                 "profile \"%s\" needs an MFA code (mfa_serial), which a "
+                 "mail server cannot type in",
+                 profile);
+        return -1;
+    }
+    if (role->source_profile[0] && role->credential_source[0]) {
+        snprintf(err, errlen,
+                 "profile \"%s\" has both source_profile and "
+                 "credential_source",
+                 profile);
+        return -1;
+    }
+    for (d = role->duration; *d; d++)
+        if (!isdigit((unsigned char)*d) || d - role->duration > 5) {
+            snprintf(err, errlen,
+                     "profile \"%s\": duration_seconds is not a number of "
+                     "seconds",
+                     profile);
+            return -1;
+        }
+    if (!role->source_profile[0] && !role->credential_source[0]) {
+        if (!role->token_file[0]) {
+            snprintf(err, errlen,
+                     "profile \"%s\" has role_arn but no source_profile, "
+                     "credential_source or web_identity_token_file",
+                     profile);
+            return -1;
+        }
+        a.token_file = role->token_file;
+        a.external_id = a.duration = NULL;
+        if (creds_sts_assume(ctx, &a, c, err, errlen) < 0)
+            return -1;
+        snprintf(c->source, sizeof(c->source), "web-identity:%.40s", profile);
+        return 1;
+    }
+    if (role_source(p, ctx, profile, role, own, depth, &src, err, errlen) < 0)
+        return -1;
+    log_secret_add(src.secret_key);
+    log_secret_add(src.session_token);
+    a.signer = &src;
+    r = creds_sts_assume(ctx, &a, c, err, errlen);
+    creds_wipe(&src);
+    if (r < 0)
+        return -1;
+    snprintf(c->source, sizeof(c->source), "assume-role:%.40s", profile);
+    return 1;
+}
+
+/* One profile from the shared files, in botocore's order: a role
+ * (role_arn), keys in the credentials file, the profile's
+ * credential_process, keys in the config file. Keys are never mixed
+ * across files. 1 found, 0 nothing, -1 error. */
+static int profile_creds(creds_provider_t *p, const creds_ctx_t *ctx,
+                         const char *profile, bool explicit, int depth,
+                         aws_creds_t *c, char *err, size_t errlen)
+{
     const char *env;
     char cpath[1024] = "", fpath[1024] = "", process[4096] = "";
-    aws_creds_t cfg;
-    int r, rf = 0;
+    bool seen = false;
+    aws_creds_t *keys = calloc(2, sizeof(aws_creds_t)); /* file, config */
+    role_t *role = calloc(1, sizeof(role_t));
+    int r = -1, rc = 0, rf = 0;
 
-    (void)ctx;
+    if (keys == NULL || role == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     if (p->credentials_file)
         str_copy(cpath, p->credentials_file, sizeof(cpath));
     else if ((env = getenv("AWS_SHARED_CREDENTIALS_FILE")) && *env)
@@ -510,47 +709,55 @@ static int from_shared_files(creds_provider_t *p, const creds_ctx_t *ctx,
     else
         home_path(".aws/config", fpath, sizeof(fpath));
 
-    /* botocore's order: keys in the credentials file, then the
-     * profile's credential_process (from either file), then keys in the
-     * config file. Keys are never mixed across files. */
-    if (cpath[0] &&
-        (r = profile_from(cpath, false, profile, c, &seen, &indirect, process,
-                          sizeof(process), err, errlen)) != 0)
-        return r;
-    if (fpath[0]) {
-        memset(&cfg, 0, sizeof(cfg));
-        rf = profile_from(fpath, true, profile, &cfg, &seen, &indirect,
-                          process, sizeof(process), err, errlen);
-        if (rf < 0 || (rf > 0 && !process[0])) {
-            *c = cfg;
-            creds_wipe(&cfg);
-            return rf;
-        }
-        creds_wipe(&cfg);
-    }
+    if ((cpath[0] &&
+         (rc = profile_from(cpath, false, profile, &keys[0], role, &seen,
+                            process, sizeof(process), err, errlen)) < 0) ||
+        (fpath[0] &&
+         (rf = profile_from(fpath, true, profile, &keys[1], role, &seen,
+                            process, sizeof(process), err, errlen)) < 0))
+        goto out;
     memset(c, 0, sizeof(*c));
-    if (process[0]) {
+    if (role->role_arn[0])
+        r = assume_role(p, ctx, profile, role, rc > 0 ? &keys[0] : &keys[1],
+                        depth, c, err, errlen);
+    else if (rc > 0 || (rf > 0 && !process[0])) {
+        *c = keys[rc > 0 ? 0 : 1];
+        r = 1;
+    } else if (process[0])
         r = creds_process(process, profile, c, err, errlen);
-        secure_zero(process, sizeof(process));
-        return r;
-    }
-    if (indirect) {
+    else if (role->sso) {
         snprintf(err, errlen,
-                 "profile \"%s\" uses role_arn, sso or "
-                 "web_identity_token_file settings, which ses-milter does "
+                 "profile \"%s\" uses sso settings, which ses-milter does "
                  "not support: give it aws_access_key_id and "
-                 "aws_secret_access_key or a credential_process, or use the "
-                 "environment",
+                 "aws_secret_access_key, a credential_process or a role_arn, "
+                 "or use the environment",
                  profile);
-        return -1;
-    }
-    if (explicit && !seen) {
+        r = -1;
+    } else if (explicit && !seen) {
         snprintf(err, errlen, "profile \"%s\" not found in %s or %s", profile,
                  cpath[0] ? cpath : "(no credentials file)",
                  fpath[0] ? fpath : "(no config file)");
-        return -1;
+        r = -1;
+    } else
+        r = 0;
+out:
+    secure_zero(process, sizeof(process));
+    if (keys) {
+        creds_wipe(&keys[0]);
+        creds_wipe(&keys[1]);
+        free(keys);
     }
-    return 0;
+    free(role);
+    return r;
+}
+
+static int from_shared_files(creds_provider_t *p, const creds_ctx_t *ctx,
+                             aws_creds_t *c, char *err, size_t errlen)
+{
+    bool explicit;
+    const char *profile = profile_name(p, &explicit);
+
+    return profile_creds(p, ctx, profile, explicit, 0, c, err, errlen);
 }
 
 /* ---- the chain ---- */
@@ -589,6 +796,11 @@ static int resolve(creds_provider_t *p, http_t *http, aws_creds_t *c, char *err,
     creds_ctx_t ctx = {http, p->region};
     http_t *own = NULL;
     int r = 0;
+
+    if (p->fixed) {
+        *c = *p->fixed;
+        return 1;
+    }
 
     if (ctx.http == NULL && (ctx.http = own = http_new(1000, 10000)) == NULL) {
         snprintf(err, errlen, "cannot initialise libcurl");

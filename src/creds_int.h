@@ -8,7 +8,9 @@
  * into err and never contain a secret.
  *
  *   creds_web_identity()  AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN ->
- *                         STS AssumeRoleWithWebIdentity (creds_web.c)
+ *                         STS AssumeRoleWithWebIdentity (creds_web.c);
+ *                         creds_sts_assume() there also serves profiles
+ *                         with role_arn (AssumeRole)
  *   creds_container()     AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/FULL_URI
  *                         (creds_container.c)
  *   creds_imds()          EC2 instance metadata, IMDSv2 (creds_imds.c)
@@ -33,6 +35,23 @@ typedef struct {
 
 int creds_web_identity(const creds_ctx_t *ctx, aws_creds_t *out, char *err,
                        size_t errlen);
+
+/* One STS call for a role: AssumeRoleWithWebIdentity when token_file is
+ * set (unsigned), else AssumeRole signed with *signer. 1 or -1. */
+typedef struct {
+    const char *what; /* names the session setting in errors */
+    const char *role_arn;
+    const char *session;     /* RoleSessionName; NULL: ses-milter-TIME */
+    const char *external_id; /* AssumeRole ExternalId, or NULL */
+    const char *duration;    /* DurationSeconds, or NULL */
+    const char *token_file;  /* web identity token file, or NULL */
+    const aws_creds_t *signer;
+} sts_assume_t;
+int creds_sts_assume(const creds_ctx_t *ctx, const sts_assume_t *a,
+                     aws_creds_t *out, char *err, size_t errlen);
+
+/* A provider that always hands out *c (signs a call with given keys). */
+creds_provider_t *creds_provider_fixed(const aws_creds_t *c);
 int creds_container(const creds_ctx_t *ctx, aws_creds_t *out, char *err,
                     size_t errlen);
 int creds_imds(const creds_ctx_t *ctx, aws_creds_t *out, char *err,

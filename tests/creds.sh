@@ -95,8 +95,98 @@ AWS_PROFILE=nosuch send "profile nosuch"
 is "$RC" 75 "a missing named profile defers, never falls through to another identity"
 AWS_PROFILE=half send "half"
 like "$OUT" 'profile "half" has only one of' "a half profile is an error"
-AWS_PROFILE=role send "role"
-like "$OUT" "uses role_arn, sso or web_identity_token_file" "an assume-role profile is refused with a clear reason"
+
+# ---- 2b. profiles that assume a role (STS AssumeRole at sesd) ----
+printf 'eyJhbGciOiJSUzI1NiJ9.webIdentityTokenNeverLogged.sig\n' > "$T/token"
+cat >> "$T/config" <<EOF
+[profile chain]
+role_arn = arn:aws:iam::123456789012:role/second
+source_profile = role
+role_session_name = chain-session
+external_id = ext-1234
+duration_seconds = 1800
+[profile self]
+role_arn = arn:aws:iam::123456789012:role/self
+source_profile = self
+aws_access_key_id = AKIDCONFIGFILEKEY002
+aws_secret_access_key = configSecretKey/Also+Never+Logged00
+[profile loopa]
+role_arn = arn:aws:iam::123456789012:role/a
+source_profile = loopb
+[profile loopb]
+role_arn = arn:aws:iam::123456789012:role/b
+source_profile = loopa
+[profile fromenv]
+role_arn = arn:aws:iam::123456789012:role/env
+credential_source = Environment
+[profile twosources]
+role_arn = arn:aws:iam::123456789012:role/x
+source_profile = default
+credential_source = Environment
+[profile nosource]
+role_arn = arn:aws:iam::123456789012:role/x
+[profile mfa]
+role_arn = arn:aws:iam::123456789012:role/x
+source_profile = default
+mfa_serial = arn:aws:iam::123456789012:mfa/user
+[profile sso]
+sso_start_url = https://example.awsapps.com/start
+sso_role_name = Mail
+[profile webid]
+role_arn = arn:aws:iam::123456789012:role/relay
+web_identity_token_file = $T/token
+EOF
+export AWS_ENDPOINT_URL_STS="$SESD_URL"
+issued_nth() { sesd_py "[i for i in issued if i['source'] == '$1'][$2]['akid']"; }
+AWS_PROFILE=role send "assume role"
+is "$RC" 0 "role_arn + source_profile: sent with the assumed role's credentials"
+is "$(last_akid)" "$(issued_akid assume)" "signed with the key STS AssumeRole issued (session token checked)"
+is "$(sesd_py 'assumed[-1]["signer"] + " " + assumed[-1]["role"]')" \
+   "$SESD_AKID arn:aws:iam::123456789012:role/x" \
+   "AssumeRole is SigV4-signed (service sts) with the source profile's key, for the profile's role"
+AWS_PROFILE=chain send "role chain"
+is "$RC" 0 "a source_profile that itself assumes a role: sent"
+is "$(sesd_py 'assumed[-1]["signer"]')" "$(issued_nth assume -2)" \
+   "the second AssumeRole is signed with the first role's credentials"
+is "$(sesd_py '" ".join(str(assumed[-1][k]) for k in ("role", "session", "external_id", "duration"))')" \
+   "arn:aws:iam::123456789012:role/second chain-session ext-1234 1800" \
+   "role_session_name, external_id and duration_seconds are passed to STS"
+is "$(last_akid)" "$(issued_akid assume)" "... and the send uses the last role's key"
+AWS_PROFILE=self send "self source"
+is "$(sesd_py 'assumed[-1]["signer"]')" AKIDCONFIGFILEKEY002 \
+   "a profile that is its own source_profile assumes the role with its own keys"
+AWS_PROFILE=loopa send "loop"
+is "$RC" 75 "source_profile loop: deferred (75)"
+like "$OUT" 'more than 5 roles chained through source_profile \(a loop\?\)' "... saying so"
+sesd_relay_conf --no-creds "$T/envprof.conf" "Profile fromenv"
+export AWS_ACCESS_KEY_ID=AKIDCONFIGFILEKEY002 AWS_SECRET_ACCESS_KEY=configSecretKey/Also+Never+Logged00
+RELAY_CONF=$T/envprof.conf
+send "credential_source"
+is "$RC" 0 "credential_source = Environment: sent"
+is "$(sesd_py 'assumed[-1]["signer"] + " " + assumed[-1]["role"]')" \
+   "AKIDCONFIGFILEKEY002 arn:aws:iam::123456789012:role/env" \
+   "the Profile key's role is assumed with the environment's keys (which it does not use directly)"
+is "$(last_akid)" "$(issued_akid assume)" "... and the send uses the role's key"
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+RELAY_CONF=$T/none.conf
+AWS_PROFILE=twosources send "two sources"
+like "$OUT" 'profile "twosources" has both source_profile and credential_source' "two sources for a role: an error"
+AWS_PROFILE=nosource send "no source"
+like "$OUT" 'profile "nosource" has role_arn but no source_profile, credential_source or web_identity_token_file' \
+    "role_arn alone: an error"
+AWS_PROFILE=mfa send "mfa"
+like "$OUT" 'profile "mfa" needs an MFA code' "mfa_serial: refused, a mail server cannot type a code"
+AWS_PROFILE=sso send "sso"
+like "$OUT" 'profile "sso" uses sso settings, which ses-milter does not support' "an SSO profile is refused with a clear reason"
+sesd_state '{"sts_assume_role_arn": "arn:aws:iam::123456789012:role/only-this"}'
+AWS_PROFILE=role send "role refused"
+is "$RC" 75 "STS refusing AssumeRole: deferred (75), never bounced"
+like "$OUT" '^4\.3\.5 AssumeRole for arn:aws:iam::123456789012:role/x: STS 403 AccessDenied' \
+    "the diagnostic names the role and STS's answer"
+AWS_PROFILE=webid send "profile web identity"
+is "$RC" 0 "role_arn + web_identity_token_file in a profile: sent"
+is "$(last_akid)" "$(issued_akid sts)" "signed with the key AssumeRoleWithWebIdentity issued"
+unset AWS_ENDPOINT_URL_STS
 # credential_process: the profile's command prints the keys as JSON
 cat > "$T/cproc" <<EOF
 #!/bin/sh

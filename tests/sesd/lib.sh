@@ -69,7 +69,7 @@ sesd_py() {
 import json, sys, urllib.request
 u = sys.argv[1]
 get = lambda p: json.load(urllib.request.urlopen(u + p))
-req, sent, issued = get("/_control/requests"), get("/_sent"), get("/_issued")
+req, sent, issued, assumed = get("/_control/requests"), get("/_sent"), get("/_issued"), get("/_assumed")
 print(eval(sys.argv[2]))' "$SESD_URL" "$1"
 }
 

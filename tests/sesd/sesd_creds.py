@@ -19,13 +19,18 @@ State knobs (POST /_control/state):
 
 Routes (unsigned, like the real endpoints): imds-token, imds-role,
 imds-creds, container-creds (GET /container/...), sts (POST / with
-Action=AssumeRoleWithWebIdentity; SES v1 keeps the other POST /). Faults
-apply to them by name. GET /_issued lists the credentials handed out.
+Action=AssumeRoleWithWebIdentity); signed: sts-assume (POST / with
+Action=AssumeRole, SigV4 for service sts with a key sesd knows, issued ones
+included; state sts_assume_role_arn and sts_external_id, when set, must
+match). SES v1 keeps the other POST /. Faults apply to them by name.
+GET /_issued lists the credentials handed out, GET /_assumed the AssumeRole
+calls (signer, role, session, external_id, duration).
 """
 import base64
 import datetime
 import json
 import os
+import re
 import urllib.parse
 
 from sesd import aws_error
@@ -150,6 +155,56 @@ def sts(server, req):
     return 200, {"Content-Type": "text/xml"}, body.encode()
 
 
+# ---- STS AssumeRole (signed with the source credentials) ----
+
+def _is_assume(headers, body):
+    return re.match(rb"Action=AssumeRole(&|$)", body) is not None
+
+
+def sts_assume(server, req):
+    form = req.form()
+    scope = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/",
+                      req.headers.get("authorization", ""))
+    if not scope or scope.group(2) != "sts":
+        return aws_error(400, "IncompleteSignature",
+                         "AssumeRole must be signed for the sts service", "xml")
+    arn = form.get("RoleArn", "")
+    want_arn = server.state.get("sts_assume_role_arn")
+    if not arn.startswith("arn:") or (want_arn and arn != want_arn):
+        return aws_error(403, "AccessDenied",
+                         f"User: {req.akid} is not authorized to perform: "
+                         f"sts:AssumeRole on resource: {arn}", "xml")
+    want_ext = server.state.get("sts_external_id")
+    if want_ext is not None and form.get("ExternalId") != want_ext:
+        return aws_error(403, "AccessDenied", "ExternalId does not match",
+                         "xml")
+    with server.lock:
+        server.state.setdefault("assumed", []).append(
+            {"signer": req.akid, "role": arn,
+             "session": form.get("RoleSessionName"),
+             "external_id": form.get("ExternalId"),
+             "duration": form.get("DurationSeconds")})
+    akid, secret, token_out, exp = _issue(server, "assume")
+    body = (
+        '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        '<AssumeRoleResult>'
+        f'<AssumedRoleUser><Arn>{arn}/{form.get("RoleSessionName")}</Arn>'
+        '<AssumedRoleId>AROAEXAMPLE:x</AssumedRoleId></AssumedRoleUser>'
+        f'<Credentials><AccessKeyId>{akid}</AccessKeyId>'
+        f'<SecretAccessKey>{secret}</SecretAccessKey>'
+        f'<SessionToken>{token_out}</SessionToken>'
+        f'<Expiration>{exp}</Expiration></Credentials>'
+        '</AssumeRoleResult>'
+        f'<ResponseMetadata><RequestId>{os.urandom(8).hex()}</RequestId>'
+        '</ResponseMetadata></AssumeRoleResponse>')
+    return 200, {"Content-Type": "text/xml"}, body.encode()
+
+
+def assumed(server, req):
+    with server.lock:
+        return 200, {}, json.dumps(server.state.get("assumed", [])).encode()
+
+
 def issued(server, req):
     with server.lock:
         return 200, {}, json.dumps(server.state.get("issued", [])).encode()
@@ -164,4 +219,6 @@ ROUTES = [
     ("container-creds", "GET", r"/container/.*", container_creds, False),
     ("control-issued", "GET", r"/_issued", issued, False),
     ("sts", "POST", r"/", sts, False, _is_sts),
+    ("sts-assume", "POST", r"/", sts_assume, True, _is_assume),
+    ("control-assumed", "GET", r"/_assumed", assumed, False),
 ]
