@@ -41,6 +41,7 @@
 #include "config.h"
 
 #include "store_int.h"
+#include "ses_log.h"
 #include "ses_util.h"
 
 #include <ctype.h>
@@ -286,13 +287,14 @@ static store_status_t make_dir(const char *dir)
  * found before Berkeley DB maps them (where it would be SIGBUS). When the
  * region files exist, joining the environment needs no new room (readers
  * must keep working on a full disk): back_regions() checks those. */
-static store_status_t check_space(const char *dir)
+static store_status_t check_space(const char *dir, bool *joining)
 {
     struct statvfs vs;
     unsigned long long avail, have = 0;
     DIR *d;
     struct dirent *de;
 
+    *joining = false;
     if (statvfs(dir, &vs) < 0)
         return STORE_OK; /* the open will say what is wrong */
     avail = (unsigned long long)vs.f_bavail * vs.f_frsize;
@@ -305,6 +307,7 @@ static store_status_t check_space(const char *dir)
         }
         closedir(d);
     }
+    *joining = have > 0;
     if (have == 0 && avail < MIN_FREE_BYTES)
         return store_fail(STORE_TEMPFAIL,
                           "%s: file system full (%llu kB free, the store "
@@ -346,8 +349,11 @@ static unsigned long long mapped_length(dev_t dev, ino_t ino)
  * (their mapped length), so a file system that fills up later cannot
  * turn a touch of a mapped page into SIGBUS: the room is taken now, when
  * running short is a clean "file system full". Blocks a file already has
- * need no new room, so joining an environment works on a full disk. */
-static store_status_t back_regions(const char *dir)
+ * need no new room, so joining an environment created this way works on a
+ * full disk; joining one that was created without the reservation (by an
+ * older version) is only warned about when the room is missing, since a
+ * reader must keep working on a full disk. */
+static store_status_t back_regions(const char *dir, bool joining)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -375,7 +381,14 @@ static store_status_t back_regions(const char *dir)
                 errno == ENOSPC)
                 ret = ENOSPC;
 #endif
-            if (ret == ENOSPC)
+            if (ret == ENOSPC && joining)
+                log_warning(NULL,
+                            "%s/%s: file system full: the region file "
+                            "cannot reserve its %llu MB, and a process of "
+                            "the store may die of SIGBUS if it grows; make "
+                            "room in %s",
+                            dir, de->d_name, (max >> 20) + 1, dir);
+            else if (ret == ENOSPC)
                 st = store_fail(STORE_TEMPFAIL,
                                 "%s/%s: file system full (this region "
                                 "file needs %llu MB)",
@@ -393,6 +406,7 @@ static store_status_t env_open(env_t *e)
     DB_ENV *dbenv = NULL;
     store_status_t st;
     int fd = -1, ret;
+    bool joining = false;
     u_int32_t flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
                       DB_INIT_MPOOL | DB_THREAD | DB_REGISTER | DB_RECOVER;
 
@@ -410,7 +424,7 @@ static store_status_t env_open(env_t *e)
             goto fail;
         }
     }
-    if ((st = check_space(e->dir)) != STORE_OK)
+    if ((st = check_space(e->dir, &joining)) != STORE_OK)
         goto fail;
     if ((ret = db_env_create(&dbenv, 0)) != 0) {
         st = store_fail(STORE_TEMPFAIL, "db_env_create: %s", db_strerror(ret));
@@ -436,7 +450,7 @@ static store_status_t env_open(env_t *e)
         dbenv = NULL;
         goto fail;
     }
-    if ((st = back_regions(e->dir)) != STORE_OK) {
+    if ((st = back_regions(e->dir, joining)) != STORE_OK) {
         dbenv->close(dbenv, 0);
         dbenv = NULL;
         goto fail;

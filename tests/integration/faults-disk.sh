@@ -44,7 +44,7 @@ like "$(cat "$T/ro.log")" "Read-only file system" "... as 'Read-only file system
 # back would be SIGBUS, so the store reserves their full size up front.
 umount "$T/full"
 mount -t tmpfs -o size=64m,mode=0777 tmpfs "$T/full"
-ses_conf "$T/reg.conf" "DataDirectory $T/full/data"
+ses_conf "$T/reg.conf" "DataDirectory $T/full/data" "LogFile $T/reg.log"
 out=$(printf 'a@example.org,manual\n' | "$B/relay/ses-suppress" -c "$T/reg.conf" import - 2>&1)
 is "$?" 75 "a 64 MB file system: the store is not created (exit 75)"
 like "$out" "file system full \\(this region file needs [0-9]+ MB\\)" "... saying how much it needs"
@@ -60,6 +60,16 @@ is "$?" 75 "3 MB left, a 200,000 address import: exit 75, no SIGBUS as the cache
 like "$out" "No space left on device" "... saying the disk is full"
 "$B/relay/ses-suppress" -c "$T/reg.conf" check a@example.org >/dev/null
 ok $? "... and the store still answers"
+# an environment an older version made has no reservation past the end of
+# its region files: joining it on a full disk must still work
+for f in "$T"/full/data/__db.0*; do
+    fallocate --punch-hole --offset "$(stat -c %s "$f")" --length 1G "$f"
+done
+dd if=/dev/zero of="$T/full/filler2" bs=64k 2>/dev/null
+out=$("$B/relay/ses-suppress" -c "$T/reg.conf" check a@example.org 2>&1)
+is "$?" 0 "joining an unreserved environment on a full disk: the store answers"
+like "$(cat "$T/reg.log")" "__db\.00[0-9]: file system full: the region file cannot reserve its [0-9]+ MB" \
+    "... and logs a warning that it could not reserve the room"
 umount "$T/full"
 rm -f "$T/200k.csv"
 
