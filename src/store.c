@@ -89,11 +89,11 @@ struct env {
     pthread_rwlock_t lock;  /* read: operations, write: (re)open */
     pthread_mutex_t dblock; /* lazy database opens */
     DB_ENV *dbenv;
-    DB *db[DBI__N][2];        /* [i][0] read-only, [i][1] read-write */
-    atomic_int broken;        /* DB_RUNRECOVERY seen: reopen */
-    atomic_uint gen;          /* bumped by every reopen */
-    atomic_int txns;          /* open store transactions */
-    atomic_llong last_ckp;    /* ms */
+    DB *db[DBI__N][2];     /* [i][0] read-only, [i][1] read-write */
+    atomic_int broken;     /* DB_RUNRECOVERY seen: reopen */
+    atomic_uint gen;       /* bumped by every reopen */
+    atomic_int txns;       /* open store transactions */
+    atomic_llong last_ckp; /* ms */
     int64_t last_reopen;
     unsigned fork_gen; /* forks seen when this was opened */
 };
@@ -546,8 +546,8 @@ store_status_t store_env_db(env_t *e, int i, int rw, DB **out)
     if (!rw) {
         char path[PATH_MAX];
         struct stat sb;
-        if (snprintf(path, sizeof(path), "%s/%s", e->dir,
-                     store_db_files[i]) < (int)sizeof(path) &&
+        if (snprintf(path, sizeof(path), "%s/%s", e->dir, store_db_files[i]) <
+                (int)sizeof(path) &&
             stat(path, &sb) < 0 && errno == ENOENT) {
             st = store_fail(STORE_NOTFOUND, "%s does not exist yet",
                             store_db_files[i]);
