@@ -583,8 +583,14 @@ static int role_source(creds_provider_t *p, const creds_ctx_t *ctx,
             *src = *own;
             return 1;
         }
-        return profile_creds(p, ctx, role->source_profile, true, depth + 1, src,
-                             err, errlen);
+        r = profile_creds(p, ctx, role->source_profile, true, depth + 1, src,
+                          err, errlen);
+        if (r == 0)
+            snprintf(err, errlen,
+                     "profile \"%s\": source_profile \"%s\" has no "
+                     "credentials",
+                     profile, role->source_profile);
+        return r == 1 ? 1 : -1;
     }
     if (str_iequal(cs, "Environment"))
         r = env_keys(src, err, errlen);

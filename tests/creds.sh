@@ -125,6 +125,11 @@ source_profile = default
 credential_source = Environment
 [profile nosource]
 role_arn = arn:aws:iam::123456789012:role/x
+[profile emptysource]
+role_arn = arn:aws:iam::123456789012:role/x
+source_profile = empty
+[profile empty]
+region = eu-west-1
 [profile mfa]
 role_arn = arn:aws:iam::123456789012:role/x
 source_profile = default
@@ -174,6 +179,9 @@ like "$OUT" 'profile "twosources" has both source_profile and credential_source'
 AWS_PROFILE=nosource send "no source"
 like "$OUT" 'profile "nosource" has role_arn but no source_profile, credential_source or web_identity_token_file' \
     "role_arn alone: an error"
+AWS_PROFILE=emptysource send "empty source"
+like "$OUT" 'profile "emptysource": source_profile "empty" has no credentials' \
+    "a source_profile without credentials: an error, no unsigned call"
 AWS_PROFILE=mfa send "mfa"
 like "$OUT" 'profile "mfa" needs an MFA code' "mfa_serial: refused, a mail server cannot type a code"
 AWS_PROFILE=sso send "sso"
