@@ -22,7 +22,9 @@
  *      skipped (botocore does so for a profile given to a Session).
  *   3. web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN
  *      [+ AWS_ROLE_SESSION_NAME] -> STS AssumeRoleWithWebIdentity
- *      (unsigned; https://sts.REGION.amazonaws.com, or AWS_ENDPOINT_URL_STS)
+ *      (unsigned; https://sts.REGION.amazonaws.com, or AWS_ENDPOINT_URL_STS);
+ *      tried, as in botocore, after a role_arn profile and before the
+ *      shared files' keys and credential_process
  *   4. container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (from
  *      http://169.254.170.2) or _FULL_URI (https, loopback, or the ECS/EKS
  *      agent addresses 169.254.170.2, 169.254.170.23, fd00:ec2::23), with

@@ -686,7 +686,8 @@ static int assume_role(creds_provider_t *p, const creds_ctx_t *ctx,
 }
 
 /* One profile from the shared files, in botocore's order: a role
- * (role_arn), keys in the credentials file, the profile's
+ * (role_arn), then (for the profile in use, not a source_profile) the
+ * environment's web identity, keys in the credentials file, the profile's
  * credential_process, keys in the config file. Keys are never mixed
  * across files. 1 found, 0 nothing, -1 error. */
 static int profile_creds(creds_provider_t *p, const creds_ctx_t *ctx,
@@ -726,6 +727,14 @@ static int profile_creds(creds_provider_t *p, const creds_ctx_t *ctx,
     if (role->role_arn[0])
         r = assume_role(p, ctx, profile, role, rc > 0 ? &keys[0] : &keys[1],
                         depth, c, err, errlen);
+    else if (explicit && !seen) {
+        snprintf(err, errlen, "profile \"%s\" not found in %s or %s", profile,
+                 cpath[0] ? cpath : "(no credentials file)",
+                 fpath[0] ? fpath : "(no config file)");
+        r = -1;
+    } else if (depth == 0 && (r = creds_web_identity(ctx, c, err, errlen)) != 0)
+        ; /* the environment's web identity comes before keys in the
+           * files, as in botocore (a role profile comes before it) */
     else if (rc > 0 || (rf > 0 && !process[0])) {
         *c = keys[rc > 0 ? 0 : 1];
         r = 1;
@@ -738,11 +747,6 @@ static int profile_creds(creds_provider_t *p, const creds_ctx_t *ctx,
                  "aws_secret_access_key, a credential_process or a role_arn, "
                  "or use the environment",
                  profile);
-        r = -1;
-    } else if (explicit && !seen) {
-        snprintf(err, errlen, "profile \"%s\" not found in %s or %s", profile,
-                 cpath[0] ? cpath : "(no credentials file)",
-                 fpath[0] ? fpath : "(no config file)");
         r = -1;
     } else
         r = 0;
@@ -771,13 +775,6 @@ static int from_shared_files(creds_provider_t *p, const creds_ctx_t *ctx,
 typedef int (*source_fn)(creds_provider_t *, const creds_ctx_t *, aws_creds_t *,
                          char *, size_t);
 
-static int web_identity(creds_provider_t *p, const creds_ctx_t *ctx,
-                        aws_creds_t *c, char *err, size_t errlen)
-{
-    (void)p;
-    return creds_web_identity(ctx, c, err, errlen);
-}
-
 static int container(creds_provider_t *p, const creds_ctx_t *ctx,
                      aws_creds_t *c, char *err, size_t errlen)
 {
@@ -792,8 +789,9 @@ static int imds(creds_provider_t *p, const creds_ctx_t *ctx, aws_creds_t *c,
     return creds_imds(ctx, c, err, errlen);
 }
 
-static const source_fn chain[] = {from_env, from_shared_files, web_identity,
-                                  container, imds};
+/* The environment's web identity is tried inside from_shared_files(),
+ * between a role profile and keys in the files, where botocore has it. */
+static const source_fn chain[] = {from_env, from_shared_files, container, imds};
 
 /* Runs the chain without the lock held. */
 static int resolve(creds_provider_t *p, http_t *http, aws_creds_t *c, char *err,

@@ -260,6 +260,10 @@ is "$(sesd_py '[r for r in req if r["route"] == "sts"][-1]["headers"].get("autho
    unsigned "AssumeRoleWithWebIdentity is sent unsigned"
 is "$(sesd_py '[r for r in req if r["route"] == "sts"][-1]["form"]["RoleSessionName"]')" relay-test \
    "AWS_ROLE_SESSION_NAME names the session"
+AWS_SHARED_CREDENTIALS_FILE="$T/credentials" AWS_ROLE_ARN=arn:aws:iam::123456789012:role/relay \
+    send "web identity before file keys"
+is "$(last_akid)" "$(issued_akid sts)" \
+   "the web identity comes before keys in the credentials file (botocore's order)"
 AWS_ROLE_ARN=arn:aws:iam::123456789012:role/other send "wrong role"
 is "$RC" 75 "STS refusing the role defers"
 like "$OUT" "^4\\.3\\.5 AssumeRoleWithWebIdentity for arn:aws:iam::123456789012:role/other: STS 403 AccessDenied" \
