@@ -400,6 +400,7 @@ static store_status_t back_regions(const char *dir, bool joining)
     return st;
 }
 
+/* Opens e->dbenv under the directory's open lock. */
 static store_status_t env_open(env_t *e)
 {
     char path[4096];

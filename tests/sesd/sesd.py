@@ -283,6 +283,14 @@ def aws_error(status, code, message, protocol="json"):
                     "x-amzn-ErrorType": f"{code}:http://internal.amazon.com/"}, body
 
 
+def state_list(key):
+    """A control route's handler: the state list KEY as JSON."""
+    def handler(server, req):
+        with server.lock:
+            return 200, {}, json.dumps(server.state.get(key, [])).encode()
+    return handler
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "sesd"

@@ -33,7 +33,7 @@ import os
 import re
 import urllib.parse
 
-from sesd import aws_error
+from sesd import aws_error, state_list
 
 
 def _issue(server, source):
@@ -200,16 +200,6 @@ def sts_assume(server, req):
     return 200, {"Content-Type": "text/xml"}, body.encode()
 
 
-def assumed(server, req):
-    with server.lock:
-        return 200, {}, json.dumps(server.state.get("assumed", [])).encode()
-
-
-def issued(server, req):
-    with server.lock:
-        return 200, {}, json.dumps(server.state.get("issued", [])).encode()
-
-
 ROUTES = [
     ("imds-token", "PUT", r"/latest/api/token", imds_token, False),
     ("imds-role", "GET", r"/latest/meta-data/iam/security-credentials/",
@@ -217,8 +207,9 @@ ROUTES = [
     ("imds-creds", "GET", r"/latest/meta-data/iam/security-credentials/[^/]+",
      imds_creds, False),
     ("container-creds", "GET", r"/container/.*", container_creds, False),
-    ("control-issued", "GET", r"/_issued", issued, False),
+    ("control-issued", "GET", r"/_issued", state_list("issued"), False),
     ("sts", "POST", r"/", sts, False, _is_sts),
     ("sts-assume", "POST", r"/", sts_assume, True, _is_assume),
-    ("control-assumed", "GET", r"/_assumed", assumed, False),
+    ("control-assumed", "GET", r"/_assumed", state_list("assumed"),
+     False),
 ]

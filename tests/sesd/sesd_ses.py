@@ -33,7 +33,7 @@ import time
 import botocore.session
 from botocore.validate import ParamValidator
 
-from sesd import aws_error
+from sesd import aws_error, state_list
 
 _models = botocore.session.get_session()
 _V2 = _models.get_service_model("sesv2").operation_model("SendEmail").input_shape
@@ -198,13 +198,8 @@ def send_v1(server, req):
     return 200, {"Content-Type": "text/xml"}, body.encode()
 
 
-def sent(server, req):
-    with server.lock:
-        return 200, {}, json.dumps(server.state.get("sent", [])).encode()
-
-
 ROUTES = [
     ("ses-send-v2", "POST", r"/v2/email/outbound-emails", send_v2, True),
     ("ses-send-v1", "POST", r"/", send_v1, True),
-    ("control-sent", "GET", r"/_sent", sent, False),
+    ("control-sent", "GET", r"/_sent", state_list("sent"), False),
 ]
