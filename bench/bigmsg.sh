@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Benchmark 3: peak memory of ses-relay sending large messages.
 #
 # ses-relay in pipe mode sends 10, 20, 30 and 40 MB messages (decimal) to a

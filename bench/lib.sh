@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/lib.sh - shared set-up for the benchmarks (sourced)
 #
 # Reuses the test harness (tests/lib.sh, tests/integration/postfix.sh,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Benchmark 1: milter CPU per message, ses-milter against Debian's opendkim.
 #
 # Same corpus (4 KB messages), same RSA-2048 key, relaxed/relaxed, unix

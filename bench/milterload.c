@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * milterload - a milter-protocol load driver (the MTA side), for benchmarks
  *

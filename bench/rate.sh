@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Benchmark 5: rate pacing. With MaxSendRate 50, ses-relay (LMTP mode behind
 # a private Postfix) sends BENCH_RATE_N (500) one-recipient messages to sesd,
 # the SES test server, told to throttle above 50 recipients per second the

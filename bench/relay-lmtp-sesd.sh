@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/relay-lmtp-sesd.sh - LMTP mode throughput behind real Postfix
 #
 # smtp-source injects N 4 KB messages over 20 SMTP sessions into a private

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Benchmark 2: relay throughput through Postfix.
 #
 # The same 1,000 x 4 KB messages are injected with smtp-source into two

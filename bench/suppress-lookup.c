@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * suppress-lookup - suppression list figures: the CSV for the import
  * benchmark, and lookup latency through store_suppression_get() on a

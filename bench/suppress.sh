@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Benchmark: the suppression list with 1,000,000 addresses.
 #
 #   import   `ses-suppress import` of a 1,000,000-line CSV into an empty

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_addrmatch.h - client address lists (TrustedHosts): addresses and CIDR
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_aws.h - one signed call to an AWS service, retried and classified
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_creds.h - AWS credentials, found the way the AWS SDKs find them
  *

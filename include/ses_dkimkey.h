@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_dkimkey.h - DKIM key pairs and the DNS records that publish them
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_dsn.h - RFC 3464 delivery status notifications
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_exporter.h - a minimal HTTP/1.x endpoint that serves the metrics to
  * Prometheus on a loopback address

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_feedback.h - applying SES feedback: suppression, DSNs, counters
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_httpd.h - the small HTTP/1.1 server behind ses-feedback -H
  *

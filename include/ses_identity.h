@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_identity.h - SES verified identities (VerifiedIdentities)
  *

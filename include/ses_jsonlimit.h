@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_jsonlimit.h - JSON from outside, parsed within bounds
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_listen.h - listening sockets for the daemons: unix:PATH, inet:PORT@ADDR
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_log.h - logging to syslog (facility mail) or stderr
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_metrics.h - delivery counters and latency histograms shared by every
  * process of the package, rendered in the Prometheus text format

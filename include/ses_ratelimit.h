@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_ratelimit.h - pacing calls with a token bucket shared by threads
  *

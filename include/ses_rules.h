@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_rules.h - the RulesFile: which mail gets which configuration set,
  * tags and route

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_ses.h - the Amazon SES client: send one spooled message
  *

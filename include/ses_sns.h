@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_sns.h - Amazon SNS messages: parsing and signature verification
  *

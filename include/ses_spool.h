@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_spool.h - a message held for sending: in memory while small, in an
  * unlinked temporary file when large

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_sqs.h - the feedback queue: Amazon SQS ReceiveMessage/DeleteMessage
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_store.h - the Berkeley DB stores shared by all programs
  *

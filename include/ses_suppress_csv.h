@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_suppress_csv.h - the suppression list as CSV: import and export
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_suppress_report.h - bounce and complaint rates for ses-suppress report
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_suppress_sync.h - two-way sync with the SESv2 account suppression list
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses_textfile.h - reading line-oriented configuration files
  *

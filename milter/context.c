@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * context.c - per-connection and per-message state of ses-milter
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * context.h - per-connection and per-message state of ses-milter
  *

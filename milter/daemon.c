@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * daemon.c - the milter's own daemon chores: socket permissions, signals
  *

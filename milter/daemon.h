@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * daemon.h - the milter's own daemon chores (the rest is ses_daemon.h)
  *

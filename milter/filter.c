@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * filter.c - the libmilter callbacks: what ses-milter does to each message
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * filter.h - the libmilter callbacks of ses-milter (see filter.c)
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * interpose.h - the library calls ses-milter takes over (see interpose.c)
  */

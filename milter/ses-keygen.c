@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses-keygen - make a DKIM key for ses-milter and print the DNS records a
  * domain needs to send through Amazon SES

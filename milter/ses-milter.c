@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses-milter - tag, police and sign mail for Amazon SES inside Postfix's
  * (or Sendmail's) SMTP conversation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * deliver.c - one message from Postfix to SES: what pipe and LMTP mode share
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * server.h - ses-relay's LMTP mode: the daemon around lmtp_serve()
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses-feedback - SES bounces and complaints into the suppression list and
  * back into the local MTA's queue as DSNs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses-metrics - show the package's delivery metrics in the Prometheus text
  * format

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses-relay - deliver mail from Postfix (or Sendmail) to Amazon SES
  *

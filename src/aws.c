@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * aws.c - one signed call to an AWS service, retried and classified
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * creds.c - AWS credentials, found the way the AWS SDKs find them
  *

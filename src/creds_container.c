@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * creds_container.c - credentials from the ECS/EKS container agent
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * creds_imds.c - credentials of the EC2 instance role, IMDSv2
  *

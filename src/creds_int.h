@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * creds_int.h - what creds.c shares with its remote credential sources
  *

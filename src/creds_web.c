@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * creds_web.c - credentials from STS: a web identity (EKS IRSA, OIDC
  * federation) and a profile's assumed role

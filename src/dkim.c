@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dkim.c - DKIM signing with libopendkim, keys loaded once per snapshot
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dkimkey.c - DKIM key pairs and the DNS records that publish them
  *

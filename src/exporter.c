@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * exporter.c - a minimal HTTP/1.x endpoint for Prometheus scrapes on a
  * loopback address

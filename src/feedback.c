@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * feedback.c - applying SES feedback: suppression, DSNs, counters
  *

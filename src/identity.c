@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * identity.c - SES verified identities (VerifiedIdentities)
  *

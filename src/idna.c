@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * idna.c - non-ASCII (SMTPUTF8) addresses made acceptable to SES
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * jsonlimit.c - JSON from outside, parsed within bounds
  *

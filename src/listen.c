@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * listen.c - listening sockets for the daemons: unix:PATH, inet:PORT@ADDR
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lmtp.c - the server side of one LMTP session (RFC 2033)
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * metrics.c - delivery counters and latency histograms in a shared
  * memory-mapped file, rendered in the Prometheus text format

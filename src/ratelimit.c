@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ratelimit.c - pacing calls with a token bucket shared by threads
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * rules.c - the RulesFile: which mail gets which configuration set, tags
  * and route

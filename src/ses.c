@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ses.c - the Amazon SES client: send one spooled message
  *

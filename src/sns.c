@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sns.c - Amazon SNS messages: parsing and signature verification
  *

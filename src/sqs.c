@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sqs.c - the feedback queue: Amazon SQS ReceiveMessage/DeleteMessage
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store_data.c - messages.db, seen.db and stats.db
  *

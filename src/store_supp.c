@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store_supp.c - suppression.db: the addresses not to mail
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * suppress_report.c - bounce and complaint rates for ses-suppress report
  *

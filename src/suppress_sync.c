@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * suppress_sync.c - two-way sync with the SESv2 account suppression list
  *

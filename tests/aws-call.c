@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * aws-call - test helper: one aws_call() from the command line
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The generic signed AWS call (src/aws.c) against sesd, which checks every
 # signature with botocore: JSON 1.0 protocol with X-Amz-Target (SQS), REST
 # GET with a query, PUT, DELETE with an encoded path (SESv2 suppression

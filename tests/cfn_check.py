@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """cfn_check.py TEMPLATE - checks contrib/cloudformation/ses-milter.yaml
 
 Parses the template (CloudFormation's short-form tags such as !Ref, !Sub,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The man pages cannot drift from the code: every key of
 # include/ses_conf_keys.h is in ses-milter.conf(5) exactly as the table
 # says, every option a program's -h shows is in its man page, every metric

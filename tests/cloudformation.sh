@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # contrib/cloudformation/ses-milter.yaml: resources wired for the feedback
 # loop and a least-privilege IAM policy (tests/cfn_check.py), and the
 # checker catches the mistakes it is there for.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * conf-keys - print the configuration key table (include/ses_conf_keys.h)
  *

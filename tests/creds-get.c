@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * creds-get - test helper: ask a credentials provider, print what came
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The credential sources at their real, built-in addresses - no endpoint
 # override: in a private network namespace, sesd plays the ECS agent on
 # 169.254.170.2:80 (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) and the EC2

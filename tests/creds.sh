@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The AWS credential chain, each source against sesd: ses-relay pipe mode
 # sends with the credentials the source hands out (sesd checks the
 # signature and session token with botocore), and the SDK rules on order,

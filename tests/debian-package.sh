@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # contrib/debian: the package builds with dpkg-buildpackage -us -uc -b from
 # a copy of the tree, holds what it should (dpkg -c), and - installed with
 # dpkg into a throwaway overlay of this machine - creates the ses-milter

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # ses-feedback -H, the SNS HTTP endpoint, as an attacker meets it: only
 # verified messages from allowed topics change anything (forged or foreign
 # notifications and subscription confirmations change nothing), requests

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * helper.h - start-up shared by the test helper programs (aws-call,
  * creds-get): load the configuration (or the defaults), log to its LogFile

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # make install puts programs in sbindir, the example configuration in
 # sysconfdir (never over an existing ses-milter.conf), man pages in man5 and
 # man8 - and nothing anywhere else. make uninstall takes it all back but a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # ses-keygen: key files, refusal to overwrite, the printed DNS records, and
 # a signature made with the key that verifies against the printed record.
 . "${top_srcdir:-.}/tests/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """keygen_check.py OUTPUT KEYFILE ALGORITHM [SIGNED-MESSAGE]
 
 Reads ses-keygen's printed records, then signs a message with dkimpy using

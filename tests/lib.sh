@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/lib.sh - TAP helpers for the script tests (sourced, POSIX sh)
 #
 # tap_plan N; ok COND-EXIT-STATUS "description"; tap_skip_all "why";

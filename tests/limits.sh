@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Bounds on input from outside, seen through the programs (the unit tests
 # check each bound in its module: test_conf, test_rules, test_spool,
 # test_lmtp, test_suppress_csv, test_jsonlimit).

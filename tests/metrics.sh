@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # ses-metrics: the shared store as ses-relay fills it, rendered on stdout,
 # as a node_exporter textfile and over the loopback HTTP endpoint.
 . "${top_srcdir:-.}/tests/lib.sh"

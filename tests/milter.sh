@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # ses-milter through the milter protocol: miltertest (Debian's, the MTA
 # side in Lua) plays each callback path against the real daemon, and the
 # DKIM signatures are verified by dkimpy, an independent implementation.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The five programs: -V, -h, usage errors, config checks, exit codes.
 . "${top_srcdir:-.}/tests/lib.sh"
 tmpdir_make

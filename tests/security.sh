@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Security rules every program keeps (SECURITY.md):
 #  - secrets (secret keys, session tokens, identity and container tokens,
 #    SigV4 signatures) reach no log, diagnostic or file, on every error

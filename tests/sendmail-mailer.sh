@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # contrib/sendmail/ses-relay.mc compiles with Sendmail's cf macros (Debian
 # sendmail-cf) into a mailer that runs ses-relay in pipe mode with the
 # sender, the queue id and every recipient (sendmail-cf and m4 come with

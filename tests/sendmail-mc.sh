@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # contrib/sendmail/ses-milter.mc compiles with Sendmail's own cf macros
 # (Debian sendmail-cf) into a sendmail.cf that declares the milter, its
 # socket, tempfail on faults, and hands it the queue id macro.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Every SES error class through ses-relay pipe mode against sesd, for both
 # APIs: the exit code Postfix's pipe(8) sees, the enhanced status code of
 # the diagnostic, whether the error was retried, and the loud log line for

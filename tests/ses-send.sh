@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # What reaches SES through ses-relay pipe mode, both APIs, decoded by sesd:
 # the message bytes (CRLF-normalised, nothing else changed), the
 # destinations (exactly the envelope, Bcc included, split by 50), the

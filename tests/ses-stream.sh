@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Large messages stream: ses-relay pipe mode sends 10, 20 and 40 MiB
 # messages to sesd with peak memory that does not grow with the size, under
 # 32 MB for 40 MiB (measured with /usr/bin/time -v), and sesd decodes

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Cross-checks our SigV4 signatures against botocore (python3-botocore).
 . "${top_srcdir:-.}/tests/lib.sh"
 if ! /usr/bin/python3 -c 'import botocore' 2>/dev/null; then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sigv4-sign - test helper: signs requests described as JSON, one per line
  * on stdin, and prints one Authorization value per line. Used by

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Cross-check ses-milter's SigV4 against botocore on the same requests.
 
 Usage: sigv4_botocore.py PATH-TO-sigv4-sign

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The group rule of the store (README, "The stores"): one user creates the
 # environment under any umask; another user of DataDirectory's group can
 # read AND write it (Berkeley DB locking writes even for lookups); a user

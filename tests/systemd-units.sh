@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # contrib/systemd: the units pass systemd-analyze verify (programs, man
 # pages, syntax), are sandboxed, reload with SIGHUP after a config check,
 # and the installed copies carry the configured paths.

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: BSD-2-Clause
 // Starts the third-party SES emulator aws-ses-v2-local (npm) on 127.0.0.1.
 //
 //   node run.js [--port 8005] [--host 127.0.0.1]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * driver.c - runs a libFuzzer target without libFuzzer
  *

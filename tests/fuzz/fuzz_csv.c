@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_csv.c - libFuzzer target: suppression list CSV lines
  *

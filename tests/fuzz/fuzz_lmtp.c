@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_lmtp.c - libFuzzer target: the LMTP server session
  *

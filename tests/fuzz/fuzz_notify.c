@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_notify.c - libFuzzer target: what ses-feedback parses from outside
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/fuzz/libfuzzer.sh - a bounded libFuzzer run of every fuzz target
 #
 #   tests/fuzz/libfuzzer.sh [SECONDS]      (default $FUZZ_SECONDS, else 20)

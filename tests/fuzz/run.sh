@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The fuzz targets over their seed corpus (tests/fuzz/corpus/NAME, and the
 # feedback test data for fuzz_notify) and deterministic mutations of it: a
 # regression test that any build runs (tests/fuzz/README for real fuzzing

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The README's demo command works as written (in batch mode).
 . "${top_srcdir:-.}/tests/lib.sh"
 . "$top_srcdir/tests/integration/postfix.sh"

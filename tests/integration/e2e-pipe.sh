@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # End to end through real Postfix: swaks -> Postfix smtpd -> ses-milter ->
 # queue -> pipe(8) -> ses-relay -> the aws-ses-v2-local emulator.
 . "${top_srcdir:-.}/tests/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # A full or read-only DataDirectory: the relay keeps delivering (the
 # messages.db failure is logged, the delivery is a success), the milter
 # follows OnError and recovers by itself once there is room, ses-feedback

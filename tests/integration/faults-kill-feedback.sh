@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # kill -9 of ses-feedback -Q (against sesd's SQS) in the middle of work:
 # an SQS message is deleted only after its effect is committed, so a kill
 # between applying and deleting means a redelivery that is applied once;

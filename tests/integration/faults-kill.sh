@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # kill -9 in the middle of work, then restart: ses-milter and ses-relay -l
 # share one Berkeley DB environment behind a real Postfix. Nothing is lost
 # (Postfix keeps what it accepted and retries; what the milter could not

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/integration/faults-lib.sh - no loss under a seeded random mix of SES
 # faults (sourced after lib.sh, postfix.sh, harness.sh and relay-lib.sh)
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # No loss under faults, pipe mode: Postfix pipe(8) -> ses-relay -> sesd
 # answering a seeded random mix of throttling, 500, 503, resets, answers
 # slower than Timeout and accepted-then-dropped calls (faults-lib.sh).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # ses-feedback -Q against sesd's SQS (signatures checked with botocore):
 # long polls, a message deleted only once its effects are committed,
 # duplicates ignored, bad or forged messages left for the dead-letter

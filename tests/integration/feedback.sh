@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The feedback loop through real Postfix: a message goes out through
 # Postfix + ses-milter + ses-relay to the SES emulator; SES "bounces" it
 # (a signed SNS notification POSTed to ses-feedback -H); the sender gets a

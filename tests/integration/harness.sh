@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/integration/harness.sh - ses-milter, ses-relay and SES servers for
 # the integration tests (sourced after tests/lib.sh and postfix.sh)
 #

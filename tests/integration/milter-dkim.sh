@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # DKIM through real Postfix: ses-milter signs (KeyTable + refile:
 # SigningTable, RSA-2048 and Ed25519), ses-relay sends the message to sesd
 # (the test SES server keeps the raw bytes), and dkimpy - an independent

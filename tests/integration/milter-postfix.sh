@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # ses-milter inside a real Postfix: rules become X-SES-* headers at SES,
 # suppressed recipients get 550 at RCPT TO while the others are delivered,
 # an untrusted client's X-SES-* headers are removed, SIGHUP picks up new

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Gradual migration through real Postfix: the RulesFile's route=ses adds
 # X-SES-Route: ses, contrib/postfix/ses-milter_header_checks turns it into
 # FILTER to the ses transport, and everything else keeps Postfix's own

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/integration/milter_lib.sh - helpers for the ses-milter integration
 # tests (sourced after lib.sh, postfix.sh and harness.sh)
 #

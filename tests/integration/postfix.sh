@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/integration/postfix.sh - a private Postfix instance for tests
 #
 # Sourced after tests/lib.sh. Everything lives under one directory: config,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/integration/relay-lib.sh - ses-relay through real Postfix against
 # the sesd test server (sourced after lib.sh, postfix.sh and harness.sh)
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # ses-relay in LMTP mode behind real Postfix (lmtp(8)) against sesd:
 # the shared transport behaviour, per-recipient outcomes, the socket's
 # permissions, SIGHUP, SIGTERM in the middle of a transaction, kill -9.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # ses-relay in pipe mode: through real Postfix (pipe(8)) against sesd, and
 # invoked directly for what one exit status must say about split deliveries.
 . "${top_srcdir:-.}/tests/lib.sh"

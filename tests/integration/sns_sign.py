@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """sns_sign - SES notifications and signed SNS envelopes for the tests.
 
 Signs like Amazon SNS with a key of our own; its certificate goes into

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # ses-suppress sync against sesd's SESv2 suppression list (every request's
 # SigV4 signature checked by botocore): pull, push, local removals deleted
 # from SES, SES removals applied here, newest change wins, pagination, a

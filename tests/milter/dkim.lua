@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- DKIM-Signature is inserted last; the shell verifies it with dkimpy.
 dofile(srcdir .. "/tests/milter/tap.lua")
 

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- RequireVerifiedSender at MAIL FROM, Sandbox at RCPT TO.
 dofile(srcdir .. "/tests/milter/tap.lua")
 

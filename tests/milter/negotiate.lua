@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- Option negotiation: only the protocol steps ses-milter needs.
 dofile(srcdir .. "/tests/milter/tap.lua")
 

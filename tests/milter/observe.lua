@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- Mode observe decides everything, logs it, and changes nothing.
 dofile(srcdir .. "/tests/milter/tap.lua")
 

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- A suppression lookup that fails follows OnError; other recipients don't care.
 dofile(srcdir .. "/tests/milter/tap.lua")
 

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- SIGHUP: new rules for new messages; a message in flight keeps its own.
 dofile(srcdir .. "/tests/milter/tap.lua")
 

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- RulesFile outcomes become X-SES-* headers.
 dofile(srcdir .. "/tests/milter/tap.lua")
 

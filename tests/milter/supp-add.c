@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * supp-add - put addresses on the suppression list for the milter tests
  *

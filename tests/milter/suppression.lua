@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- Suppressed recipients at RCPT TO: reject (default), discard, observe.
 dofile(srcdir .. "/tests/milter/tap.lua")
 

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- tap.lua - helpers for the miltertest scripts (loaded with dofile)
 --
 -- ok(cond, description) prints "ok - ..." or "not ok - ..."; tests/milter.sh

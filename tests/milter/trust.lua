@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- X-SES-* header trust: untrusted clients' headers go, trusted ones stay.
 dofile(srcdir .. "/tests/milter/tap.lua")
 

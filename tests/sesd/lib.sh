@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/sesd/lib.sh - run sesd for a script test (sourced after tests/lib.sh
 # and tmpdir_make)
 #

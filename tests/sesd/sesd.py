@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """sesd - a small fault-injecting AWS test server for ses-milter's tests.
 
 It answers like Amazon SES (and, through plug-in modules, like the other AWS

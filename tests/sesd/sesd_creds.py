@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """sesd module: the credential sources - EC2 instance metadata (IMDSv2),
 the ECS/EKS container credentials endpoint, and STS
 AssumeRoleWithWebIdentity.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """sesd module: Amazon SES sending, API v2 SendEmail and v1 SendRawEmail.
 
 Requests are checked against botocore's own models of the two operations

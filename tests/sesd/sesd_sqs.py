@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """sesd module: Amazon SQS, JSON 1.0 protocol, enough for ses-feedback -Q.
 
 Requests (SigV4, service sqs) are POSTed to the queue URL's own path

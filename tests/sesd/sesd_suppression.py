@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """sesd module: the SESv2 account-level suppression list.
 
     GET    /v2/email/suppression/addresses          ListSuppressedDestinations

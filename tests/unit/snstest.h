@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * snstest.h - a test signer for SNS messages (unit tests only)
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_aws.c - the AWS call module's pure parts: error parsing of every
  * protocol, the classification table, XML text, query encoding, regions,

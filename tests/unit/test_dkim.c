@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_dkim.c - DKIM keys, tables and signatures (libopendkim)
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_dsn.c - RFC 3464 reports and their injection through sendmail
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_feedback.c - applying SES feedback: suppression, DSNs through a
  * sendmail stand-in, idempotency, SNS checks, counters

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_idna.c - Punycode (RFC 3492 section 7.1 sample strings) and the
  * address rules for SES: ASCII domain form, 5.6.7 for non-ASCII local parts

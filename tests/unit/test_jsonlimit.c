@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_jsonlimit.c - JSON from outside: the size and depth bounds, and
  * that the readers built on them refuse what is over a bound

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_lmtp.c - the LMTP server session, driven as a client would drive
  * it: a real lmtp_serve() in a thread on one end of a socketpair, the test

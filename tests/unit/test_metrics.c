@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_metrics.c - the shared metrics store and its Prometheus rendering
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_rules.c - the RulesFile: parsing, first match, canary
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_sigv4.c - SigV4 against published AWS vectors
  *

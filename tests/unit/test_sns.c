@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_sns.c - SNS envelopes: parsing, string to sign, certificate URL
  * rules, signature verification with a cached certificate

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_spool.c - spooling messages: CRLF, headers, memory and file
  */

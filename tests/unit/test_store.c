@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_store.c - the Berkeley DB stores: suppression, message map, seen,
  * counters, expiry, transactions, permissions and crash recovery

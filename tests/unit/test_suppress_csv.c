@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_suppress_csv.c - CSV lines, import with bad lines, export, rates
  */
