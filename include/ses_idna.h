@@ -7,8 +7,8 @@
  * non-ASCII local part has no ASCII form and must be refused (5.6.7).
  *
  * idna_punycode_encode() is the RFC 3492 encoder. idna_domain_to_ascii()
- * turns a UTF-8 domain into its ACE form label by label. idna_address()
- * applies both rules to a whole envelope address.
+ * turns a UTF-8 domain into its ACE form label by label. Whole addresses
+ * (the form sent to SES, the comparison key) are ses_addr.h's.
  *
  * What is not done: Unicode normalisation and case folding (UTS #46
  * mapping) of non-ASCII characters. The domain is encoded exactly as the
@@ -18,7 +18,7 @@
  *
  * DIAGNOSTICS
  *   Every function returns IDNA_OK (out holds the ASCII form), or
- *   IDNA_LOCAL_NON_ASCII (address only), IDNA_BAD_UTF8 (malformed UTF-8,
+ *   IDNA_BAD_UTF8 (malformed UTF-8,
  *   overlong forms, surrogates), IDNA_TOO_LONG (a label over 63 or a
  *   domain over 253 octets once encoded, or out too small). Nothing logs.
  */
@@ -30,7 +30,6 @@
 
 typedef enum {
     IDNA_OK = 0,
-    IDNA_LOCAL_NON_ASCII,
     IDNA_BAD_UTF8,
     IDNA_TOO_LONG,
 } idna_status_t;
@@ -47,11 +46,6 @@ idna_status_t idna_punycode_encode(const uint32_t *cp, size_t n, char *out,
  * labels like '.'. */
 idna_status_t idna_domain_to_ascii(const char *domain, char *out,
                                    size_t outlen);
-
-/* An envelope address: local part (before the last '@') kept when it is
- * ASCII, domain through idna_domain_to_ascii(). "" (the null sender) and
- * ASCII addresses come back unchanged. */
-idna_status_t idna_address(const char *addr, char *out, size_t outlen);
 
 /* true when s has a byte outside ASCII */
 int idna_is_non_ascii(const char *s);

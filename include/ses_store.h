@@ -4,8 +4,8 @@
  *
  * One transactional environment in DataDirectory (DB_INIT_TXN|DB_INIT_LOCK|
  * DB_INIT_LOG|DB_INIT_MPOOL, DB_THREAD) holds:
- *   suppression.db  lower-cased address -> reason, source, first/last time,
- *                   count
+ *   suppression.db  address key (ses_addr.h: lower case, IDNA A-label
+ *                   domain) -> reason, source, first/last time, count
  *   messages.db     SES MessageId -> Postfix queue id, envelope sender,
  *                   recipients, time, configuration set (expires)
  *   seen.db         SNS/SQS notification id -> time (idempotency, expires)
@@ -92,7 +92,8 @@ store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
 void store_close(store_t *st); /* NULL is fine */
 const char *store_strerror(const store_t *st);
 
-/* addr is compared case-insensitively (lower-cased before lookup). */
+/* addr is compared by its addr_key() (ses_addr.h): case-insensitively,
+ * a U-label domain as its A-labels. Every function taking addr does. */
 store_status_t store_suppression_get(store_t *st, const char *addr,
                                      suppression_t *out);
 

@@ -57,26 +57,6 @@ void strlist_free(strlist_t *l)
     memset(l, 0, sizeof(*l));
 }
 
-bool addr_unbracket(const char *in, char *out, size_t outlen)
-{
-    size_t n;
-    const char *colon;
-
-    while (*in == ' ')
-        in++;
-    if (*in == '<')
-        in++;
-    /* "<@relay1,@relay2:user@host>": drop the obsolete source route */
-    if (*in == '@' && (colon = strchr(in, ':')) != NULL)
-        in = colon + 1;
-    n = strcspn(in, ">");
-    if (n >= outlen)
-        return false;
-    memcpy(out, in, n);
-    out[n] = '\0';
-    return true;
-}
-
 connctx_t *conn_new(void)
 {
     connctx_t *c = calloc(1, sizeof(*c));

@@ -85,8 +85,4 @@ const char *strlist_get(const strlist_t *l, size_t i);
 void strlist_clear(strlist_t *l);
 void strlist_free(strlist_t *l);
 
-/* Copies an SMTP envelope address without <> (and without a source
- * route); false when it does not fit. */
-bool addr_unbracket(const char *in, char *out, size_t outlen);
-
 #endif

@@ -43,6 +43,7 @@
 #include "filter.h"
 #include "context.h"
 #include "interpose.h"
+#include "ses_addr.h"
 #include "ses_log.h"
 #include "ses_status.h"
 #include "ses_util.h"
@@ -226,7 +227,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
         return internal_error(ctx, NULL, "no configuration loaded");
     m->snap = s;
     m->active = true;
-    if (!addr_unbracket(argv[0], m->sender, sizeof(m->sender)))
+    if (addr_unwrap(argv[0], m->sender, sizeof(m->sender)) != ADDR_OK)
         msg_fail(m, "envelope sender longer than %d bytes", MSG_MAX_ADDR);
     auth = smfi_getsymval(ctx, "{auth_authen}");
     m->trusted = !c->have_addr ||
@@ -334,7 +335,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     if (m == NULL || !m->active)
         return SMFIS_CONTINUE;
     s = m->snap;
-    if (!addr_unbracket(argv[0], addr, sizeof(addr))) {
+    if (addr_unwrap(argv[0], addr, sizeof(addr)) != ADDR_OK) {
         m->nrcpts++;
         return SMFIS_CONTINUE; /* longer than any address SES takes */
     }

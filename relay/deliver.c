@@ -16,7 +16,7 @@
 
 #include "deliver.h"
 #include "ses_creds.h"
-#include "ses_idna.h"
+#include "ses_addr.h"
 #include "ses_log.h"
 #include "ses_metrics.h"
 #include "ses_store.h"
@@ -246,24 +246,20 @@ static size_t sendable(const deliver_msg_t *m, ses_result_t *res, char **ascii,
 
     for (size_t i = 0; i < m->nrcpts; i++) {
         char out[ADDR_MAX], d[300];
-        idna_status_t st = idna_address(m->rcpts[i], out, sizeof(out));
-        if (st == IDNA_OK && (ascii[n] = strdup(out)) != NULL) {
+        addr_status_t st = addr_sendable(m->rcpts[i], out, sizeof(out));
+        if (st == ADDR_OK && (ascii[n] = strdup(out)) != NULL) {
             idx[n++] = i;
             continue;
         }
-        if (st == IDNA_OK)
+        if (st == ADDR_OK) {
             set_results(res, i, i + 1, ST_TEMP_RESOURCE, "out of memory");
-        else if (st == IDNA_LOCAL_NON_ASCII) {
-            snprintf(d, sizeof(d),
-                     "<%s>: non-ASCII local part not supported by Amazon SES",
-                     m->rcpts[i]);
-            set_results(res, i, i + 1, ST_PERM_NON_ASCII, d);
-        } else {
-            snprintf(d, sizeof(d), "<%s>: %s", m->rcpts[i],
-                     st == IDNA_BAD_UTF8 ? "malformed UTF-8 in the address"
-                                         : "domain too long");
-            set_results(res, i, i + 1, ST_PERM_BAD_ADDRESS, d);
+            continue;
         }
+        snprintf(d, sizeof(d), "<%s>: %s", m->rcpts[i], addr_strerror(st));
+        set_results(res, i, i + 1,
+                    st == ADDR_LOCAL_NON_ASCII ? ST_PERM_NON_ASCII
+                                               : ST_PERM_BAD_ADDRESS,
+                    d);
     }
     return n;
 }
@@ -389,19 +385,16 @@ void deliver_message(deliver_t *d, const deliver_msg_t *m, ses_result_t *res)
     char sender[ADDR_MAX], detail[300];
     char **ascii = calloc(m->nrcpts ? m->nrcpts : 1, sizeof(*ascii));
     size_t *idx = calloc(m->nrcpts ? m->nrcpts : 1, sizeof(*idx)), n;
-    idna_status_t ist = idna_address(m->sender, sender, sizeof(sender));
+    addr_status_t ist = addr_sendable(m->sender, sender, sizeof(sender));
 
     memset(res, 0, m->nrcpts * sizeof(*res));
     if (ascii == NULL || idx == NULL)
         set_results(res, 0, m->nrcpts, ST_TEMP_RESOURCE, "out of memory");
-    else if (ist != IDNA_OK) {
+    else if (ist != ADDR_OK) {
         snprintf(detail, sizeof(detail), "sender <%s>: %s", m->sender,
-                 ist == IDNA_LOCAL_NON_ASCII
-                     ? "non-ASCII local part not supported by Amazon SES"
-                 : ist == IDNA_BAD_UTF8 ? "malformed UTF-8 in the address"
-                                        : "domain too long");
+                 addr_strerror(ist));
         set_results(res, 0, m->nrcpts,
-                    ist == IDNA_LOCAL_NON_ASCII ? ST_PERM_NON_ASCII
+                    ist == ADDR_LOCAL_NON_ASCII ? ST_PERM_NON_ASCII
                                                 : ST_PERM_BAD_ADDRESS,
                     detail);
     } else if ((n = sendable(m, res, ascii, idx)) > 0)

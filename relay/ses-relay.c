@@ -19,18 +19,19 @@
 
 #include "deliver.h"
 #include "server.h"
+#include "ses_addr.h"
 #include "ses_cli.h"
 #include "ses_conf.h"
 #include "ses_http.h"
 #include "ses_log.h"
 #include "ses_spool.h"
 #include "ses_status.h"
+#include "ses_util.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -71,21 +72,22 @@ static int finish(status_t st, const char *detail)
     return status_info(st)->sysexit;
 }
 
-/* An address as pipe(8) or a Sendmail mailer passes it: "<a@b>" loses its
- * brackets, and "<>", "" or MAILER-DAEMON (what pipe(8) and Sendmail say
- * for the null sender unless told otherwise; SES could never take it as an
- * address) become "". */
-static char *pipe_address(char *a, int is_sender)
+/* An address as pipe(8) or a Sendmail mailer passes it, rewritten in
+ * place by addr_unwrap() (never longer): "<a@b>" loses its brackets, and
+ * a null sender in any spelling (SES could never take it as an address)
+ * becomes "". false when out of memory. */
+static bool pipe_address(char *a, int is_sender)
 {
-    size_t n = strlen(a);
+    char *in = strdup(a);
 
-    if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
-        a[n - 1] = '\0';
-        a++;
-    }
-    if (is_sender && strcasecmp(a, "MAILER-DAEMON") == 0)
+    if (in == NULL)
+        return false;
+    if (addr_unwrap(in, a, strlen(in) + 1) != ADDR_OK)
+        str_copy(a, in, strlen(in) + 1);
+    free(in);
+    if (is_sender && addr_is_null(a))
         *a = '\0';
-    return a;
+    return true;
 }
 
 static int pipe_mode(conf_t *conf, char *sender, const char *qid, char **rcpts,
@@ -96,19 +98,15 @@ static int pipe_mode(conf_t *conf, char *sender, const char *qid, char **rcpts,
     relay_t *relay = NULL;
     deliver_t *d = NULL;
     ses_result_t *res = NULL;
-    deliver_msg_t m = {pipe_address(sender, 1),
-                       (const char *const *)rcpts,
-                       (size_t)nrcpts,
-                       qid,
-                       NULL,
-                       true};
+    deliver_msg_t m = {
+        sender, (const char *const *)rcpts, (size_t)nrcpts, qid, NULL, true};
     status_t st;
+    bool mem = pipe_address(sender, 1);
     int rc;
 
     for (int i = 0; i < nrcpts; i++)
-        rcpts[i] = pipe_address(rcpts[i], 0);
-
-    sp = spool_new((size_t)conf_int(conf, CK_MAX_MESSAGE_SIZE), 0);
+        mem = pipe_address(rcpts[i], 0) && mem;
+    sp = mem ? spool_new((size_t)conf_int(conf, CK_MAX_MESSAGE_SIZE), 0) : NULL;
     res = calloc((size_t)nrcpts, sizeof(*res));
     relay = relay_new(conf_ref(conf), err, sizeof(err));
     d = relay ? deliver_new(relay) : NULL;

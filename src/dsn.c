@@ -16,6 +16,7 @@
  */
 #include "config.h"
 
+#include "ses_addr.h"
 #include "ses_dsn.h"
 
 #include <errno.h>
@@ -56,20 +57,6 @@ static int name_ok(const char *s)
         if (s[n] <= ' ' || s[n] > '~' || s[n] == ':' || n > 76)
             return 0;
     return n > 0;
-}
-
-/* An address fit for a header, a command line and a DSN field. */
-static int addr_ok(const char *s)
-{
-    size_t n = 0;
-
-    if (s == NULL || *s == '-' || *s == '\0')
-        return 0;
-    for (; s[n]; n++)
-        if (s[n] <= ' ' || s[n] > '~' || strchr("<>()[]\\,;\"", s[n]) ||
-            n > 320)
-            return 0;
-    return strchr(s, '@') != NULL;
 }
 
 const char *dsn_date(int64_t t, char *out, size_t outlen)
@@ -225,7 +212,7 @@ int dsn_build(const dsn_t *d, buf_t *out, char *err, size_t errlen)
     char boundary[80], hex[33], date[64];
     buf_t b;
 
-    if (d == NULL || d->nrcpts == 0 || !addr_ok(d->sender) ||
+    if (d == NULL || d->nrcpts == 0 || !addr_safe(d->sender) ||
         d->reporting_mta == NULL || *d->reporting_mta == '\0') {
         snprintf(err, errlen, "nothing to report or no usable sender");
         return -1;
@@ -324,7 +311,7 @@ status_t dsn_send(const char *sendmail, const char *rcpt, const char *msg,
     int fds[2] = {-1, -1}, status = 0, werr = 0;
     pid_t pid, w;
 
-    if (!addr_ok(rcpt)) {
+    if (!addr_safe(rcpt)) {
         snprintf(err, errlen, "refusing to pass recipient to sendmail");
         return ST_PERM_BAD_ADDRESS;
     }

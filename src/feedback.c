@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include "ses_addr.h"
 #include "ses_dsn.h"
 #include "ses_feedback.h"
 #include "ses_jsonlimit.h"
@@ -174,11 +175,6 @@ static plan_t plan_of(const call_t *cx, const note_t *n)
     return p;
 }
 
-static int null_sender(const char *s)
-{
-    return s == NULL || *s == '\0' || strcmp(s, "<>") == 0;
-}
-
 /* The original was itself a delivery status notification. */
 static int was_dsn(const note_t *n)
 {
@@ -205,7 +201,7 @@ static status_t send_dsn(const call_t *cx, const note_t *n, const plan_t *p,
     buf_t msg;
 
     buf_init(&msg, 0);
-    if (null_sender(sender)) {
+    if (addr_is_null(sender)) {
         log_info(qid,
                  "no DSN for SES message %s: the original sender is "
                  "the null sender",

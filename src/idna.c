@@ -6,7 +6,7 @@
  * parameters of section 5 and the overflow checks of section 6.4.
  * idna_domain_to_ascii() decodes UTF-8 strictly, splits labels at '.' and
  * the three IDNA full stops, and encodes each non-ASCII label as
- * "xn--" + Punycode. idna_address() splits an address at its last '@'.
+ * "xn--" + Punycode. Whole addresses are ses_addr.h's (src/addr.c).
  *
  * DIAGNOSTICS
  *   See ses_idna.h.
@@ -220,28 +220,4 @@ int idna_is_non_ascii(const char *s)
         if ((unsigned char)*s >= 0x80)
             return 1;
     return 0;
-}
-
-idna_status_t idna_address(const char *addr, char *out, size_t outlen)
-{
-    const char *at = strrchr(addr, '@');
-    size_t llen = at ? (size_t)(at - addr) : strlen(addr);
-    idna_status_t st;
-
-    if (!idna_is_non_ascii(addr)) {
-        if (str_copy(out, addr, outlen) >= outlen)
-            return IDNA_TOO_LONG;
-        return IDNA_OK;
-    }
-    for (size_t i = 0; i < llen; i++)
-        if ((unsigned char)addr[i] >= 0x80)
-            return IDNA_LOCAL_NON_ASCII;
-    /* only the domain is non-ASCII */
-    if (llen + 2 > outlen)
-        return IDNA_TOO_LONG;
-    memcpy(out, addr, llen + 1); /* with the '@' */
-    st = idna_domain_to_ascii(at + 1, out + llen + 1, outlen - llen - 1);
-    if (st != IDNA_OK)
-        out[0] = '\0';
-    return st;
 }

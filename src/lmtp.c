@@ -17,6 +17,7 @@
  */
 #include "config.h"
 
+#include "ses_addr.h"
 #include "ses_lmtp.h"
 #include "ses_util.h"
 
@@ -314,54 +315,6 @@ static void refresh_limits(sess_t *s)
         s->h->limits(s->h->ud, &s->lim);
 }
 
-/* Parses "<path>" at *p into out (source route removed); advances *p
- * past it and any blanks. 0, or -1 for bad syntax, -2 when too long. */
-static int parse_path(const char **pp, char *out, size_t outlen)
-{
-    const char *p = *pp;
-    size_t n = 0;
-    int quoted = 0;
-
-    while (*p == ' ')
-        p++;
-    if (*p++ != '<')
-        return -1;
-    if (*p == '@') { /* <@a,@b:user@domain>: the route is ignored */
-        const char *colon = strchr(p, ':');
-        if (colon == NULL)
-            return -1;
-        p = colon + 1;
-    }
-    for (;; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '\0')
-            return -1;
-        if (!quoted && c == '>')
-            break;
-        if (c < 0x20 || c == 0x7f)
-            return -1;
-        if (c == '"')
-            quoted = !quoted;
-        else if (c == '\\' && quoted && p[1]) {
-            if (n + 1 >= outlen)
-                return -2;
-            out[n++] = *p++;
-            c = (unsigned char)*p;
-        }
-        if (n + 1 >= outlen)
-            return -2;
-        out[n++] = (char)c;
-    }
-    out[n] = '\0';
-    p++;
-    if (*p && *p != ' ')
-        return -1;
-    while (*p == ' ')
-        p++;
-    *pp = p;
-    return 0;
-}
-
 /* Takes the next "KEY[=VALUE]" parameter from *pp (space-separated). */
 static int next_param(const char **pp, char *key, size_t klen, char *val,
                       size_t vlen)
@@ -424,6 +377,7 @@ static void cmd_mail(sess_t *s, const char *arg)
     char addr[LMTP_MAX_ADDR + 1], key[32], val[64];
     const char *p = arg;
     int smtputf8 = 0, rc;
+    addr_status_t ast;
 
     if (!s->lhlo) {
         protocol_error(s, "503 5.5.1 Error: send LHLO first");
@@ -438,9 +392,10 @@ static void cmd_mail(sess_t *s, const char *arg)
         return;
     }
     p += 5;
-    if ((rc = parse_path(&p, addr, sizeof(addr))) < 0) {
-        protocol_error(s, rc == -2 ? "501 5.1.7 Sender address too long"
-                                   : "501 5.1.7 Bad sender address syntax");
+    if ((ast = addr_path(&p, addr, sizeof(addr))) != ADDR_OK) {
+        protocol_error(s, ast == ADDR_TOO_LONG
+                              ? "501 5.1.7 Sender address too long"
+                              : "501 5.1.7 Bad sender address syntax");
         return;
     }
     refresh_limits(s);
@@ -491,7 +446,7 @@ static void cmd_rcpt(sess_t *s, const char *arg)
 {
     char addr[LMTP_MAX_ADDR + 1];
     const char *p = arg;
-    int rc;
+    addr_status_t ast;
 
     if (!s->in_txn) {
         protocol_error(s, "503 5.5.1 Error: need MAIL command");
@@ -502,9 +457,11 @@ static void cmd_rcpt(sess_t *s, const char *arg)
         return;
     }
     p += 3;
-    if ((rc = parse_path(&p, addr, sizeof(addr))) < 0 || addr[0] == '\0') {
-        protocol_error(s, rc == -2 ? "501 5.1.3 Recipient address too long"
-                                   : "501 5.1.3 Bad recipient address syntax");
+    if ((ast = addr_path(&p, addr, sizeof(addr))) != ADDR_OK ||
+        addr[0] == '\0') {
+        protocol_error(s, ast == ADDR_TOO_LONG
+                              ? "501 5.1.3 Recipient address too long"
+                              : "501 5.1.3 Bad recipient address syntax");
         return;
     }
     if (*p) {

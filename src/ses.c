@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include "ses_ses.h"
+#include "ses_addr.h"
 #include "ses_aws.h"
 #include "ses_http.h"
 #include "ses_jsonlimit.h"
@@ -584,18 +585,6 @@ out:
     return st;
 }
 
-/* The local part (before the last '@') has a byte outside ASCII. */
-static bool local_part_non_ascii(const char *addr)
-{
-    const char *at = strrchr(addr, '@');
-    size_t n = at ? (size_t)(at - addr) : strlen(addr);
-
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)addr[i] >= 0x80)
-            return true;
-    return false;
-}
-
 static void set_result(ses_result_t *r, status_t st, const char *id,
                        const char *detail)
 {
@@ -638,7 +627,7 @@ status_t ses_send(ses_client_t *c, const ses_message_t *m,
     memset(results, 0, m->nrcpts * sizeof(*results));
     if (m->nrcpts == 0)
         return ST_OK;
-    if (m->sender && local_part_non_ascii(m->sender)) {
+    if (m->sender && addr_local_non_ascii(m->sender)) {
         early = ST_PERM_NON_ASCII;
         snprintf(why, sizeof(why),
                  "sender address has a non-ASCII local "
@@ -664,7 +653,7 @@ status_t ses_send(ses_client_t *c, const ses_message_t *m,
         goto out;
     }
     for (size_t i = 0; i < m->nrcpts; i++) {
-        if (local_part_non_ascii(m->rcpts[i]))
+        if (addr_local_non_ascii(m->rcpts[i]))
             set_result(&results[i], ST_PERM_NON_ASCII, "",
                        "recipient address has a non-ASCII local part; "
                        "Amazon SES does not support SMTPUTF8");

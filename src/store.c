@@ -90,11 +90,12 @@ struct env {
     pthread_rwlock_t lock;  /* read: operations, write: (re)open */
     pthread_mutex_t dblock; /* lazy database opens */
     DB_ENV *dbenv;
-    DB *db[DBI__N][2];     /* [i][0] read-only, [i][1] read-write */
-    atomic_int broken;     /* DB_RUNRECOVERY seen: reopen */
-    atomic_uint gen;       /* bumped by every reopen */
-    atomic_int txns;       /* open store transactions */
-    atomic_llong last_ckp; /* ms */
+    DB *db[DBI__N][2];        /* [i][0] read-only, [i][1] read-write */
+    atomic_int broken;        /* DB_RUNRECOVERY seen: reopen */
+    atomic_uint gen;          /* bumped by every reopen */
+    atomic_int txns;          /* open store transactions */
+    atomic_llong last_ckp;    /* ms */
+    atomic_int keys_upgraded; /* store_supp_upgrade_keys() done */
     int64_t last_reopen;
     unsigned fork_gen; /* forks seen when this was opened */
 };
@@ -690,6 +691,17 @@ store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
     }
     s->env = e;
     s->mode = mode;
+    if (mode == STORE_READWRITE && !atomic_load(&e->keys_upgraded)) {
+        size_t moved = 0;
+        /* a failure is retried by the next read-write open */
+        if (store_supp_upgrade_keys(s, e->dir, &moved) == STORE_OK)
+            atomic_store(&e->keys_upgraded, 1);
+        if (moved)
+            log_notice(NULL,
+                       "%s/suppression.db: %zu entries moved to their "
+                       "A-label key (user@xn--...)",
+                       e->dir, moved);
+    }
     *out = s;
     return STORE_OK;
 fail:

@@ -42,6 +42,11 @@ store_status_t store_env_db(env_t *e, int i, int rw, DB **out);
 /* fn for every record of database i in key order (read committed). */
 store_status_t store_walk(env_t *e, int i, store_walk_fn fn, void *ctx);
 
+/* Moves suppression.db records stored under a U-label key to their
+ * A-label key, once per DataDirectory (store_supp.c); *moved counts them. */
+store_status_t store_supp_upgrade_keys(store_t *st, const char *dir,
+                                       size_t *moved);
+
 store_status_t store_fail(store_status_t st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 store_status_t store_db_status(env_t *e, int ret, const char *what);

@@ -2,7 +2,8 @@
 /*
  * store_supp.c - suppression.db: the addresses not to mail
  *
- * Keys are lower-cased addresses; a record is version, flags, reason,
+ * Keys are ses_addr.h's comparison keys (lower case, the domain as IDNA
+ * A-labels); a record is version, flags, reason,
  * source, first and last time, count (24 bytes). A removal leaves a
  * tombstone (flag SUPP_REMOVED, last = removal time) so that `ses-suppress
  * sync` can carry it to SES; lookups and walks skip tombstones unless
@@ -15,34 +16,27 @@
 #include "config.h"
 
 #include "store_int.h"
+#include "ses_addr.h"
 #include "ses_util.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SUPP_REC_LEN 24
 #define SUPP_REMOVED STORE_SUPP_REMOVED
 #define SUPP_SYNCED  STORE_SUPP_SYNCED
 
-/* Lower-cases addr into out; -1 when empty, too long or without '@'. */
-static int addr_key(const char *addr, char out[STORE_MAX_ADDR + 1], size_t *len)
+/* The record key of addr: ses_addr.h's comparison key. */
+static int supp_key(const char *addr, char out[STORE_MAX_ADDR + 1], size_t *len)
 {
-    size_t n = 0;
-    int at = 0;
-
-    if (addr == NULL)
+    if (addr == NULL || addr_key(addr, out, STORE_MAX_ADDR + 1) != ADDR_OK)
         return -1;
-    for (; addr[n]; n++) {
-        unsigned char c = (unsigned char)addr[n];
-        if (n >= STORE_MAX_ADDR || c <= ' ' || c == 0x7f)
-            return -1;
-        if (c == '@')
-            at = 1;
-        out[n] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : (char)c;
-    }
-    out[n] = '\0';
-    *len = n;
-    return n && at ? 0 : -1;
+    *len = strlen(out);
+    return 0;
 }
 
 static void supp_encode(unsigned char *p, const suppression_t *s, int flags)
@@ -144,7 +138,7 @@ store_status_t store_suppression_get(store_t *st, const char *addr,
 
     if (out == NULL)
         return store_fail(STORE_PERMFAIL, "store_suppression_get: no result");
-    if (addr_key(addr, a.key, &a.klen) < 0)
+    if (supp_key(addr, a.key, &a.klen) < 0)
         return store_fail(STORE_NOTFOUND, "not an address");
     a.out = out;
     return store_run(st, NULL, 0, op_supp_get, &a);
@@ -188,7 +182,7 @@ store_status_t store_suppression_put(store_t *st, store_txn_t *tx,
     if (s == NULL || s->reason < SUPP_BOUNCE || s->reason > SUPP_MANUAL ||
         s->source < SUPP_SRC_SES || s->source > SUPP_SRC_IMPORT)
         return store_fail(STORE_PERMFAIL, "store_suppression_put: bad record");
-    if (addr_key(addr, a.key, &a.klen) < 0)
+    if (supp_key(addr, a.key, &a.klen) < 0)
         return store_fail(STORE_PERMFAIL, "not an email address");
     a.in = s;
     return store_run(st, tx, 1, op_supp_put, &a);
@@ -215,7 +209,7 @@ store_status_t store_suppression_del(store_t *st, store_txn_t *tx,
 {
     supp_arg_t a;
 
-    if (addr_key(addr, a.key, &a.klen) < 0)
+    if (supp_key(addr, a.key, &a.klen) < 0)
         return store_fail(STORE_NOTFOUND, "not an email address");
     a.when = when;
     return store_run(st, tx, 1, op_supp_del, &a);
@@ -248,7 +242,7 @@ store_status_t store_suppression_get_state(store_t *st, const char *addr,
     if (out == NULL || flags == NULL)
         return store_fail(STORE_PERMFAIL, "store_suppression_get_state: "
                                           "no result");
-    if (addr_key(addr, sa.a.key, &sa.a.klen) < 0)
+    if (supp_key(addr, sa.a.key, &sa.a.klen) < 0)
         return store_fail(STORE_NOTFOUND, "not an address");
     sa.a.out = out;
     sa.flags = 0;
@@ -278,7 +272,7 @@ store_status_t store_suppression_mark_synced(store_t *st, store_txn_t *tx,
 {
     supp_arg_t a;
 
-    if (addr_key(addr, a.key, &a.klen) < 0)
+    if (supp_key(addr, a.key, &a.klen) < 0)
         return store_fail(STORE_NOTFOUND, "not an email address");
     return store_run(st, tx, 1, op_supp_synced, &a);
 }
@@ -301,7 +295,7 @@ store_status_t store_suppression_purge(store_t *st, store_txn_t *tx,
 {
     supp_arg_t a;
 
-    if (addr_key(addr, a.key, &a.klen) < 0)
+    if (supp_key(addr, a.key, &a.klen) < 0)
         return store_fail(STORE_NOTFOUND, "not an email address");
     return store_run(st, tx, 1, op_supp_purge, &a);
 }
@@ -375,4 +369,154 @@ store_status_t store_suppression_each(store_t *st, int with_removed,
         return store_fail(STORE_PERMFAIL,
                           "store_suppression_each: no function");
     return store_run(st, NULL, 0, op_supp_each, &w);
+}
+
+/* ---- keys written before the A-label key ---------------------------- */
+
+/* Until 2026-12 a key was the address lower-cased as written, so an IDN
+ * domain could be stored as U-labels ("user@bücher.example"); lookups now
+ * use the A-label key and would miss it. store_supp_upgrade_keys() moves
+ * such records to their key (merging with a record already there), a few
+ * hundred per transaction, then leaves KEYS_MARK in DataDirectory so that
+ * later opens skip the walk. Keys it cannot convert (not UTF-8) stay. */
+#define KEYS_MARK  "suppression.keys-a-label"
+#define UPGRADE_TX 200
+
+typedef struct {
+    char old[UPGRADE_TX][STORE_MAX_ADDR + 1];
+    size_t n;
+    size_t moved;                   /* by the last op_upgrade_move() */
+    char after[STORE_MAX_ADDR + 1]; /* skip keys up to this one */
+} upgrade_t;
+
+/* A key whose domain (after the last '@') has a byte outside ASCII. */
+static int legacy_key(const DBT *k)
+{
+    const unsigned char *p = k->data;
+    size_t at = k->size;
+
+    while (at > 0 && p[at - 1] != '@')
+        at--;
+    for (size_t i = at; at && i < k->size; i++)
+        if (p[i] >= 0x80)
+            return 1;
+    return 0;
+}
+
+static store_status_t upgrade_collect(void *ctx, const DBT *k, const DBT *d,
+                                      int *stop)
+{
+    upgrade_t *u = ctx;
+    char key[STORE_MAX_ADDR + 1];
+
+    (void)d;
+    if (k->size == 0 || k->size > STORE_MAX_ADDR || !legacy_key(k))
+        return STORE_OK;
+    memcpy(key, k->data, k->size);
+    key[k->size] = '\0';
+    if (u->after[0] && strcmp(key, u->after) <= 0)
+        return STORE_OK;
+    str_copy(u->old[u->n++], key, sizeof(u->old[0]));
+    *stop = u->n == UPGRADE_TX;
+    return STORE_OK;
+}
+
+static store_status_t op_upgrade_collect(env_t *e, DB_TXN *t, void *arg)
+{
+    (void)t;
+    return store_walk(e, DBI_SUPP, upgrade_collect, arg);
+}
+
+/* Moves the record at key `old` to its A-label key, merged; counts it
+ * in *moved. */
+static store_status_t upgrade_one(env_t *e, DB_TXN *t, DB *db, const char *old,
+                                  size_t *moved)
+{
+    supp_arg_t from, to;
+    suppression_t a, b;
+    int fa = 0, fb = 0;
+    store_status_t rc;
+    DBT k;
+
+    str_copy(from.key, old, sizeof(from.key));
+    from.klen = strlen(old);
+    if (addr_key(old, to.key, sizeof(to.key)) != ADDR_OK ||
+        strcmp(to.key, old) == 0)
+        return STORE_OK; /* not convertible: left as it is */
+    to.klen = strlen(to.key);
+    if ((rc = supp_read(e, t, db, &from, &a, &fa)) != STORE_OK)
+        return rc == STORE_NOTFOUND ? STORE_OK : rc;
+    fa &= ~SUPP_SYNCED; /* SES knows the A-label form: let sync check */
+    rc = supp_read(e, t, db, &to, &b, &fb);
+    if (rc == STORE_OK && !((fa | fb) & SUPP_REMOVED)) {
+        if (b.last > a.last) {
+            a.reason = b.reason;
+            a.source = b.source;
+        }
+        a.first = b.first < a.first ? b.first : a.first;
+        a.last = b.last > a.last ? b.last : a.last;
+        a.count = a.count + b.count < a.count ? UINT32_MAX : a.count + b.count;
+    } else if (rc == STORE_OK && b.last >= a.last) {
+        a = b; /* one is a tombstone: the later state wins */
+        fa = fb;
+    } else if (rc != STORE_OK && rc != STORE_NOTFOUND)
+        return rc;
+    if ((rc = supp_write(e, t, db, &to, &a, fa)) != STORE_OK)
+        return rc;
+    store_dbt_in(&k, from.key, from.klen);
+    if ((rc = store_db_status(e, db->del(db, t, &k, 0), "suppression.db")) ==
+        STORE_OK)
+        (*moved)++;
+    return rc;
+}
+
+static store_status_t op_upgrade_move(env_t *e, DB_TXN *t, void *arg)
+{
+    upgrade_t *u = arg;
+    store_status_t rc;
+    DB *db;
+
+    u->moved = 0;
+    if ((rc = store_env_db(e, DBI_SUPP, 1, &db)) != STORE_OK)
+        return rc;
+    for (size_t i = 0; i < u->n; i++)
+        if ((rc = upgrade_one(e, t, db, u->old[i], &u->moved)) != STORE_OK)
+            return rc;
+    return STORE_OK;
+}
+
+store_status_t store_supp_upgrade_keys(store_t *st, const char *dir,
+                                       size_t *moved)
+{
+    char mark[PATH_MAX];
+    upgrade_t *u;
+    store_status_t rc;
+    int fd;
+
+    *moved = 0;
+    if ((size_t)snprintf(mark, sizeof(mark), "%s/%s", dir, KEYS_MARK) >=
+        sizeof(mark))
+        return store_fail(STORE_PERMFAIL, "DataDirectory path too long");
+    if (access(mark, F_OK) == 0)
+        return STORE_OK;
+    if ((u = calloc(1, sizeof(*u))) == NULL)
+        return store_fail(STORE_TEMPFAIL, "out of memory");
+    for (;;) {
+        u->n = 0;
+        if ((rc = store_run(st, NULL, 0, op_upgrade_collect, u)) != STORE_OK ||
+            u->n == 0)
+            break;
+        if ((rc = store_run(st, NULL, 1, op_upgrade_move, u)) != STORE_OK)
+            break;
+        *moved += u->moved;
+        /* unconvertible keys stay: go on after the last one seen */
+        str_copy(u->after, u->old[u->n - 1], sizeof(u->after));
+    }
+    free(u);
+    if (rc != STORE_OK && rc != STORE_NOTFOUND)
+        return rc;
+    if ((fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0660)) < 0)
+        return store_fail(STORE_TEMPFAIL, "%s: %s", mark, strerror(errno));
+    close(fd);
+    return STORE_OK;
 }

@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include "ses_addr.h"
 #include "ses_notify.h"
 #include "ses_suppress_csv.h"
 
@@ -69,32 +70,18 @@ static int next_field(const char **p, char *out, size_t outlen)
     return 0;
 }
 
-static int addr_ok(const char *a)
-{
-    const char *at = strrchr(a, '@');
-    size_t n = strlen(a);
-
-    if (n == 0 || n > STORE_MAX_ADDR || at == NULL || at == a || !at[1])
-        return 0;
-    for (; *a; a++)
-        if ((unsigned char)*a <= ' ' || *a == 0x7f || *a == ',' || *a == '<' ||
-            *a == '>')
-            return 0;
-    return 1;
-}
-
 int suppress_csv_parse(const char *line, char *addr, size_t addrlen,
                        supp_reason_t *reason, int64_t *when, int64_t now,
                        char *err, size_t errlen)
 {
-    char f_reason[64], f_time[64], rest[8];
+    char f_reason[64], f_time[64], rest[8], key[STORE_MAX_ADDR + 1];
     const char *p = line;
 
     if (next_field(&p, addr, addrlen) < 0) {
         snprintf(err, errlen, "bad quoting or address too long");
         return -1;
     }
-    if (!addr_ok(addr)) {
+    if (addr_key(addr, key, sizeof(key)) != ADDR_OK || strchr(addr, ',')) {
         snprintf(err, errlen, "\"%.80s\" is not an email address", addr);
         str_sanitize(err);
         return -1;
@@ -206,7 +193,7 @@ static int batch_add(batch_t *b, const char *addr, supp_reason_t reason,
                      int64_t when)
 {
     entry_t *e;
-    char lower[STORE_MAX_ADDR + 1];
+    char key[STORE_MAX_ADDR + 1]; /* sorted by key: the store's order */
 
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 4096;
@@ -215,12 +202,12 @@ static int batch_add(batch_t *b, const char *addr, supp_reason_t reason,
         b->e = e;
         b->cap = cap;
     }
-    str_copy(lower, addr, sizeof(lower));
-    str_lower(lower);
+    if (addr_key(addr, key, sizeof(key)) != ADDR_OK)
+        return -1; /* suppress_csv_parse() let it through: cannot be */
     b->e[b->n].off = b->arena.len;
     b->e[b->n].when = when;
     b->e[b->n].reason = reason;
-    if (buf_append(&b->arena, lower, strlen(lower) + 1) < 0)
+    if (buf_append(&b->arena, key, strlen(key) + 1) < 0)
         return -1;
     b->n++;
     return 0;

@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include "ses_addr.h"
 #include "ses_jsonlimit.h"
 #include "ses_log.h"
 #include "ses_notify.h"
@@ -28,7 +29,7 @@
 #define LIST_RESPONSE (32 * 1024 * 1024)
 
 typedef struct {
-    char *addr; /* lower-cased */
+    char *addr; /* addr_key() form, or lower-cased when it has none */
     supp_reason_t reason;
     int64_t time; /* SES: LastUpdateTime; here: last (removal time) */
     int removed;  /* here: a tombstone */
@@ -62,6 +63,9 @@ static void list_free(list_t *l)
 static int list_add(list_t *l, const char *addr, supp_reason_t reason,
                     int64_t time, int removed)
 {
+    char key[ADDR_MAX_LEN + 1];
+    int keyed = addr_key(addr, key, sizeof(key)) == ADDR_OK;
+
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 1024;
         entry_t *v = realloc(l->v, cap * sizeof(*v));
@@ -70,9 +74,10 @@ static int list_add(list_t *l, const char *addr, supp_reason_t reason,
         l->v = v;
         l->cap = cap;
     }
-    if ((l->v[l->n].addr = strdup(addr)) == NULL)
+    if ((l->v[l->n].addr = strdup(keyed ? key : addr)) == NULL)
         return -1;
-    str_lower(l->v[l->n].addr);
+    if (!keyed)
+        str_lower(l->v[l->n].addr);
     l->v[l->n].reason = reason;
     l->v[l->n].time = time;
     l->v[l->n].removed = removed;

@@ -21,6 +21,8 @@ ed_pub=$(openssl pkey -in "$T/ed.pem" -pubout -outform DER 2>/dev/null | tail -c
 mkdir -p "$T/data"
 "$B/tests/milter/supp-add" "$T/data" bounce bounced@example.net
 "$B/tests/milter/supp-add" "$T/data" complaint Complained@Example.net
+"$B/tests/milter/supp-add" "$T/data" bounce user@xn--bcher-kva.example
+"$B/tests/milter/supp-add" "$T/data" bounce "idn@b$(printf '\303\274')cher.example"
 ok $? "suppression list written through the store API"
 
 # conf NAME LINES...: $T/NAME.conf for a milter on $T/NAME.sock

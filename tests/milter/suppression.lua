@@ -16,6 +16,17 @@ if action == "reject" then
     ok(eom == SMFIR_CONTINUE and
        not mt.eom_check(conn, MT_RCPTDELETE, "<ok@example.net>"),
        "reject: the message goes on with the accepted recipient")
+    mt.disconnect(conn)
+    -- stored as SES reports it (A-label), written by the sender as U-label
+    conn = open("127.0.0.1")
+    r = message(conn, {qid = "SUPIDN", from = "<a@example.com>",
+                       rcpts = {"<User@B\195\188cher.example>",
+                                "<idn@xn--bcher-kva.example>"},
+                       headers = {{"From", "a@example.com"}}})
+    ok(r[1] == SMFIR_REPLYCODE,
+       "reject: a U-label recipient matches its A-label entry")
+    ok(r[2] == SMFIR_REPLYCODE,
+       "reject: an A-label recipient matches an entry added as U-label")
 elseif action == "discard" then
     ok(r[1] == SMFIR_CONTINUE and r[3] == SMFIR_CONTINUE,
        "discard: suppressed recipients are accepted at RCPT TO")

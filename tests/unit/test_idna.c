@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_idna.c - Punycode (RFC 3492 section 7.1 sample strings) and the
- * address rules for SES: ASCII domain form, 5.6.7 for non-ASCII local parts
+ * ASCII form of domains (whole addresses: test_addr.c)
  */
 #include "config.h"
 
@@ -158,40 +158,6 @@ static void test_domain_over_63_octet_label_is_too_long(void **state)
     assert_int_equal(idna_domain_to_ascii(in, out, sizeof(out)), IDNA_TOO_LONG);
 }
 
-static const struct {
-    const char *in;
-    idna_status_t st;
-    const char *out;
-} addresses[] = {
-    {"", IDNA_OK, ""},
-    {"bob@example.net", IDNA_OK, "bob@example.net"},
-    {"bob@b\xc3\xbc"
-     "cher.example",
-     IDNA_OK, "bob@xn--bcher-kva.example"},
-    {"\"odd@local\"@b\xc3\xbc"
-     "cher.example",
-     IDNA_OK, "\"odd@local\"@xn--bcher-kva.example"},
-    {"j\xc3\xb6rg@example.net", IDNA_LOCAL_NON_ASCII, NULL},
-    {"j\xc3\xb6rg@b\xc3\xbc"
-     "cher.example",
-     IDNA_LOCAL_NON_ASCII, NULL},
-    {"postm\xc3\xa4ster", IDNA_LOCAL_NON_ASCII, NULL},
-    {"bob@bad\xff.example", IDNA_BAD_UTF8, NULL},
-};
-
-static void test_addresses_keep_ascii_local_parts_only(void **state)
-{
-    char out[400];
-
-    for (size_t i = 0; i < sizeof(addresses) / sizeof(addresses[0]); i++) {
-        idna_status_t st = idna_address(addresses[i].in, out, sizeof(out));
-        if (st != addresses[i].st)
-            fail_msg("address %zu: status %d, want %d", i, st, addresses[i].st);
-        if (addresses[i].out)
-            assert_string_equal(out, addresses[i].out);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,7 +166,6 @@ int main(void)
         cmocka_unit_test(test_punycode_reports_a_short_output_buffer),
         cmocka_unit_test(test_domains_become_ace_labels),
         cmocka_unit_test(test_domain_over_63_octet_label_is_too_long),
-        cmocka_unit_test(test_addresses_keep_ascii_local_parts_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

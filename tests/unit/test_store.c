@@ -346,7 +346,8 @@ static void child_adds_late(const char *dir)
     store_close(st);
 }
 
-static void test_readonly_handle_sees_a_database_created_after_its_miss(void **state)
+static void
+test_readonly_handle_sees_a_database_created_after_its_miss(void **state)
 {
     char *dir = dir_new();
     store_t *ro = NULL;
@@ -571,32 +572,44 @@ static void test_counters_sum_per_configuration_set_and_window(void **state)
     dir_free(dir);
 }
 
+/* suppression.db opened with plain Berkeley DB calls (in a child). */
+static void raw_suppression_db(const char *dir, DB_ENV **env, DB **db)
+{
+    mkdir(dir, 0770);
+    if (db_env_create(env, 0) != 0 ||
+        (*env)->open(*env, dir,
+                     DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
+                         DB_INIT_MPOOL | DB_THREAD | DB_REGISTER | DB_RECOVER,
+                     0660) != 0 ||
+        db_create(db, *env, 0) != 0 ||
+        (*db)->open(*db, NULL, "suppression.db", NULL, DB_BTREE,
+                    DB_CREATE | DB_AUTO_COMMIT, 0660) != 0)
+        _exit(1);
+}
+
+static void raw_put(DB *db, const char *key, unsigned char *rec, size_t len)
+{
+    DBT k, d;
+
+    memset(&k, 0, sizeof(k));
+    memset(&d, 0, sizeof(d));
+    k.data = (void *)key;
+    k.size = strlen(key);
+    d.data = rec;
+    d.size = len;
+    if (db->put(db, NULL, &k, &d, DB_AUTO_COMMIT) != 0)
+        _exit(1);
+}
+
 /* Writes a record of version 9 with plain Berkeley DB calls. */
 static void child_writes_future_record(const char *dir)
 {
     DB_ENV *env;
     DB *db;
-    DBT k, d;
     unsigned char rec[24] = {9};
 
-    mkdir(dir, 0770);
-    if (db_env_create(&env, 0) != 0 ||
-        env->open(env, dir,
-                  DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
-                      DB_INIT_MPOOL | DB_THREAD | DB_REGISTER | DB_RECOVER,
-                  0660) != 0 ||
-        db_create(&db, env, 0) != 0 ||
-        db->open(db, NULL, "suppression.db", NULL, DB_BTREE,
-                 DB_CREATE | DB_AUTO_COMMIT, 0660) != 0)
-        _exit(1);
-    memset(&k, 0, sizeof(k));
-    memset(&d, 0, sizeof(d));
-    k.data = "future@example.com";
-    k.size = strlen(k.data);
-    d.data = rec;
-    d.size = sizeof(rec);
-    if (db->put(db, NULL, &k, &d, DB_AUTO_COMMIT) != 0)
-        _exit(1);
+    raw_suppression_db(dir, &env, &db);
+    raw_put(db, "future@example.com", rec, sizeof(rec));
     db->close(db, 0);
     env->close(env, 0);
 }
@@ -612,6 +625,102 @@ static void test_unknown_record_version_is_a_permanent_error(void **state)
     assert_int_equal(store_suppression_get(st, "future@example.com", &got),
                      STORE_PERMFAIL);
     assert_non_null(strstr(store_strerror(st), "version 9"));
+    store_close(st);
+    dir_free(dir);
+}
+
+/* Writes suppression records under the keys an older version wrote:
+ * U-label domains, one also present under its A-label key. */
+static void child_writes_u_label_keys(const char *dir)
+{
+    static const struct {
+        const char *key;
+        unsigned char flags, reason;
+        uint64_t first, last;
+        uint32_t count;
+    } recs[] = {
+        {"user@b\xc3\xbc"
+         "cher.example",
+         0, SUPP_BOUNCE, 100, 200, 2},
+        {"both@b\xc3\xbc"
+         "cher.example",
+         0, SUPP_BOUNCE, 50, 300, 1},
+        {"both@xn--bcher-kva.example", 0, SUPP_COMPLAINT, 80, 250, 4},
+        {"gone@b\xc3\xbc"
+         "cher.example",
+         STORE_SUPP_REMOVED, SUPP_MANUAL, 10, 20, 1},
+        {"bad@x\xff.example", 0, SUPP_BOUNCE, 1, 1, 1},
+    };
+    DB_ENV *env;
+    DB *db;
+
+    raw_suppression_db(dir, &env, &db);
+    for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+        unsigned char rec[24] = {1, recs[i].flags, recs[i].reason,
+                                 SUPP_SRC_FEEDBACK};
+        for (int j = 0; j < 8; j++) {
+            rec[4 + j] = (unsigned char)(recs[i].first >> (56 - 8 * j));
+            rec[12 + j] = (unsigned char)(recs[i].last >> (56 - 8 * j));
+        }
+        for (int j = 0; j < 4; j++)
+            rec[20 + j] = (unsigned char)(recs[i].count >> (24 - 8 * j));
+        raw_put(db, recs[i].key, rec, sizeof(rec));
+    }
+    db->close(db, 0);
+    env->close(env, 0);
+}
+
+static int count_key(void *ctx, const char *addr, const suppression_t *s,
+                     int removed)
+{
+    (void)s;
+    (void)removed;
+    if (strstr(addr, "xn--") == NULL && strchr(addr, '\xff') == NULL)
+        ++*(int *)ctx; /* a U-label key left behind */
+    return 0;
+}
+
+static void test_u_label_keys_move_to_their_a_label_key_once(void **state)
+{
+    char *dir = dir_new(), mark[512];
+    suppression_t got;
+    unsigned flags;
+    store_t *st;
+    int left = 0;
+
+    assert_int_equal(in_child(child_writes_u_label_keys, dir), 0);
+    st = open_rw(dir);
+    /* stored as U-labels before: found by either spelling now */
+    assert_int_equal(store_suppression_get(st,
+                                           "User@B\xc3\xbc"
+                                           "cher.example",
+                                           &got),
+                     STORE_OK);
+    assert_int_equal(got.count, 2);
+    assert_int_equal(
+        store_suppression_get(st, "user@xn--bcher-kva.example", &got),
+        STORE_OK);
+    /* merged with the A-label entry: times widened, counts added, the
+     * newer record's reason */
+    assert_int_equal(
+        store_suppression_get(st, "both@xn--bcher-kva.example", &got),
+        STORE_OK);
+    assert_int_equal(got.first, 50);
+    assert_int_equal(got.last, 300);
+    assert_int_equal(got.count, 5);
+    assert_int_equal(got.reason, SUPP_BOUNCE);
+    /* a tombstone moves as a tombstone */
+    assert_int_equal(
+        store_suppression_get(st, "gone@xn--bcher-kva.example", &got),
+        STORE_NOTFOUND);
+    assert_int_equal(store_suppression_get_state(
+                         st, "gone@xn--bcher-kva.example", &got, &flags),
+                     STORE_OK);
+    assert_true(flags & STORE_SUPP_REMOVED);
+    assert_int_equal(store_suppression_each(st, 1, count_key, &left), STORE_OK);
+    assert_int_equal(left, 0);
+    snprintf(mark, sizeof(mark), "%s/suppression.keys-a-label", dir);
+    assert_int_equal(access(mark, F_OK), 0);
     store_close(st);
     dir_free(dir);
 }
@@ -769,7 +878,8 @@ int main(void)
         cmocka_unit_test(test_sync_mark_lasts_until_the_entry_changes),
         cmocka_unit_test(test_each_walks_in_address_order_and_stops),
         cmocka_unit_test(test_readonly_handle_sees_writes_and_refuses_its_own),
-        cmocka_unit_test(test_readonly_handle_sees_a_database_created_after_its_miss),
+        cmocka_unit_test(
+            test_readonly_handle_sees_a_database_created_after_its_miss),
         cmocka_unit_test(test_one_environment_however_the_directory_is_spelled),
         cmocka_unit_test(test_bad_arguments_are_errors_not_crashes),
         cmocka_unit_test(test_message_map_round_trip),
@@ -778,6 +888,7 @@ int main(void)
         cmocka_unit_test(test_expiry_removes_only_old_entries),
         cmocka_unit_test(test_counters_sum_per_configuration_set_and_window),
         cmocka_unit_test(test_unknown_record_version_is_a_permanent_error),
+        cmocka_unit_test(test_u_label_keys_move_to_their_a_label_key_once),
         cmocka_unit_test(
             test_writer_killed_mid_write_leaves_a_recoverable_store),
         cmocka_unit_test(
