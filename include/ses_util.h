@@ -70,6 +70,9 @@ int64_t clock_mono_ms(void);
 int64_t clock_wall_ms(void);
 /* Sleeps ms milliseconds (restarted after signals). */
 void clock_sleep_ms(int64_t ms);
+/* This boot of the kernel (its boot_id, hashed; 0 when unknown): monotonic
+ * times shared between processes through a file are valid only with it. */
+uint64_t clock_boot_id(void);
 
 void secure_zero(void *p, size_t n);
 
@@ -78,6 +81,17 @@ void hex_encode(const unsigned char *in, size_t len, char *out);
 
 /* Writes all of buf; returns 0, or -1 with errno. Retries EINTR. */
 int write_all(int fd, const void *buf, size_t len);
+
+/* A file every program of the package shares in DataDirectory: mode 0660
+ * and, when root makes it, the owner of the directory holding path.
+ * Returns 0, or -1 with errno. */
+int file_share_in_dir(int fd, const char *path);
+
+/* Gives the file at least size bytes, every block of them allocated now
+ * (posix_fallocate), so that writes through a shared mapping can never meet
+ * a full disk (SIGBUS): a full disk is ENOSPC here instead. Cheap when the
+ * blocks are there already. Returns 0, or -1 with errno. */
+int file_reserve(int fd, off_t size);
 
 /* true when the host is a loopback name or address (127/8, ::1, localhost) */
 bool host_is_loopback(const char *host);

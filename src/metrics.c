@@ -14,9 +14,12 @@
  * renderer adds duplicates together.
  *
  * The file is created under flock(), mode 0660; root gives it to the
- * owner of the directory. A file of another layout (an older
- * version, or damage) is replaced by a new one through rename(), never
- * truncated in place: processes that still map the old one keep running.
+ * owner of the directory. Its blocks are allocated when it is made (and
+ * checked at every open), so a disk that fills up later can never turn a
+ * counter update into SIGBUS after SES took the message. A file of another
+ * layout (an older version, or damage) is replaced by a new one through
+ * rename(), never truncated in place: processes that still map the old one keep
+ * running.
  *
  * metrics_open() metrics_close() metrics_add() metrics_observe_ms()
  * metrics_render() metrics_write_textfile(); process-wide: metrics_count()
@@ -126,31 +129,6 @@ static int header_ok(const header_t *h)
            h->nbuckets == NBUCKETS;
 }
 
-/* A new file gets mode 0660 and, when root makes it, the owner of its
- * directory (DataDirectory belongs to the package's user), so the
- * programs running as that user can still update it. */
-static int file_claim(int fd, const char *path)
-{
-    char dir[PATH_MAX];
-    struct stat st;
-    char *slash;
-
-    if (fchmod(fd, 0660) < 0)
-        return -1;
-    if (geteuid() != 0)
-        return 0;
-    str_copy(dir, path, sizeof(dir));
-    if ((slash = strrchr(dir, '/')) == NULL)
-        str_copy(dir, ".", sizeof(dir));
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    if (stat(dir, &st) < 0)
-        return -1;
-    return fchown(fd, st.st_uid, st.st_gid);
-}
-
 /* Writes a fresh file of the right layout under a temporary name and
  * renames it over path. */
 static int file_replace(const char *path, char *err, size_t errlen)
@@ -164,7 +142,8 @@ static int file_replace(const char *path, char *err, size_t errlen)
     if (fd < 0)
         goto fail;
     header_init(&h);
-    if (file_claim(fd, path) < 0 || ftruncate(fd, (off_t)FILE_SIZE) < 0 ||
+    if (file_share_in_dir(fd, path) < 0 ||
+        file_reserve(fd, (off_t)FILE_SIZE) < 0 ||
         pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
         rename(tmp, path) < 0)
         goto fail;
@@ -211,8 +190,8 @@ static int file_open_write(const char *path, char *err, size_t errlen)
         }
         if (st.st_size == 0) {
             header_init(&h);
-            if (file_claim(fd, path) < 0 ||
-                ftruncate(fd, (off_t)FILE_SIZE) < 0 ||
+            if (file_share_in_dir(fd, path) < 0 ||
+                file_reserve(fd, (off_t)FILE_SIZE) < 0 ||
                 pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
                 snprintf(err, errlen, "cannot initialise %s: %s", path,
                          strerror(errno));
@@ -227,6 +206,13 @@ static int file_open_write(const char *path, char *err, size_t errlen)
             if (rc < 0)
                 return -1;
             continue;
+        } else if (file_reserve(fd, (off_t)FILE_SIZE) < 0) {
+            /* a sparse file (an older version made it): its pages would
+             * be allocated on first write, and a full disk is SIGBUS */
+            snprintf(err, errlen, "cannot reserve the blocks of %s: %s", path,
+                     strerror(errno));
+            close(fd);
+            return -1;
         }
         flock(fd, LOCK_UN);
         return fd;

@@ -49,23 +49,6 @@ typedef struct {
     double next;
 } shared_t; /* the shared file's contents */
 
-/* The kernel's boot id (a UUID per boot), hashed (FNV-1a); 0 if unknown. */
-static uint64_t boot_id(void)
-{
-    char buf[64];
-    uint64_t h = 14695981039346656037ULL;
-    ssize_t n;
-    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof(buf));
-    close(fd);
-    for (ssize_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)buf[i]) * 1099511628211ULL;
-    return n > 0 ? h : 0;
-}
-
 ratelimit_t *ratelimit_new(double rate, double burst)
 {
     ratelimit_t *rl = calloc(1, sizeof(*rl));
@@ -97,8 +80,7 @@ void ratelimit_set(ratelimit_t *rl, double rate, double burst)
     pthread_mutex_unlock(&rl->lock);
 }
 
-int ratelimit_share(ratelimit_t *rl, const char *path, char *err,
-                    size_t errlen)
+int ratelimit_share(ratelimit_t *rl, const char *path, char *err, size_t errlen)
 {
     char *copy;
     int fd, rc = 0;
@@ -108,7 +90,8 @@ int ratelimit_share(ratelimit_t *rl, const char *path, char *err,
         goto out; /* already shared there (a reload) */
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
     if (fd < 0 || (copy = strdup(path)) == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(fd < 0 ? errno : ENOMEM));
+        snprintf(err, errlen, "%s: %s", path,
+                 strerror(fd < 0 ? errno : ENOMEM));
         if (fd >= 0)
             close(fd);
         rc = -1;
@@ -119,7 +102,7 @@ int ratelimit_share(ratelimit_t *rl, const char *path, char *err,
     free(rl->path);
     rl->fd = fd;
     rl->path = copy;
-    rl->boot = boot_id();
+    rl->boot = clock_boot_id();
 out:
     pthread_mutex_unlock(&rl->lock);
     return rc;

@@ -3,7 +3,9 @@
  * util.c - small helpers shared by every module
  *
  * Growable bounded buffers (buf_*), string helpers (str_*), the size and
- * duration parsers of the configuration file, clocks, secure_zero().
+ * duration parsers of the configuration file, clocks (and the boot id that
+ * makes monotonic times shareable), files shared in DataDirectory,
+ * secure_zero().
  *
  * DIAGNOSTICS
  *   See ses_util.h: buffers report -1 when full, parsers -1 when malformed.
@@ -15,11 +17,13 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -313,6 +317,22 @@ void clock_sleep_ms(int64_t ms)
         ;
 }
 
+uint64_t clock_boot_id(void)
+{
+    char buf[64];
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+    ssize_t n;
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    for (ssize_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)buf[i]) * 1099511628211ULL;
+    return n > 0 ? h : 0;
+}
+
 void secure_zero(void *p, size_t n)
 {
 #ifdef HAVE_EXPLICIT_BZERO
@@ -349,6 +369,44 @@ int write_all(int fd, const void *buf, size_t len)
         }
         p += n;
         len -= (size_t)n;
+    }
+    return 0;
+}
+
+int file_share_in_dir(int fd, const char *path)
+{
+    char dir[PATH_MAX];
+    struct stat st;
+    char *slash;
+
+    if (fchmod(fd, 0660) < 0)
+        return -1;
+    if (geteuid() != 0)
+        return 0;
+    str_copy(dir, path, sizeof(dir));
+    if ((slash = strrchr(dir, '/')) == NULL)
+        str_copy(dir, ".", sizeof(dir));
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (stat(dir, &st) < 0)
+        return -1;
+    return fchown(fd, st.st_uid, st.st_gid);
+}
+
+int file_reserve(int fd, off_t size)
+{
+    struct stat st;
+    int rc;
+
+    if (fstat(fd, &st) < 0)
+        return -1;
+    if (st.st_size >= size && (off_t)st.st_blocks * 512 >= size)
+        return 0; /* every block allocated already */
+    if ((rc = posix_fallocate(fd, 0, size)) != 0) {
+        errno = rc;
+        return -1;
     }
     return 0;
 }
