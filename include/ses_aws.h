@@ -5,7 +5,8 @@
  * Every AWS API the package talks to goes through aws_call(): SES (v2
  * REST-JSON and v1 query), the SESv2 suppression list, SQS (JSON 1.0
  * protocol with X-Amz-Target), STS. The module signs with SigV4 using the
- * shared credentials provider, sends on the caller's per-thread http_t,
+ * shared credentials provider (SigV4a when the service has a region
+ * set), sends on the caller's per-thread http_t,
  * parses AWS error answers of every protocol, classifies them through
  * aws_classify_error() - the only function in the package that reads AWS
  * error codes - and retries retryable statuses with full-jitter exponential
@@ -76,6 +77,7 @@
 #define AWS_MAX_EXTRA_HEADERS 4
 
 typedef struct aws_service aws_service_t;
+struct aws_response;
 
 typedef struct {
     const char *name;         /* for diagnostics: "SES", "SQS", "STS" */
@@ -86,6 +88,9 @@ typedef struct {
     creds_provider_t *creds;  /* NULL: requests go unsigned */
     long long retry_time_ms;  /* retry budget; 0: a single attempt */
     ratelimit_t *rate;        /* NULL: no pacing */
+    const char *region_set;   /* non-NULL: sign with SigV4a for these
+                                 regions ("*": all), e.g. for the SESv2
+                                 global endpoint; NULL: SigV4 in region */
 } aws_service_config_t;
 
 typedef struct {
@@ -106,9 +111,13 @@ typedef struct {
     long timeout_ms;                  /* 0: the http_t's Timeout */
     double cost;                      /* rate-limit tokens; 0 means 1 */
     const char *qid;                  /* queue id for log lines, or NULL */
+    /* Optional: called after each failed attempt; true stops the retries
+     * there (e.g. to fail over to another region instead). */
+    bool (*give_up)(void *ctx, status_t st, const struct aws_response *resp);
+    void *give_up_ctx;
 } aws_request_t;
 
-typedef struct {
+typedef struct aws_response {
     long http_code;          /* 0 when no HTTP answer arrived */
     buf_t body;              /* the answer: result or error document */
     char error_code[128];    /* AWS error code, "" on success */
@@ -116,6 +125,9 @@ typedef struct {
     char request_id[128];
     char detail[512]; /* one line for logs and diagnostics */
     int attempts;     /* requests sent (or tried) */
+    bool ambiguous;   /* the last attempt failed after the whole request
+                         was sent (timeout, reset): it may have been acted
+                         on */
 } aws_response_t;
 
 aws_service_t *aws_service_new(const aws_service_config_t *cfg, char *err,

@@ -29,6 +29,7 @@ typedef enum {
     CT_SIZE,     /* bytes; suffixes K, M, G */
     CT_DURATION, /* milliseconds; suffixes ms, s, m, h, d; bare = seconds */
     CT_LIST,     /* comma or blank separated words */
+    CT_MAP,      /* "NAME VALUE" lines; the key repeats, once per NAME */
 } conf_type_t;
 
 typedef enum {
@@ -68,6 +69,9 @@ long long conf_int(const conf_t *c, conf_key_t k);   /* INT/SIZE/DURATION */
 bool conf_bool(const conf_t *c, conf_key_t k);
 /* NULL-terminated word list; never NULL (an empty list when unset). */
 const char *const *conf_list(const conf_t *c, conf_key_t k);
+/* CT_MAP: the value given for name, or NULL. conf_list() holds the pairs
+ * as name, value, name, value, ... */
+const char *conf_map_get(const conf_t *c, conf_key_t k, const char *name);
 bool conf_is_set(const conf_t *c, conf_key_t k); /* given in the file */
 const char *conf_path(const conf_t *c);          /* file it came from */
 /* For enum keys: true when the value equals `value` (case-insensitive). */
@@ -88,5 +92,8 @@ conf_t *conf_current(void);       /* a new reference; conf_unref() it */
 /* Shared value checks, also used by the rules parser and the relay. */
 bool conf_ses_name_ok(const char *s); /* SES name/tag chars, 1..256 */
 bool conf_url_ok(const char *url, char *err, size_t errlen);
+/* The REGION field of an ARN ("*" for every region; "" for global
+ * services); false when s is not an ARN. */
+bool conf_arn_region(const char *arn, char *region, size_t regionlen);
 
 #endif

@@ -21,6 +21,23 @@ CONF_KEY(REGION, "Region", CT_STRING, NULL, NULL, conf_v_region,
 CONF_KEY(ENDPOINT, "Endpoint", CT_STRING, NULL, NULL, conf_v_endpoint,
          "URL overriding https://email.REGION.amazonaws.com (http:// only to "
          "loopback)")
+CONF_KEY(ENDPOINT_ID, "EndpointId", CT_STRING, NULL, NULL, conf_v_endpoint_id,
+         "SESv2 multi-region (global) endpoint id: send to "
+         "https://ID.endpoints.email.amazonaws.com, signed with SigV4a for "
+         "every region; ApiVersion v2 only; Endpoint still overrides the URL")
+CONF_KEY(FAILOVER_REGION, "FailoverRegion", CT_LIST, NULL, NULL, conf_v_regions,
+         "regions ses-relay sends to, in order, while the primary (Region or "
+         "EndpointId) fails with connection errors, timeouts or HTTP 5xx; "
+         "never on throttling or refusals")
+CONF_KEY(REGION_ENDPOINT, "RegionEndpoint", CT_MAP, NULL, NULL,
+         conf_v_region_url,
+         "REGION URL: the URL of one region's SES endpoint (a VPC endpoint, "
+         "or a test server); one line per region")
+CONF_KEY(FAILOVER_PROBE_INTERVAL, "FailoverProbeInterval", CT_DURATION, "60s",
+         "500..3600000", NULL,
+         "how long a failing region is skipped by every ses-relay of the host "
+         "before one message probes it again (traffic returns to the primary "
+         "within this interval after it recovers)")
 CONF_KEY(API_VERSION, "ApiVersion", CT_ENUM, "v2", "v2|v1", NULL,
          "SES API: v2 SendEmail Raw (40 MB) or v1 SendRawEmail (10 MB), "
          "limits after base64")
@@ -49,13 +66,20 @@ CONF_KEY(CONFIGURATION_SET, "ConfigurationSet", CT_STRING, NULL, NULL,
          conf_v_ses_name, "default SES configuration set")
 CONF_KEY(MESSAGE_TAGS, "MessageTags", CT_STRING, NULL, NULL, conf_v_tags,
          "default message tags, name:value,name2:value2")
-CONF_KEY(FROM_ARN, "FromArn", CT_STRING, NULL, NULL, conf_v_arn,
+CONF_KEY(FROM_ARN, "FromArn", CT_LIST, NULL, NULL, conf_v_arns,
          "identity ARN for the From address (v1 FromArn, v2 "
-         "FromEmailAddressIdentityArn)")
-CONF_KEY(SOURCE_ARN, "SourceArn", CT_STRING, NULL, NULL, conf_v_arn,
-         "identity ARN for the envelope sender (v1 SourceArn)")
-CONF_KEY(RETURN_PATH_ARN, "ReturnPathArn", CT_STRING, NULL, NULL, conf_v_arn,
-         "identity ARN for the Return-Path (v1 ReturnPathArn)")
+         "FromEmailAddressIdentityArn); one per region sent to, region * for "
+         "the global endpoint")
+CONF_KEY(SOURCE_ARN, "SourceArn", CT_LIST, NULL, NULL, conf_v_arns,
+         "identity ARN for the envelope sender (v1 SourceArn); one per "
+         "region, as FromArn")
+CONF_KEY(RETURN_PATH_ARN, "ReturnPathArn", CT_LIST, NULL, NULL, conf_v_arns,
+         "identity ARN for the Return-Path (v1 ReturnPathArn); one per "
+         "region, as FromArn")
+CONF_KEY(TENANT_NAME, "TenantName", CT_STRING, NULL, NULL, conf_v_ses_name,
+         "default SES tenant (SESv2 TenantName) of the messages sent; the "
+         "rules action tenant= and the X-SES-TENANT header override it; "
+         "ApiVersion v2 only")
 CONF_KEY(FEEDBACK_FORWARDING, "FeedbackForwardingEmailAddress", CT_STRING, NULL,
          NULL, NULL, "address that receives bounces and complaints (v2)")
 CONF_KEY(MAX_MESSAGE_SIZE, "MaxMessageSize", CT_SIZE, "40M", "1024..41943040",

@@ -20,7 +20,9 @@
  *   arrived, else the transport failure: ST_TEMP_TIMEOUT, ST_TEMP_CONNECT,
  *   ST_TEMP_DNS, ST_TEMP_TLS, ST_TEMP_RESET, ST_TEMP_PROTOCOL (answer too
  *   big or malformed) or ST_TEMP_RESOURCE, with curl's text in
- *   resp->error. The caller classifies HTTP status codes.
+ *   resp->error; resp->request_sent tells whether that failure came after
+ *   the whole request had been sent (then the server may have acted on it:
+ *   the outcome is ambiguous). The caller classifies HTTP status codes.
  */
 #ifndef SES_HTTP_H
 #define SES_HTTP_H
@@ -68,6 +70,8 @@ typedef struct {
     char content_type[128];
     char error[256]; /* transport error text */
     long long elapsed_ms;
+    bool request_sent; /* a transport failure came after the whole request
+                          was sent: the server may have acted on it */
 } http_response_t;
 
 int http_global_init(void); /* once per process, before threads */

@@ -18,6 +18,7 @@
  *
  * Actions, each at most once, at least one:
  *   set=NAME          configuration set (SES name rules, at most 64 chars)
+ *   tenant=NAME       SES tenant (same rules; the milter adds X-SES-TENANT)
  *   tags=n:v,n2:v2    message tags (SES name rules)
  *   route=ses         send through SES (the milter adds X-SES-Route: ses)
  *   route=ses:N%      send N % (1-100) of the matching mail through SES;
@@ -51,6 +52,7 @@ typedef enum {
 
 typedef struct {
     const char *config_set; /* NULL: not set by the rule */
+    const char *tenant;     /* tenant=: NULL when not set by the rule */
     const tags_t *tags;     /* NULL: none */
     route_t route;
     int percent; /* ROUTE_SES: share of the mail, 1..100 */

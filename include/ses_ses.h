@@ -19,10 +19,19 @@
  * FeedbackForwardingEmailAddress (+ ReturnPathArn as its identity ARN) ->
  * v2.
  *
- * Configuration set and tags: the config's ConfigurationSet/MessageTags,
- * overridden by the X-SES-CONFIGURATION-SET / X-SES-MESSAGE-TAGS headers
- * the milter wrote (invalid ones are ignored with a warning), plus the tags
- * mta-host and mta-queue-id.
+ * Configuration set, tenant and tags: the config's ConfigurationSet,
+ * TenantName and MessageTags, overridden by the X-SES-CONFIGURATION-SET,
+ * X-SES-TENANT and X-SES-MESSAGE-TAGS headers the milter wrote (invalid
+ * ones are ignored with a warning), plus the tags mta-host and
+ * mta-queue-id. The tenant goes out as SESv2 TenantName; SES v1 has no
+ * tenants, so with ApiVersion v1 a message for a tenant is deferred
+ * (ST_TEMP_CONFIG), never sent without it.
+ *
+ * Regions (ses_route.h): each call goes to the primary route (Region or
+ * the global endpoint of EndpointId, SigV4a); while that region fails with
+ * connection errors, timeouts, resets or 5xx (two failures in a row, or one
+ * timeout), the message goes to the next FailoverRegion with that region's
+ * ARNs. Refusals, throttling and accepted messages never move.
  *
  * MaxSendRate: all clients of a process share one token bucket; a call
  * takes as many tokens as it has destinations (SES counts recipients).
@@ -48,9 +57,10 @@
 
 #include <stdbool.h>
 
-#define SES_MAX_RECIPIENTS 1000     /* per message; Postfix sends fewer */
-#define SES_SENDRATE_FILE "sendrate" /* in DataDirectory: MaxSendRate, shared */
-#define SES_V1_MAX_ENCODED 10485760 /* v1 limit, after base64 */
+#define SES_MAX_RECIPIENTS 1000       /* per message; Postfix sends fewer */
+#define SES_SENDRATE_FILE  "sendrate" /* in DataDirectory: MaxSendRate, shared \
+                                       */
+#define SES_V1_MAX_ENCODED 10485760   /* v1 limit, after base64 */
 
 typedef struct ses_client ses_client_t;
 
@@ -80,6 +90,11 @@ status_t ses_send(ses_client_t *c, const ses_message_t *m,
  * else NULL. *bad_header (may be NULL) tells of an invalid header. */
 const char *ses_config_set(const conf_t *conf, const spool_t *sp, char *out,
                            size_t outlen, bool *bad_header);
+
+/* The tenant likewise: a valid X-SES-TENANT header, else TenantName, else
+ * NULL. */
+const char *ses_tenant(const conf_t *conf, const spool_t *sp, char *out,
+                       size_t outlen, bool *bad_header);
 
 /* The endpoint URL used (for logs). */
 const char *ses_client_url(const ses_client_t *c);

@@ -17,7 +17,8 @@
  *   body       feed DKIM.
  *   end of msg match the rules (first match wins), settle the route (the
  *              canary picks by queue id), then change the headers:
- *              X-SES-CONFIGURATION-SET, X-SES-MESSAGE-TAGS, X-SES-Route
+ *              X-SES-CONFIGURATION-SET, X-SES-TENANT, X-SES-MESSAGE-TAGS,
+ *              X-SES-Route
  *              (a trusted client's own values win over the rules; an
  *              untrusted client's X-SES-* headers are all removed), remove
  *              discarded recipients, and last insert DKIM-Signature.
@@ -58,6 +59,7 @@
 #include <strings.h>
 
 #define HDR_CONFIG_SET "X-SES-CONFIGURATION-SET"
+#define HDR_TENANT     "X-SES-TENANT"
 #define HDR_TAGS       "X-SES-MESSAGE-TAGS"
 #define HDR_ROUTE      "X-SES-Route"
 
@@ -452,6 +454,7 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 typedef struct {
     const outcome_t *oc;
     const char *config_set;
+    const char *tenant;
     const char *tags;
     bool ses;    /* X-SES-Route: ses */
     bool canary; /* picked by a route=ses:N% rule */
@@ -485,6 +488,30 @@ static void trim_copy(const char *v, char *out, size_t outlen)
         n = outlen - 1;
     while (n > 0 && isspace((unsigned char)out[n - 1]))
         out[--n] = '\0';
+}
+
+/* A trusted client's X-SES-CONFIGURATION-SET or X-SES-TENANT: a valid SES
+ * name replaces *value (compared trimmed in set_xses()); an invalid one is
+ * ignored with a warning. */
+static void client_name(const msgctx_t *m, const char *qid, const char *hdr,
+                        const char **value, bool *client)
+{
+    const char *v;
+    unsigned n;
+    char val[1024];
+
+    if ((v = xses_first(m, hdr, &n)) == NULL)
+        return;
+    trim_copy(v, val, sizeof(val));
+    if (conf_ses_name_ok(val) && strlen(val) <= 64) {
+        *value = v;
+        *client = true;
+    } else {
+        log_warning(qid,
+                    "client's %s \"%.64s\" is not a valid SES name: "
+                    "ignored",
+                    hdr, val);
+    }
 }
 
 static void decide(SMFICTX *ctx, const msgctx_t *m, const char *qid,
@@ -523,6 +550,7 @@ static void decide(SMFICTX *ctx, const msgctx_t *m, const char *qid,
     }
     d->oc = snapshot_outcome(s, rule);
     d->config_set = d->oc->config_set;
+    d->tenant = d->oc->tenant;
     d->tags = d->oc->tags_header;
     d->ses = d->oc->route == ROUTE_SES &&
              rules_canary_pick(qid ? qid : m->sender, d->oc->percent);
@@ -530,18 +558,8 @@ static void decide(SMFICTX *ctx, const msgctx_t *m, const char *qid,
     if (!m->trusted)
         return;
     /* A trusted client's own X-SES-* values win over the rules. */
-    if ((v = xses_first(m, HDR_CONFIG_SET, &n)) != NULL) {
-        trim_copy(v, val, sizeof(val));
-        if (conf_ses_name_ok(val) && strlen(val) <= 64) {
-            d->config_set = v; /* compared trimmed in apply() */
-            d->client = true;
-        } else {
-            log_warning(qid,
-                        "client's %s \"%.64s\" is not a valid SES name: "
-                        "ignored",
-                        HDR_CONFIG_SET, val);
-        }
-    }
+    client_name(m, qid, HDR_CONFIG_SET, &d->config_set, &d->client);
+    client_name(m, qid, HDR_TENANT, &d->tenant, &d->client);
     if ((v = xses_first(m, HDR_TAGS, &n)) != NULL) {
         tags_t *t = NULL, *all = tags_new();
         trim_copy(v, val, sizeof(val));
@@ -616,6 +634,7 @@ static int set_xses(SMFICTX *ctx, const connctx_t *c, const msgctx_t *m,
 static bool managed(const char *name)
 {
     return strcasecmp(name, HDR_CONFIG_SET) == 0 ||
+           strcasecmp(name, HDR_TENANT) == 0 ||
            strcasecmp(name, HDR_TAGS) == 0 || strcasecmp(name, HDR_ROUTE) == 0;
 }
 
@@ -700,6 +719,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 
     if (!s->observe) {
         if (set_xses(ctx, c, m, HDR_CONFIG_SET, d.config_set, false) < 0 ||
+            set_xses(ctx, c, m, HDR_TENANT, d.tenant, false) < 0 ||
             set_xses(ctx, c, m, HDR_TAGS, d.tags, false) < 0 ||
             set_xses(ctx, c, m, HDR_ROUTE, d.ses ? "ses" : NULL, true) < 0 ||
             (!m->trusted && strip_xses(ctx, m) < 0)) {
@@ -722,11 +742,12 @@ static sfsistat cb_eom(SMFICTX *ctx)
     if (d.oc->line)
         snprintf(rulebuf, sizeof(rulebuf), "line %d", d.oc->line);
     log_info(qid,
-             "%sfrom=<%s> client=%s%s rule=%s config-set=%s tags=%s "
-             "route=%s%s dkim=%s suppressed=%u untrusted-x-ses=%zu%s",
+             "%sfrom=<%s> client=%s%s rule=%s config-set=%s tenant=%s "
+             "tags=%s route=%s%s dkim=%s suppressed=%u untrusted-x-ses=%zu%s",
              s->observe ? "observe: " : "", m->sender, c->client,
              m->trusted ? " (trusted)" : "", d.oc->line ? rulebuf : "none",
-             d.config_set ? d.config_set : "(none)", d.tags ? d.tags : "(none)",
+             d.config_set ? d.config_set : "(none)",
+             d.tenant ? d.tenant : "(none)", d.tags ? d.tags : "(none)",
              d.ses ? "ses" : (d.oc->route == ROUTE_UNSET ? "default" : "local"),
              d.canary ? " (canary)" : "", dkimlog, m->suppressed,
              m->trusted ? 0 : m->xses.n / 2,

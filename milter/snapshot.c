@@ -57,6 +57,14 @@ static bool outcome_build(snapshot_t *s, const rule_action_t *a, outcome_t *o,
     o->config_set = a && a->config_set
                         ? a->config_set
                         : conf_str(s->conf, CK_CONFIGURATION_SET);
+    o->tenant = a && a->tenant ? a->tenant : conf_str(s->conf, CK_TENANT_NAME);
+    if (a && a->tenant && conf_is(s->conf, CK_API_VERSION, "v1")) {
+        snprintf(err, errlen,
+                 "%s:%d: tenant= needs ApiVersion v2 (SES v1 SendRawEmail has "
+                 "no tenants)",
+                 conf_str(s->conf, CK_RULES_FILE), a->line);
+        return false;
+    }
     o->route = a ? a->route : ROUTE_UNSET;
     o->percent = a ? a->percent : 0;
     o->line = a ? a->line : 0;

@@ -44,6 +44,7 @@ typedef enum { SUPP_ACT_REJECT, SUPP_ACT_DISCARD, SUPP_ACT_OBSERVE } supp_act_t;
 /* The X-SES-* values one outcome (a rule, or no rule) produces. */
 typedef struct {
     const char *config_set; /* NULL: none */
+    const char *tenant;     /* NULL: none */
     const tags_t *tags;     /* config MessageTags merged with the rule's */
     char *tags_header;      /* "k=v, k2=v2", NULL when there are no tags */
     route_t route;

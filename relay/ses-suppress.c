@@ -360,7 +360,7 @@ static int cmd_sync(ctx_t *c)
         aws_default_endpoint("email", region, url, sizeof(url));
     cfg = (aws_service_config_t){"SES", "ses", region,
                                  url,   NULL,  conf_int(c->conf, CK_RETRY_TIME),
-                                 NULL};
+                                 NULL,  NULL};
     if (http_global_init() < 0 ||
         (creds = creds_provider_new(c->conf)) == NULL ||
         (http = http_new(conf_int(c->conf, CK_CONNECT_TIMEOUT),

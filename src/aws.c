@@ -41,9 +41,10 @@ struct aws_service {
     char name[32];
     char signing_name[32];
     char region[64];
-    char origin[1024]; /* scheme://host[:port] */
-    char host[256];    /* as signed: no default port */
-    char prefix[512];  /* path of the endpoint, "" for "/" */
+    char region_set[64]; /* SigV4a X-Amz-Region-Set; "" for SigV4 */
+    char origin[1024];   /* scheme://host[:port] */
+    char host[256];      /* as signed: no default port */
+    char prefix[512];    /* path of the endpoint, "" for "/" */
     creds_provider_t *creds;
     long long retry_time_ms;
     ratelimit_t *rate;
@@ -135,6 +136,12 @@ aws_service_t *aws_service_new(const aws_service_config_t *cfg, char *err,
              sizeof(s->signing_name));
     str_copy(s->region, cfg->region ? cfg->region : "us-east-1",
              sizeof(s->region));
+    if (cfg->region_set &&
+        str_copy(s->region_set, cfg->region_set, sizeof(s->region_set)) >=
+            sizeof(s->region_set)) {
+        snprintf(err, errlen, "%s region set is too long", cfg->name);
+        goto fail;
+    }
     s->creds = cfg->creds;
     s->retry_time_ms = cfg->retry_time_ms > 0 ? cfg->retry_time_ms : 0;
     s->rate = cfg->rate;
@@ -507,6 +514,7 @@ typedef struct {
     char h_date[40];
     char h_auth[1600];
     char h_tok[4200];
+    char h_rset[100];
     char h_ctype[160];
     char h_target[160];
     char names[AWS_MAX_EXTRA_HEADERS][64];
@@ -526,6 +534,7 @@ static status_t attempt(const aws_service_t *s, http_t *http,
 
     http_response_init(&hr);
     memset(&req, 0, sizeof(req));
+    resp->ambiguous = false;
     if (b == NULL) {
         detail_printf(resp->detail, sizeof(resp->detail), "out of memory");
         goto out;
@@ -578,9 +587,15 @@ static status_t attempt(const aws_service_t *s, http_t *http,
 
     if (s->creds) {
         sigv4_result_t sig;
-        sigv4_request_t sreq = {rq->method, s->host, path, rq->query,
-                                sh,         nsh,     hash};
+        sigv4_request_t sreq = {.method = rq->method,
+                                .host = s->host,
+                                .path = path,
+                                .query = rq->query,
+                                .headers = sh,
+                                .nheaders = nsh,
+                                .payload_sha256 = hash};
         sigv4_creds_t sc;
+        int signed_ok;
 
         if ((st = creds_get(s->creds, http, used, err, sizeof(err))) != ST_OK) {
             detail_printf(resp->detail, sizeof(resp->detail), "%s", err);
@@ -589,8 +604,12 @@ static status_t attempt(const aws_service_t *s, http_t *http,
         sc = (sigv4_creds_t){used->access_key, used->secret_key,
                              used->session_token[0] ? used->session_token
                                                     : NULL};
-        if (sigv4_sign(&sreq, &sc, s->region, s->signing_name, aws_now(),
-                       &sig) < 0) {
+        signed_ok = s->region_set[0]
+                        ? sigv4a_sign(&sreq, &sc, s->region_set,
+                                      s->signing_name, aws_now(), &sig)
+                        : sigv4_sign(&sreq, &sc, s->region, s->signing_name,
+                                     aws_now(), &sig);
+        if (signed_ok < 0) {
             secure_zero(&sig, sizeof(sig));
             detail_printf(resp->detail, sizeof(resp->detail),
                           "cannot sign the %s request (a header or the "
@@ -605,6 +624,11 @@ static status_t attempt(const aws_service_t *s, http_t *http,
         secure_zero(&sig, sizeof(sig));
         req.headers[req.nheaders++] = b->h_date;
         req.headers[req.nheaders++] = b->h_auth;
+        if (s->region_set[0]) {
+            snprintf(b->h_rset, sizeof(b->h_rset), "X-Amz-Region-Set: %s",
+                     s->region_set);
+            req.headers[req.nheaders++] = b->h_rset;
+        }
         if (used->session_token[0]) {
             snprintf(b->h_tok, sizeof(b->h_tok), "X-Amz-Security-Token: %s",
                      used->session_token);
@@ -614,6 +638,7 @@ static status_t attempt(const aws_service_t *s, http_t *http,
 
     st = http_perform(http, &req, &hr);
     resp->http_code = hr.code;
+    resp->ambiguous = st != ST_OK && hr.request_sent;
     str_copy(resp->request_id, hr.request_id, sizeof(resp->request_id));
     buf_free(&resp->body);
     resp->body = hr.body; /* the answer moves to the caller */
@@ -696,6 +721,7 @@ status_t aws_call(const aws_service_t *s, http_t *http, const aws_request_t *rq,
 
     resp->attempts = 0;
     resp->http_code = 0;
+    resp->ambiguous = false;
     resp->error_code[0] = resp->error_message[0] = resp->detail[0] = '\0';
     if (used == NULL) {
         detail_printf(resp->detail, sizeof(resp->detail), "out of memory");
@@ -747,6 +773,8 @@ status_t aws_call(const aws_service_t *s, http_t *http, const aws_request_t *rq,
             }
         }
         if (!status_info(st)->retry)
+            break;
+        if (rq->give_up && rq->give_up(rq->give_up_ctx, st, resp))
             break;
         wait = jitter(backoff);
         left = deadline - clock_mono_ms();

@@ -5,7 +5,10 @@
  * The file is opendkim style: one "Key value" per line, blank lines and lines
  * whose first non-blank character is '#' are ignored, and " #" starts a
  * trailing comment. Keys are matched case-insensitively against the table
- * generated from ses_conf_keys.h; each key may appear once.
+ * generated from ses_conf_keys.h; each key may appear once, except the
+ * CT_MAP keys (RegionEndpoint REGION URL), once per name. After the last
+ * line, conf_combinations() checks what one key alone cannot (EndpointId
+ * needs ApiVersion v2, a FailoverRegion is not the primary Region, ...).
  *
  * conf_load() builds an immutable snapshot; conf_ref()/conf_unref() count
  * its users; conf_current_set()/conf_current() hold the process-wide one.
@@ -43,6 +46,12 @@ static bool conf_v_arn(const char *, char *, size_t);
 static bool conf_v_socket(const char *, char *, size_t);
 static bool conf_v_mode(const char *, char *, size_t);
 static bool conf_v_url(const char *, char *, size_t);
+static bool conf_v_endpoint_id(const char *, char *, size_t);
+static bool conf_v_regions(const char *, char *, size_t);
+static bool conf_v_region_url(const char *, char *, size_t);
+static bool conf_v_arns(const char *, char *, size_t);
+static char **split_list(const char *s);
+static void list_free(char **list);
 
 typedef struct {
     conf_keyinfo_t info;
@@ -59,7 +68,7 @@ static const conf_keydef_t keydefs[CK__COUNT] = {
 typedef struct {
     char *s;     /* the value as written (or the default) */
     long long n; /* numeric types and booleans */
-    char **list; /* CT_LIST: NULL-terminated */
+    char **list; /* CT_LIST: NULL-terminated; CT_MAP: name, value, ... */
     bool set;    /* given in the file */
     int line;
 } conf_value_t;
@@ -182,6 +191,125 @@ static bool conf_v_arn(const char *v, char *err, size_t errlen)
     return true;
 }
 
+/* "arn:PARTITION:SERVICE:REGION:..." -> REGION ("*" for every region),
+ * or false when s has fewer fields. */
+bool conf_arn_region(const char *arn, char *region, size_t regionlen)
+{
+    const char *p = arn;
+    size_t n;
+
+    for (int i = 0; i < 3; i++)
+        if ((p = strchr(p, ':')) == NULL)
+            return false;
+        else
+            p++;
+    n = strcspn(p, ":");
+    if (p[n] != ':' || n >= regionlen)
+        return false;
+    memcpy(region, p, n);
+    region[n] = '\0';
+    return true;
+}
+
+/* FromArn, SourceArn, ReturnPathArn: ARNs with at most one per region. */
+static bool conf_v_arns(const char *v, char *err, size_t errlen)
+{
+    char **l = split_list(v), r1[64], r2[64];
+    bool ok = l != NULL;
+
+    for (size_t i = 0; ok && l[i]; i++) {
+        if (!conf_v_arn(l[i], err, errlen))
+            ok = false;
+        else if (!conf_arn_region(l[i], r1, sizeof(r1)) ||
+                 (strcmp(r1, "*") != 0 && *r1 &&
+                  !conf_v_region(r1, err, errlen))) {
+            snprintf(err, errlen,
+                     "\"%.200s\" is not arn:aws:ses:REGION:ACCOUNT:identity/"
+                     "NAME (REGION * for the global endpoint)",
+                     l[i]);
+            ok = false;
+        }
+        for (size_t j = 0; ok && j < i; j++)
+            if (conf_arn_region(l[j], r2, sizeof(r2)) && strcmp(r1, r2) == 0) {
+                snprintf(err, errlen,
+                         "two ARNs for region %s: give one per region", r1);
+                ok = false;
+            }
+    }
+    if (l == NULL)
+        snprintf(err, errlen, "out of memory");
+    list_free(l);
+    return ok;
+}
+
+/* A global endpoint id: the first labels of ID.endpoints.email.amazonaws.com */
+static bool conf_v_endpoint_id(const char *v, char *err, size_t errlen)
+{
+    size_t label = 0, n = strlen(v);
+
+    for (const char *p = v; *p; p++) {
+        if (*p == '.') {
+            if (label == 0)
+                break;
+            label = 0;
+            continue;
+        }
+        if (!isalnum((unsigned char)*p) && *p != '-')
+            break;
+        if (++label > 63)
+            break;
+    }
+    if (n == 0 || n > 128 || label == 0 ||
+        strspn(v, "abcdefghijklmnopqrstuvwxyz"
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789-.") != n) {
+        snprintf(err, errlen,
+                 "\"%.128s\" is not a multi-region endpoint id (letters, "
+                 "digits, '-' and '.', as GetMultiRegionEndpoint shows it)",
+                 v);
+        return false;
+    }
+    return true;
+}
+
+/* FailoverRegion: regions, each once. */
+static bool conf_v_regions(const char *v, char *err, size_t errlen)
+{
+    char **l = split_list(v);
+    bool ok = l != NULL;
+
+    for (size_t i = 0; ok && l[i]; i++) {
+        ok = conf_v_region(l[i], err, errlen);
+        for (size_t j = 0; ok && j < i; j++)
+            if (strcmp(l[i], l[j]) == 0) {
+                snprintf(err, errlen, "region %s is listed twice", l[i]);
+                ok = false;
+            }
+    }
+    if (l == NULL)
+        snprintf(err, errlen, "out of memory");
+    list_free(l);
+    return ok;
+}
+
+/* RegionEndpoint: "REGION URL". */
+static bool conf_v_region_url(const char *v, char *err, size_t errlen)
+{
+    char region[80];
+    size_t n = strcspn(v, " \t");
+    const char *url = v + n + strspn(v + n, " \t");
+
+    if (n == 0 || n >= sizeof(region) || *url == '\0' ||
+        url[strcspn(url, " \t")] != '\0') {
+        snprintf(err, errlen, "RegionEndpoint needs REGION URL, not \"%.200s\"",
+                 v);
+        return false;
+    }
+    memcpy(region, v, n);
+    region[n] = '\0';
+    return conf_v_region(region, err, errlen) && conf_url_ok(url, err, errlen);
+}
+
 static bool conf_v_socket(const char *v, char *err, size_t errlen)
 {
     const char *at;
@@ -298,6 +426,41 @@ fail:
     return NULL;
 }
 
+/* CT_MAP: adds "NAME VALUE" (checked by the key's validator) to the key's
+ * list as two entries; a NAME given twice is an error. */
+static bool map_add(conf_t *c, conf_key_t k, const char *v, char *err,
+                    size_t errlen)
+{
+    conf_value_t *cv = &c->v[k];
+    size_t n = 0, nl = strcspn(v, " \t");
+    const char *val = v + nl + strspn(v + nl, " \t");
+    char **l;
+
+    while (cv->list && cv->list[n])
+        n += 2;
+    for (size_t i = 0; i < n; i += 2)
+        if (strlen(cv->list[i]) == nl && strncmp(cv->list[i], v, nl) == 0) {
+            snprintf(err, errlen, "%s %s is given twice", keydefs[k].info.name,
+                     cv->list[i]);
+            return false;
+        }
+    if ((l = realloc(cv->list, (n + 3) * sizeof(*l))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    cv->list = l;
+    l[n] = strndup(v, nl);
+    l[n + 1] = strdup(val);
+    l[n + 2] = NULL;
+    if (l[n] == NULL || l[n + 1] == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    free(cv->s);
+    cv->s = strdup(v); /* the last line, for conf_str() */
+    return cv->s != NULL;
+}
+
 /* Sets c->v[k] from the string v; false with a message when it is bad. */
 static bool value_set(conf_t *c, conf_key_t k, const char *v, char *err,
                       size_t errlen)
@@ -361,10 +524,13 @@ static bool value_set(conf_t *c, conf_key_t k, const char *v, char *err,
         break;
     }
     case CT_LIST:
+    case CT_MAP:
         break;
     }
     if (d->validate && !d->validate(v, err, errlen))
         return false;
+    if (d->info.type == CT_MAP)
+        return map_add(c, k, v, err, errlen);
 
     free(cv->s);
     if ((cv->s = strdup(v)) == NULL) {
@@ -444,15 +610,49 @@ static bool conf_line(conf_t *c, char *line, int lineno, char *err,
         snprintf(err, errlen, "%s needs a value", keydefs[k].info.name);
         return false;
     }
-    if (c->v[k].set) {
+    if (c->v[k].set && keydefs[k].info.type != CT_MAP) {
         snprintf(err, errlen, "%s is set twice (first at line %d)",
                  keydefs[k].info.name, c->v[k].line);
         return false;
     }
     if (!value_set(c, (conf_key_t)k, val, err, errlen))
         return false;
+    if (!c->v[k].set)
+        c->v[k].line = lineno;
     c->v[k].set = true;
-    c->v[k].line = lineno;
+    return true;
+}
+
+/* What one key alone cannot tell; "LINE: message" of the key at fault. */
+static bool conf_combinations(const conf_t *c, int *line, char *err,
+                              size_t errlen)
+{
+    const char *region = c->v[CK_REGION].s;
+    const char *const *fail = conf_list(c, CK_FAILOVER_REGION);
+
+    if (c->v[CK_ENDPOINT_ID].set && conf_is(c, CK_API_VERSION, "v1")) {
+        *line = c->v[CK_ENDPOINT_ID].line;
+        snprintf(err, errlen,
+                 "EndpointId needs ApiVersion v2: the global endpoint is a "
+                 "SESv2 feature (ApiVersion v1 is set at line %d)",
+                 c->v[CK_API_VERSION].line);
+        return false;
+    }
+    for (size_t i = 0; region && fail[i]; i++)
+        if (strcmp(fail[i], region) == 0) {
+            *line = c->v[CK_FAILOVER_REGION].line;
+            snprintf(err, errlen,
+                     "FailoverRegion %s is the primary Region itself", region);
+            return false;
+        }
+    if (c->v[CK_TENANT_NAME].set && conf_is(c, CK_API_VERSION, "v1")) {
+        *line = c->v[CK_TENANT_NAME].line;
+        snprintf(err, errlen,
+                 "TenantName needs ApiVersion v2: SES v1 SendRawEmail has no "
+                 "tenant parameter (ApiVersion v1 is set at line %d)",
+                 c->v[CK_API_VERSION].line);
+        return false;
+    }
     return true;
 }
 
@@ -487,6 +687,15 @@ conf_status_t conf_load(const char *path, conf_t **out, char *err,
         conf_unref(c);
         return rc;
     }
+    {
+        int line = 0;
+        char msg[512];
+        if (!conf_combinations(c, &line, msg, sizeof(msg))) {
+            snprintf(err, errlen, "%s:%d: %s", path, line, msg);
+            conf_unref(c);
+            return CONF_INVALID;
+        }
+    }
     if (st.st_mode & S_IWOTH) { /* anyone could point Endpoint elsewhere */
         snprintf(err, errlen,
                  "%s: refused: the file is writable by every user (mode "
@@ -512,6 +721,16 @@ long long conf_int(const conf_t *c, conf_key_t k)
 bool conf_bool(const conf_t *c, conf_key_t k)
 {
     return c->v[k].n != 0;
+}
+
+const char *conf_map_get(const conf_t *c, conf_key_t k, const char *name)
+{
+    const char *const *l = conf_list(c, k);
+
+    for (size_t i = 0; l[i] && l[i + 1]; i += 2)
+        if (strcmp(l[i], name) == 0)
+            return l[i + 1];
+    return NULL;
 }
 
 const char *const *conf_list(const conf_t *c, conf_key_t k)
@@ -542,9 +761,11 @@ const conf_keyinfo_t *conf_keyinfo(conf_key_t k)
 const char *conf_type_name(conf_type_t t)
 {
     static const char *const names[] = {
-        [CT_STRING] = "string",     [CT_PATH] = "path",   [CT_INT] = "integer",
-        [CT_BOOL] = "boolean",      [CT_ENUM] = "choice", [CT_SIZE] = "size",
+        [CT_STRING] = "string",     [CT_PATH] = "path",
+        [CT_INT] = "integer",       [CT_BOOL] = "boolean",
+        [CT_ENUM] = "choice",       [CT_SIZE] = "size",
         [CT_DURATION] = "duration", [CT_LIST] = "list",
+        [CT_MAP] = "name value",
     };
     return names[t];
 }

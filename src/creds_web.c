@@ -113,7 +113,7 @@ int creds_sts_assume(const creds_ctx_t *ctx, const sts_assume_t *a,
     }
     {
         aws_service_config_t cfg = {"STS",  "sts",        ctx->region, url,
-                                    signer, STS_RETRY_MS, NULL};
+                                    signer, STS_RETRY_MS, NULL,        NULL};
         char e[256];
         if ((sts = aws_service_new(&cfg, e, sizeof(e))) == NULL) {
             snprintf(err, errlen, "AWS_ENDPOINT_URL_STS: %s", e);

@@ -226,6 +226,7 @@ status_t http_perform(http_t *h, const http_request_t *req,
 
     buf_reset(&resp->body);
     resp->code = 0;
+    resp->request_sent = false;
     resp->error[0] = '\0';
     curl_easy_reset(c);
     h->errbuf[0] = '\0';
@@ -308,6 +309,15 @@ status_t http_perform(http_t *h, const http_request_t *req,
         if (st != ST_OK)
             snprintf(resp->error, sizeof(resp->error), "%s",
                      h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+    }
+    if (st != ST_OK) {
+        /* the whole request was handed over: the server may have acted */
+        curl_off_t up = 0, pre = 0;
+        long long want =
+            req->reader ? req->reader->length : (long long)req->body_len;
+        curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &up);
+        curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre);
+        resp->request_sent = pre > 0 && (long long)up >= want;
     }
 out:
     resp->elapsed_ms = clock_mono_ms() - t0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * rules.c - the RulesFile: which mail gets which configuration set, tags
- * and route
+ * rules.c - the RulesFile: which mail gets which configuration set, SES
+ * tenant, tags and route
  *
  * rules_load() parses the file once per configuration snapshot into an
  * array of rules; rules_match() walks it in order and returns the first
@@ -36,6 +36,7 @@ typedef struct {
     char *header; /* M_HEADER: the field name */
     char *glob;
     char *set;
+    char *tenant;
     tags_t *tags;
     rule_action_t action;
 } rule_t;
@@ -163,7 +164,27 @@ static void rule_clear(rule_t *ru)
     free(ru->header);
     free(ru->glob);
     free(ru->set);
+    free(ru->tenant);
     tags_free(ru->tags);
+}
+
+/* set=NAME and tenant=NAME: an SES name (1-64 of A-Z a-z 0-9 _ -). */
+static bool name_action(const char *what, const char *val, char **out,
+                        char *err, size_t errlen)
+{
+    if (!conf_ses_name_ok(val) || strlen(val) > 64) {
+        snprintf(err, errlen,
+                 "%s=%.64s is not a valid SES %s name (1-64 of A-Z a-z 0-9 _ "
+                 "-)",
+                 what, val,
+                 strcmp(what, "set") == 0 ? "configuration set" : "tenant");
+        return false;
+    }
+    if ((*out = strdup(val)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    return true;
 }
 
 /* Parses one rule line into ru; false with a message in err. */
@@ -171,6 +192,7 @@ static bool parse_line(char *line, rule_t *ru, char *err, size_t errlen)
 {
     char tok[RULES_MAX_TOKEN], *p = line;
     bool have_set = false, have_tags = false, have_route = false;
+    bool have_tenant = false;
     int t;
 
     if ((t = next_token(&p, tok, sizeof(tok), err, errlen)) <= 0)
@@ -224,22 +246,21 @@ static bool parse_line(char *line, rule_t *ru, char *err, size_t errlen)
         char *eq = strchr(tok, '='), *val;
         if (eq == NULL || eq[1] == '\0') {
             snprintf(err, errlen,
-                     "\"%.64s\" is not an action (set=, tags=, route=)", tok);
+                     "\"%.64s\" is not an action (set=, tenant=, tags=, "
+                     "route=)",
+                     tok);
             return false;
         }
         *eq = '\0';
         val = eq + 1;
         if (strcasecmp(tok, "set") == 0 && !have_set) {
-            if (!conf_ses_name_ok(val) || strlen(val) > 64) {
-                snprintf(err, errlen,
-                         "set=%.64s is not a valid SES configuration set name "
-                         "(1-64 of A-Z a-z 0-9 _ -)",
-                         val);
+            if (!name_action("set", val, &ru->set, err, errlen))
                 return false;
-            }
-            if ((ru->set = strdup(val)) == NULL)
-                goto oom;
             have_set = true;
+        } else if (strcasecmp(tok, "tenant") == 0 && !have_tenant) {
+            if (!name_action("tenant", val, &ru->tenant, err, errlen))
+                return false;
+            have_tenant = true;
         } else if (strcasecmp(tok, "tags") == 0 && !have_tags) {
             char terr[256];
             if (tags_parse(val, ':', &ru->tags, terr, sizeof(terr)) < 0) {
@@ -256,6 +277,7 @@ static bool parse_line(char *line, rule_t *ru, char *err, size_t errlen)
             }
             have_route = true;
         } else if (strcasecmp(tok, "set") == 0 ||
+                   strcasecmp(tok, "tenant") == 0 ||
                    strcasecmp(tok, "tags") == 0 ||
                    strcasecmp(tok, "route") == 0) {
             snprintf(err, errlen, "%s= is given twice", tok);
@@ -267,11 +289,13 @@ static bool parse_line(char *line, rule_t *ru, char *err, size_t errlen)
     }
     if (t < 0)
         return false;
-    if (!have_set && !have_tags && !have_route) {
-        snprintf(err, errlen, "rule has no action (set=, tags= or route=)");
+    if (!have_set && !have_tenant && !have_tags && !have_route) {
+        snprintf(err, errlen,
+                 "rule has no action (set=, tenant=, tags= or route=)");
         return false;
     }
     ru->action.config_set = ru->set;
+    ru->action.tenant = ru->tenant;
     ru->action.tags = ru->tags;
     return true;
 oom:
@@ -337,6 +361,7 @@ conf_status_t rules_load(const char *path, rules_t **out, char *err,
      * stopped moving. */
     for (size_t i = 0; i < r->n; i++) {
         r->v[i].action.config_set = r->v[i].set;
+        r->v[i].action.tenant = r->v[i].tenant;
         r->v[i].action.tags = r->v[i].tags;
     }
     *out = r;

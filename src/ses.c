@@ -30,6 +30,7 @@
 #include "ses_jsonlimit.h"
 #include "ses_log.h"
 #include "ses_ratelimit.h"
+#include "ses_route.h"
 #include "ses_tags.h"
 #include "ses_util.h"
 
@@ -51,7 +52,9 @@
 
 typedef struct {
     const char *config_set;
+    const char *tenant; /* SESv2 TenantName, or NULL */
     tags_t *tags;
+    const ses_route_t *route; /* where this call goes (its ARNs) */
 } send_opts_t;
 
 typedef struct {
@@ -71,7 +74,7 @@ struct ses_client {
     conf_t *conf;
     creds_provider_t *creds;
     http_t *http;
-    aws_service_t *aws;
+    routes_t *routes;
     const ses_api_t *api;
     char mta_host[256];
 };
@@ -112,16 +115,16 @@ static int v2_envelope(const ses_client_t *c, const ses_message_t *m,
                        char **prefix, char **suffix)
 {
     json_t *root = json_object(), *to = json_array(), *tags = json_array();
-    const char *from_arn = conf_str(c->conf, CK_FROM_ARN);
+    const char *from_arn = o->route->from_arn;
     const char *feedback = conf_str(c->conf, CK_FEEDBACK_FORWARDING);
-    const char *rp_arn = conf_str(c->conf, CK_RETURN_PATH_ARN);
+    const char *rp_arn = o->route->return_path_arn;
     char *dump = NULL, *mark = NULL;
     int rc = -1;
 
     if (!root || !to || !tags)
         goto out;
     if (from_arn == NULL)
-        from_arn = conf_str(c->conf, CK_SOURCE_ARN);
+        from_arn = o->route->source_arn;
     if (m->sender && *m->sender)
         json_object_set_new(root, "FromEmailAddress", json_string(m->sender));
     if (from_arn)
@@ -142,6 +145,8 @@ static int v2_envelope(const ses_client_t *c, const ses_message_t *m,
     if (o->config_set)
         json_object_set_new(root, "ConfigurationSetName",
                             json_string(o->config_set));
+    if (o->tenant)
+        json_object_set_new(root, "TenantName", json_string(o->tenant));
     for (size_t i = 0; i < tags_count(o->tags); i++)
         json_array_append_new(tags, json_pack("{s:s,s:s}", "Name",
                                               tags_name(o->tags, i), "Value",
@@ -194,12 +199,12 @@ static int v1_envelope(const ses_client_t *c, const ses_message_t *m,
                        const send_opts_t *o, const size_t *idx, size_t n,
                        char **prefix, char **suffix)
 {
-    static const struct {
-        conf_key_t key;
+    const struct {
+        const char *arn;
         const char *field;
-    } arns[] = {{CK_FROM_ARN, "FromArn"},
-                {CK_SOURCE_ARN, "SourceArn"},
-                {CK_RETURN_PATH_ARN, "ReturnPathArn"}};
+    } arns[] = {{o->route->from_arn, "FromArn"},
+                {o->route->source_arn, "SourceArn"},
+                {o->route->return_path_arn, "ReturnPathArn"}};
     buf_t f;
     char name[64];
     int bad = 0;
@@ -221,11 +226,9 @@ static int v1_envelope(const ses_client_t *c, const ses_message_t *m,
         snprintf(name, sizeof(name), "Tags.member.%zu.Value", i + 1);
         bad |= aws_query_add(&f, name, tags_value(o->tags, i));
     }
-    for (size_t i = 0; i < ARRAY_SIZE(arns); i++) {
-        const char *v = conf_str(c->conf, arns[i].key);
-        if (v)
-            bad |= aws_query_add(&f, arns[i].field, v);
-    }
+    for (size_t i = 0; i < ARRAY_SIZE(arns); i++)
+        if (arns[i].arn)
+            bad |= aws_query_add(&f, arns[i].field, arns[i].arn);
     bad |= buf_puts(&f, "&RawMessage.Data=");
     if (bad) {
         buf_free(&f);
@@ -274,9 +277,7 @@ ses_client_t *ses_client_new(conf_t *conf, creds_provider_t *creds, char *err,
                              size_t errlen)
 {
     ses_client_t *c = calloc(1, sizeof(*c));
-    const char *endpoint = conf_str(conf, CK_ENDPOINT);
-    char region[64], url[1024], hn[256];
-    aws_service_config_t cfg;
+    char hn[256];
 
     if (c == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -290,15 +291,7 @@ ses_client_t *ses_client_new(conf_t *conf, creds_provider_t *creds, char *err,
     /* A reload may change the rate; every client sees the latest. */
     ratelimit_set(send_rate, (double)conf_int(conf, CK_MAX_SEND_RATE), 1);
     rate_share(conf);
-    aws_region(conf, region, sizeof(region));
-    if (endpoint)
-        str_copy(url, endpoint, sizeof(url));
-    else
-        aws_default_endpoint("email", region, url, sizeof(url));
-    cfg = (aws_service_config_t){"SES",    "ses", region,
-                                 url,      creds, conf_int(conf, CK_RETRY_TIME),
-                                 send_rate};
-    if ((c->aws = aws_service_new(&cfg, err, errlen)) == NULL)
+    if ((c->routes = routes_new(conf, creds, send_rate, err, errlen)) == NULL)
         goto fail;
     c->http = http_new((long)conf_int(conf, CK_CONNECT_TIMEOUT),
                        (long)conf_int(conf, CK_TIMEOUT));
@@ -315,7 +308,7 @@ ses_client_t *ses_client_new(conf_t *conf, creds_provider_t *creds, char *err,
     tags_sanitize_value(hn, c->mta_host, sizeof(c->mta_host));
     return c;
 fail:
-    aws_service_free(c->aws);
+    routes_free(c->routes);
     free(c);
     return NULL;
 }
@@ -325,14 +318,14 @@ void ses_client_free(ses_client_t *c)
     if (c == NULL)
         return;
     http_free(c->http);
-    aws_service_free(c->aws);
+    routes_free(c->routes);
     conf_unref(c->conf);
     free(c);
 }
 
 const char *ses_client_url(const ses_client_t *c)
 {
-    return aws_service_url(c->aws);
+    return aws_service_url(routes_at(c->routes, 0)->aws);
 }
 
 /* ---- streamed body ---- */
@@ -472,11 +465,14 @@ static long long body_length(body_t *b)
 
 /* ---- request building ---- */
 
-const char *ses_config_set(const conf_t *conf, const spool_t *sp, char *out,
-                           size_t outlen, bool *bad_header)
+/* A valid SES name in header hdr (copied into out), else the key's value,
+ * else NULL; *bad_header (may be NULL) tells of an invalid header. */
+static const char *header_or_conf(const conf_t *conf, const spool_t *sp,
+                                  const char *hdr, conf_key_t key, char *out,
+                                  size_t outlen, bool *bad_header)
 {
     char hv[2048];
-    const char *v = spool_header(sp, "X-SES-CONFIGURATION-SET", hv, sizeof(hv));
+    const char *v = spool_header(sp, hdr, hv, sizeof(hv));
 
     if (bad_header)
         *bad_header = false;
@@ -486,12 +482,27 @@ const char *ses_config_set(const conf_t *conf, const spool_t *sp, char *out,
     }
     if (v && bad_header)
         *bad_header = true;
-    return conf_str(conf, CK_CONFIGURATION_SET);
+    return conf_str(conf, key);
 }
 
-/* Config set and tags: config defaults, then milter headers. */
+const char *ses_config_set(const conf_t *conf, const spool_t *sp, char *out,
+                           size_t outlen, bool *bad_header)
+{
+    return header_or_conf(conf, sp, "X-SES-CONFIGURATION-SET",
+                          CK_CONFIGURATION_SET, out, outlen, bad_header);
+}
+
+const char *ses_tenant(const conf_t *conf, const spool_t *sp, char *out,
+                       size_t outlen, bool *bad_header)
+{
+    return header_or_conf(conf, sp, "X-SES-TENANT", CK_TENANT_NAME, out, outlen,
+                          bad_header);
+}
+
+/* Config set, tenant and tags: config defaults, then milter headers. */
 static void message_options(ses_client_t *c, const ses_message_t *m, char *cs,
-                            size_t cslen, send_opts_t *o)
+                            size_t cslen, char *tn, size_t tnlen,
+                            send_opts_t *o)
 {
     char hv[2048], err[256];
     const char *v;
@@ -502,6 +513,9 @@ static void message_options(ses_client_t *c, const ses_message_t *m, char *cs,
     if (bad)
         log_warning(m->queue_id,
                     "ignoring invalid X-SES-CONFIGURATION-SET header");
+    o->tenant = ses_tenant(c->conf, m->spool, tn, tnlen, &bad);
+    if (bad)
+        log_warning(m->queue_id, "ignoring invalid X-SES-TENANT header");
     o->tags = tags_new();
     if (o->tags == NULL)
         return;
@@ -527,11 +541,27 @@ static void message_options(ses_client_t *c, const ses_message_t *m, char *cs,
     }
 }
 
-/* One call for the recipients idx[0..n); fills message_id on success. */
-static status_t send_batch(ses_client_t *c, const ses_message_t *m,
-                           const send_opts_t *o, const size_t *idx, size_t n,
-                           char *message_id, size_t idlen, char *detail,
-                           size_t dlen)
+/* Failures in a row (or one timeout) after which a failing region is left
+ * for the next route. */
+#define FAILOVER_ATTEMPTS 2
+
+/* aws_request_t.give_up: stop retrying a failing region when another
+ * route can take the message. */
+static bool region_give_up(void *ctx, status_t st, const aws_response_t *resp)
+{
+    const bool *can_move = ctx;
+
+    return *can_move && route_fails_over(st) &&
+           (st == ST_TEMP_TIMEOUT || resp->attempts >= FAILOVER_ATTEMPTS);
+}
+
+/* One call through route o->route for the recipients idx[0..n); fills
+ * message_id on success. *ambiguous: the last attempt may have been taken
+ * (a timeout or reset after the whole request was sent). */
+static status_t send_call(ses_client_t *c, const ses_message_t *m,
+                          const send_opts_t *o, const size_t *idx, size_t n,
+                          bool can_move, char *message_id, size_t idlen,
+                          char *detail, size_t dlen, bool *ambiguous)
 {
     char *prefix = NULL, *suffix = NULL;
     body_t *body = calloc(1, sizeof(*body));
@@ -540,6 +570,7 @@ static status_t send_batch(ses_client_t *c, const ses_message_t *m,
     aws_response_t resp;
     status_t st = ST_TEMP_RESOURCE;
 
+    *ambiguous = false;
     aws_response_init(&resp);
     if (body == NULL ||
         c->api->envelope(c, m, o, idx, n, &prefix, &suffix) < 0) {
@@ -565,7 +596,10 @@ static status_t send_batch(ses_client_t *c, const ses_message_t *m,
     rq.max_response = SES_MAX_ANSWER;
     rq.cost = (double)n;
     rq.qid = m->queue_id;
-    st = aws_call(c->aws, c->http, &rq, &resp);
+    rq.give_up = region_give_up;
+    rq.give_up_ctx = &can_move;
+    st = aws_call(o->route->aws, c->http, &rq, &resp);
+    *ambiguous = resp.ambiguous;
     if (st == ST_OK && c->api->message_id(&resp.body, message_id, idlen) < 0) {
         snprintf(detail, dlen, "SES answered %ld without a MessageId",
                  resp.http_code);
@@ -574,14 +608,53 @@ static status_t send_batch(ses_client_t *c, const ses_message_t *m,
         str_copy(detail, resp.detail, dlen);
     if (resp.attempts > 1 || st != ST_OK)
         log_debug(m->queue_id,
-                  "SES %s call for %zu recipient(s): %d "
+                  "SES %s call to %s for %zu recipient(s): %d "
                   "attempt(s), %s",
-                  c->api->name, n, resp.attempts, status_info(st)->name);
+                  c->api->name, o->route->name, n, resp.attempts,
+                  status_info(st)->name);
 out:
     aws_response_free(&resp);
     free(prefix);
     free(suffix);
     free(body);
+    return st;
+}
+
+/* One message to the recipients idx[0..n): through the primary route, and
+ * while a region is failing (route_fails_over()) through the next one. A
+ * message refused, throttled or accepted is never sent elsewhere; after an
+ * ambiguous failure (the request was sent, no answer came) the next region
+ * may deliver a second copy, which the log line says. */
+static status_t send_batch(ses_client_t *c, const ses_message_t *m,
+                           const send_opts_t *o, const size_t *idx, size_t n,
+                           char *message_id, size_t idlen, char *detail,
+                           size_t dlen)
+{
+    size_t nroutes = routes_count(c->routes);
+    status_t st = ST_TEMP_RESOURCE;
+    send_opts_t ro = *o;
+
+    for (size_t i = 0; i < nroutes; i++) {
+        bool last = i + 1 == nroutes, ambiguous;
+
+        ro.route = routes_at(c->routes, i);
+        st = send_call(c, m, &ro, idx, n, !last, message_id, idlen, detail,
+                       dlen, &ambiguous);
+        if (!route_fails_over(st)) {
+            if (st == ST_OK && i > 0)
+                log_info(m->queue_id, "sent through failover region %s",
+                         ro.route->name);
+            break;
+        }
+        if (last)
+            break;
+        log_warning(m->queue_id, "SES %s is failing (%s)%s; failing over to %s",
+                    ro.route->name, detail,
+                    ambiguous ? "; the request may have been accepted there, "
+                                "so the message may be delivered twice"
+                              : "",
+                    routes_at(c->routes, i + 1)->name);
+    }
     return st;
 }
 
@@ -621,8 +694,8 @@ status_t ses_send(ses_client_t *c, const ses_message_t *m,
     size_t encoded = (spool_size(m->spool) + 2) / 3 * 4;
     size_t *idx = NULL;
     status_t first_bad = ST_OK, early = ST_OK;
-    send_opts_t o = {NULL, NULL};
-    char cs[80], why[256] = "";
+    send_opts_t o = {NULL, NULL, NULL, NULL};
+    char cs[80], tn[80], why[256] = "";
 
     memset(results, 0, m->nrcpts * sizeof(*results));
     if (m->nrcpts == 0)
@@ -640,11 +713,20 @@ status_t ses_send(ses_client_t *c, const ses_message_t *m,
                  "of the SES v1 API (ApiVersion v2 allows 40 MB)",
                  encoded, SES_V1_MAX_ENCODED);
     } else {
-        message_options(c, m, cs, sizeof(cs), &o);
+        message_options(c, m, cs, sizeof(cs), tn, sizeof(tn), &o);
         idx = calloc(m->nrcpts, sizeof(*idx));
         if (o.tags == NULL || idx == NULL) {
             early = ST_TEMP_RESOURCE;
             snprintf(why, sizeof(why), "out of memory");
+        } else if (o.tenant && c->api == &api_v1) {
+            /* Sending without the tenant would escape its reputation
+             * policy: the message waits for ApiVersion v2. */
+            early = ST_TEMP_CONFIG;
+            snprintf(why, sizeof(why),
+                     "the message is for SES tenant %s, and tenants need "
+                     "ApiVersion v2 (SES v1 SendRawEmail has no TenantName)",
+                     o.tenant);
+            log_error(m->queue_id, "%s [an operator must act]", why);
         }
     }
     if (early != ST_OK) {

@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * sigv4.c - AWS Signature Version 4
+ * sigv4.c - AWS Signature Version 4 and 4a
  *
  * Builds the canonical request (method, canonical URI, canonical query,
- * canonical headers, signed headers, payload hash), the string to sign
- * ("AWS4-HMAC-SHA256", time, scope, hash of the canonical request), derives
- * the signing key by the HMAC chain date -> region -> service ->
- * "aws4_request" and signs. See ses_sigv4.h for the encoding rules.
+ * canonical headers, signed headers, payload hash) and the string to sign
+ * (algorithm, time, scope, hash of the canonical request); both algorithms
+ * share them (build_canonical(), string_to_sign()). SigV4 then derives the
+ * signing key by the HMAC chain date -> region -> service -> "aws4_request"
+ * and signs with HMAC-SHA256; SigV4a signs X-Amz-Region-Set as well,
+ * derives an ECDSA P-256 key from the secret (v4a_key()) and signs with
+ * ECDSA over SHA-256 through OpenSSL 3's EVP interface. See ses_sigv4.h for
+ * the encoding rules and the key derivation.
  *
  * DIAGNOSTICS
  *   -1 on bounds exceeded (more than SIGV4_MAX_HEADERS headers, more than
  *   64 query pairs, a canonical request over 16 KB) or crypto failure.
- *   Intermediate keys are wiped before returning.
+ *   Intermediate keys are wiped (HMAC keys) or cleared and freed (the
+ *   ECDSA private key) before returning.
  */
 #include "config.h"
 
@@ -19,16 +24,25 @@
 #include "ses_util.h"
 
 #include <ctype.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
+#include <openssl/params.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define SIGV4_MAX_QUERY 64
-#define SIGV4_MAX_CANON (16 * 1024)
+#define SIGV4_MAX_QUERY    64
+#define SIGV4_MAX_CANON    (16 * 1024)
+#define SIGV4A_ALGORITHM   "AWS4-ECDSA-P256-SHA256"
+#define SIGV4A_MAX_COUNTER 254 /* key derivation attempts, as aws-c-auth */
 
 void sigv4_sha256_hex(const void *data, size_t len, char out[65])
 {
@@ -238,12 +252,13 @@ static void put_trimmed(buf_t *out, const char *v)
     }
 }
 
-/* Canonical request into cr; the signed-header list into sh. */
+/* Canonical request into cr; the signed-header list into sh. region_set
+ * (SigV4a) is signed as X-Amz-Region-Set; NULL for SigV4. */
 static int build_canonical(const sigv4_request_t *req,
                            const sigv4_creds_t *creds, const char *amz_date,
-                           buf_t *cr, buf_t *sh)
+                           const char *region_set, buf_t *cr, buf_t *sh)
 {
-    hdr_t h[SIGV4_MAX_HEADERS + 3];
+    hdr_t h[SIGV4_MAX_HEADERS + 4];
     size_t n = 0;
     buf_t path;
     char *enc = NULL;
@@ -252,7 +267,10 @@ static int build_canonical(const sigv4_request_t *req,
     if (req->nheaders > SIGV4_MAX_HEADERS)
         return -1;
     buf_init(&path, 8192);
-    normalize_path(req->path && *req->path ? req->path : "/", &path);
+    if (req->keep_path)
+        buf_puts(&path, req->path && *req->path ? req->path : "/");
+    else
+        normalize_path(req->path && *req->path ? req->path : "/", &path);
     if (path.data == NULL)
         goto out;
     if ((enc = malloc(path.len * 3 + 1)) == NULL ||
@@ -269,10 +287,12 @@ static int build_canonical(const sigv4_request_t *req,
             goto out;
         str_copy(h[n].name, req->headers[i].name, sizeof(h[n].name));
         str_lower(h[n].name);
-        /* host and x-amz-date are ours; the caller's copies are dropped */
+        /* host, x-amz-date, the token and the region set are ours; the
+         * caller's copies are dropped */
         if (strcmp(h[n].name, "host") == 0 ||
             strcmp(h[n].name, "x-amz-date") == 0 ||
-            strcmp(h[n].name, "x-amz-security-token") == 0)
+            strcmp(h[n].name, "x-amz-security-token") == 0 ||
+            strcmp(h[n].name, "x-amz-region-set") == 0)
             continue;
         h[n].value = req->headers[i].value;
         h[n].order = n;
@@ -284,6 +304,11 @@ static int build_canonical(const sigv4_request_t *req,
     str_copy(h[n].name, "x-amz-date", sizeof(h[n].name));
     h[n].order = n;
     h[n++].value = amz_date;
+    if (region_set) {
+        str_copy(h[n].name, "x-amz-region-set", sizeof(h[n].name));
+        h[n].order = n;
+        h[n++].value = region_set;
+    }
     if (creds->session_token && *creds->session_token) {
         str_copy(h[n].name, "x-amz-security-token", sizeof(h[n].name));
         h[n].order = n;
@@ -320,7 +345,7 @@ int sigv4_canonical_request(const sigv4_request_t *req,
 
     buf_init(&cr, SIGV4_MAX_CANON);
     buf_init(&sh, 4096);
-    rc = build_canonical(req, creds, amz_date, &cr, &sh);
+    rc = build_canonical(req, creds, amz_date, NULL, &cr, &sh);
     buf_free(&sh);
     if (rc < 0) {
         buf_free(&cr);
@@ -331,15 +356,43 @@ int sigv4_canonical_request(const sigv4_request_t *req,
     return 0;
 }
 
-static int hmac(const void *key, size_t klen, const char *msg,
+static int hmac(const void *key, size_t klen, const void *msg, size_t mlen,
                 unsigned char out[32])
 {
     unsigned int olen = 32;
 
-    return HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg,
-                strlen(msg), out, &olen)
-               ? 0
-               : -1;
+    return HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &olen) ? 0 : -1;
+}
+
+static int hmac_str(const void *key, size_t klen, const char *msg,
+                    unsigned char out[32])
+{
+    return hmac(key, klen, msg, strlen(msg), out);
+}
+
+/* Both algorithms: the time stamps, the canonical request (cr), the signed
+ * headers (sh) and the string to sign (sts) for the scope
+ * DATE/[REGION/]SERVICE/aws4_request. region_set is NULL for SigV4. */
+static int string_to_sign(const sigv4_request_t *req,
+                          const sigv4_creds_t *creds, const char *algorithm,
+                          const char *region, const char *region_set,
+                          const char *service, time_t now, char date[9],
+                          sigv4_result_t *out, buf_t *cr, buf_t *sh, buf_t *sts)
+{
+    struct tm tm;
+    char crhash[65];
+
+    gmtime_r(&now, &tm);
+    strftime(out->amz_date, sizeof(out->amz_date), "%Y%m%dT%H%M%SZ", &tm);
+    strftime(date, 9, "%Y%m%d", &tm);
+    if (build_canonical(req, creds, out->amz_date, region_set, cr, sh) < 0)
+        return -1;
+    sigv4_sha256_hex(cr->data, cr->len, crhash);
+    return buf_printf(sts, "%s\n%s\n%s/%s%s%s/aws4_request\n%s", algorithm,
+                      out->amz_date, date, region ? region : "",
+                      region ? "/" : "", service, crhash) < 0
+               ? -1
+               : 0;
 }
 
 int sigv4_sign(const sigv4_request_t *req, const sigv4_creds_t *creds,
@@ -347,31 +400,23 @@ int sigv4_sign(const sigv4_request_t *req, const sigv4_creds_t *creds,
                sigv4_result_t *out)
 {
     buf_t cr, sh, sts;
-    struct tm tm;
-    char date[9], crhash[65], kbuf[300];
+    char date[9], kbuf[300];
     unsigned char k1[32], k2[32], k3[32], k4[32], sig[32];
     int rc = -1;
-
-    gmtime_r(&now, &tm);
-    strftime(out->amz_date, sizeof(out->amz_date), "%Y%m%dT%H%M%SZ", &tm);
-    strftime(date, sizeof(date), "%Y%m%d", &tm);
 
     buf_init(&cr, SIGV4_MAX_CANON);
     buf_init(&sh, 4096);
     buf_init(&sts, 4096);
-    if (build_canonical(req, creds, out->amz_date, &cr, &sh) < 0)
+    if (string_to_sign(req, creds, "AWS4-HMAC-SHA256", region, NULL, service,
+                       now, date, out, &cr, &sh, &sts) < 0)
         goto out;
-    sigv4_sha256_hex(cr.data, cr.len, crhash);
-    if (buf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s",
-                   out->amz_date, date, region, service, crhash) < 0)
-        goto out;
-
     if (snprintf(kbuf, sizeof(kbuf), "AWS4%s", creds->secret_key) >=
         (int)sizeof(kbuf))
         goto out;
-    if (hmac(kbuf, strlen(kbuf), date, k1) < 0 ||
-        hmac(k1, 32, region, k2) < 0 || hmac(k2, 32, service, k3) < 0 ||
-        hmac(k3, 32, "aws4_request", k4) < 0 || hmac(k4, 32, sts.data, sig) < 0)
+    if (hmac_str(kbuf, strlen(kbuf), date, k1) < 0 ||
+        hmac_str(k1, 32, region, k2) < 0 || hmac_str(k2, 32, service, k3) < 0 ||
+        hmac_str(k3, 32, "aws4_request", k4) < 0 ||
+        hmac_str(k4, 32, sts.data, sig) < 0)
         goto out;
     hex_encode(sig, 32, out->signature);
     if (snprintf(out->authorization, sizeof(out->authorization),
@@ -387,6 +432,189 @@ out:
     secure_zero(k2, sizeof(k2));
     secure_zero(k3, sizeof(k3));
     secure_zero(k4, sizeof(k4));
+    buf_free(&cr);
+    buf_free(&sh);
+    buf_free(&sts);
+    return rc;
+}
+
+/* ---- SigV4a ---- */
+
+/* The private scalar d (1 <= d <= n-1) of the credentials, into a new
+ * BIGNUM; *group gets P-256. NIST SP 800-108 counter-mode KDF with
+ * HMAC-SHA256: K = HMAC("AWS4A" + secret, 00000001 || algorithm || 00 ||
+ * access key id || counter || 00000100); the first K <= n-2 gives d = K+1. */
+static BIGNUM *v4a_scalar(const sigv4_creds_t *creds, EC_GROUP **group)
+{
+    static const unsigned char one_be[4] = {0, 0, 0, 1};
+    static const unsigned char bits_be[4] = {0, 0, 1, 0}; /* 256 */
+    unsigned char input[4 + sizeof(SIGV4A_ALGORITHM) + 256 + 1 + 4], k[32];
+    char key[300];
+    size_t alen = strlen(creds->access_key), n = 0, ctr_at;
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    BIGNUM *d = BN_secure_new(), *limit = NULL;
+    int found = 0;
+
+    if (g == NULL || d == NULL || alen > 256 ||
+        (size_t)snprintf(key, sizeof(key), "AWS4A%s", creds->secret_key) >=
+            sizeof(key) ||
+        (limit = BN_dup(EC_GROUP_get0_order(g))) == NULL ||
+        !BN_sub_word(limit, 2))
+        goto out;
+    memcpy(input, one_be, 4);
+    n = 4;
+    memcpy(input + n, SIGV4A_ALGORITHM, sizeof(SIGV4A_ALGORITHM)); /* + NUL */
+    n += sizeof(SIGV4A_ALGORITHM);
+    memcpy(input + n, creds->access_key, alen);
+    n += alen;
+    ctr_at = n++;
+    memcpy(input + n, bits_be, 4);
+    n += 4;
+    BN_set_flags(d, BN_FLG_CONSTTIME);
+    for (int ctr = 1; ctr <= SIGV4A_MAX_COUNTER && !found; ctr++) {
+        input[ctr_at] = (unsigned char)ctr;
+        if (hmac(key, strlen(key), input, n, k) < 0 ||
+            BN_bin2bn(k, sizeof(k), d) == NULL)
+            goto out;
+        found = BN_cmp(d, limit) <= 0;
+    }
+    if (found && !BN_add_word(d, 1))
+        found = 0;
+out:
+    secure_zero(key, sizeof(key));
+    secure_zero(k, sizeof(k));
+    BN_free(limit);
+    if (!found) {
+        BN_clear_free(d);
+        EC_GROUP_free(g);
+        return NULL;
+    }
+    *group = g;
+    return d;
+}
+
+/* The public point of d, uncompressed (04 || X || Y), into pub[65]. */
+static int v4a_public(const EC_GROUP *g, const BIGNUM *d, unsigned char pub[65])
+{
+    EC_POINT *p = EC_POINT_new(g);
+    int ok = p && EC_POINT_mul(g, p, d, NULL, NULL, NULL) &&
+             EC_POINT_point2oct(g, p, POINT_CONVERSION_UNCOMPRESSED, pub, 65,
+                                NULL) == 65;
+
+    EC_POINT_free(p);
+    return ok ? 0 : -1;
+}
+
+/* The credentials' SigV4a key pair as an EVP_PKEY, or NULL. */
+static EVP_PKEY *v4a_key(const sigv4_creds_t *creds)
+{
+    EC_GROUP *g = NULL;
+    BIGNUM *d = v4a_scalar(creds, &g);
+    unsigned char pub[65];
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *pc = NULL;
+    EVP_PKEY *pkey = NULL;
+
+    if (d == NULL || v4a_public(g, d, pub) < 0 ||
+        (bld = OSSL_PARAM_BLD_new()) == NULL ||
+        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+                                         SN_X9_62_prime256v1, 0) ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) ||
+        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub,
+                                          sizeof(pub)) ||
+        (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+        (pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+        EVP_PKEY_fromdata_init(pc) != 1 ||
+        EVP_PKEY_fromdata(pc, &pkey, EVP_PKEY_KEYPAIR, params) != 1)
+        pkey = NULL;
+    EVP_PKEY_CTX_free(pc);
+    if (params) { /* OSSL_PARAM_clear_free() is OpenSSL 3.2 */
+        OSSL_PARAM *p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_PRIV_KEY);
+        if (p && p->data)
+            OPENSSL_cleanse(p->data, p->data_size);
+    }
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_clear_free(d);
+    EC_GROUP_free(g);
+    return pkey;
+}
+
+int sigv4a_public_key(const sigv4_creds_t *creds, char x[65], char y[65])
+{
+    EC_GROUP *g = NULL;
+    BIGNUM *d = v4a_scalar(creds, &g);
+    unsigned char pub[65];
+    int rc = -1;
+
+    if (d && v4a_public(g, d, pub) == 0) {
+        hex_encode(pub + 1, 32, x);
+        hex_encode(pub + 33, 32, y);
+        rc = 0;
+    }
+    BN_clear_free(d);
+    EC_GROUP_free(g);
+    return rc;
+}
+
+int sigv4a_string_to_sign(const sigv4_request_t *req,
+                          const sigv4_creds_t *creds, const char *region_set,
+                          const char *service, time_t now, char **canonical,
+                          char **sts_out)
+{
+    buf_t cr, sh, sts;
+    char date[9];
+    sigv4_result_t res;
+    int rc;
+
+    buf_init(&cr, SIGV4_MAX_CANON);
+    buf_init(&sh, 4096);
+    buf_init(&sts, 4096);
+    rc = string_to_sign(req, creds, SIGV4A_ALGORITHM, NULL, region_set, service,
+                        now, date, &res, &cr, &sh, &sts);
+    *canonical = rc == 0 ? buf_steal(&cr) : NULL;
+    *sts_out = rc == 0 ? buf_steal(&sts) : NULL;
+    buf_free(&cr);
+    buf_free(&sh);
+    buf_free(&sts);
+    return rc;
+}
+
+int sigv4a_sign(const sigv4_request_t *req, const sigv4_creds_t *creds,
+                const char *region_set, const char *service, time_t now,
+                sigv4_result_t *out)
+{
+    buf_t cr, sh, sts;
+    char date[9];
+    unsigned char der[80];
+    size_t derlen = sizeof(der);
+    EVP_PKEY *key = NULL;
+    EVP_MD_CTX *md = NULL;
+    int rc = -1;
+
+    buf_init(&cr, SIGV4_MAX_CANON);
+    buf_init(&sh, 4096);
+    buf_init(&sts, 4096);
+    if (string_to_sign(req, creds, SIGV4A_ALGORITHM, NULL, region_set, service,
+                       now, date, out, &cr, &sh, &sts) < 0 ||
+        (key = v4a_key(creds)) == NULL || (md = EVP_MD_CTX_new()) == NULL ||
+        EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+        EVP_DigestSign(md, der, &derlen, (const unsigned char *)sts.data,
+                       sts.len) != 1 ||
+        derlen * 2 >= sizeof(out->signature))
+        goto out;
+    hex_encode(der, derlen, out->signature);
+    if (snprintf(out->authorization, sizeof(out->authorization),
+                 SIGV4A_ALGORITHM " Credential=%s/%s/%s/aws4_request, "
+                                  "SignedHeaders=%s, Signature=%s",
+                 creds->access_key, date, service, sh.data,
+                 out->signature) >= (int)sizeof(out->authorization))
+        goto out;
+    rc = 0;
+out:
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
     buf_free(&cr);
     buf_free(&sh);
     buf_free(&sts);

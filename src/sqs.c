@@ -84,7 +84,7 @@ sqs_t *sqs_new(const conf_t *conf, creds_provider_t *creds,
     }
     cfg = (aws_service_config_t){"SQS",    "sqs", region,
                                  endpoint, creds, conf_int(conf, CK_RETRY_TIME),
-                                 NULL};
+                                 NULL,     NULL};
     if ((q->aws = aws_service_new(&cfg, err, errlen)) == NULL)
         goto fail;
     return q;

@@ -32,7 +32,7 @@
 int main(int argc, char **argv)
 {
     const char *conffile = NULL, *body = NULL;
-    aws_service_config_t cfg = {"TEST", "ses", NULL, NULL, NULL, 0, NULL};
+    aws_service_config_t cfg = {"TEST", "ses", NULL, NULL, NULL, 0, NULL, NULL};
     aws_request_t rq;
     conf_t *conf = NULL;
     creds_provider_t *creds = NULL;

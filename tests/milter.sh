@@ -77,7 +77,7 @@ lua() {
 
 # ---- header trust ----
 conf trust "ConfigurationSet default-set" "MessageTags env:test" \
-    "TrustedHosts 127.0.0.1"
+    "TrustedHosts 127.0.0.1" "TenantName default-tenant"
 start trust
 lua trust trust.lua
 
@@ -118,7 +118,7 @@ done
 # ---- rules ----
 cat > "$T/rules" <<'RULES'
 # the rules of the milter tests
-sender    *@billing.example.com  set=transactional tags=team:billing route=ses
+sender    *@billing.example.com  set=transactional tags=team:billing route=ses tenant=billing-tenant
 recipient *@canary.example       route=ses:50%
 header    List-Id:*              set=marketing
 RULES
@@ -131,7 +131,8 @@ def h(s):
 ins = [q for q in ("Q%04d" % i for i in range(100)) if h(q) < 50]
 outs = [q for q in ("Q%04d" % i for i in range(100)) if h(q) >= 50]
 print(ins[0], outs[0])')
-conf rules "RulesFile $T/rules" "ConfigurationSet default-set" "MessageTags env:test"
+conf rules "RulesFile $T/rules" "ConfigurationSet default-set" "MessageTags env:test" \
+    "TenantName default-tenant"
 start rules
 lua rules rules.lua -D "canary_in=${qids% *}" -D "canary_out=${qids#* }"
 stop
@@ -194,6 +195,15 @@ conf badrules "RulesFile $T/bad-rules"
 out=$("$M" -n -c "$T/badrules.conf" 2>&1); rc=$?
 is "$rc" 78 "-n exits 78 on a broken RulesFile"
 like "$out" "$T/bad-rules:2: unknown matcher \"sendr\"" "-n names the RulesFile line"
+echo 'sender *@a.example tenant=acme' > "$T/v1-rules"
+conf v1rules "RulesFile $T/v1-rules" "ApiVersion v1"
+out=$("$M" -n -c "$T/v1rules.conf" 2>&1); rc=$?
+is "$rc" 78 "-n exits 78 on tenant= with ApiVersion v1 (SES v1 has no tenants)"
+like "$out" "$T/v1-rules:1: tenant= needs ApiVersion v2" "and names the rule's line"
+conf v1tenant "TenantName acme" "ApiVersion v1"
+out=$("$M" -n -c "$T/v1tenant.conf" 2>&1); rc=$?
+is "$rc" 78 "-n exits 78 on TenantName with ApiVersion v1"
+like "$out" "v1tenant.conf:4: TenantName needs ApiVersion v2" "and names the TenantName line"
 cp "$T/rsa.pem" "$T/open.pem"; chmod 644 "$T/open.pem"
 conf openkey "Domain example.com" "Selector s1" "KeyFile $T/open.pem"
 out=$("$M" -n -c "$T/openkey.conf" 2>&1); rc=$?
@@ -239,7 +249,7 @@ fi
 
 # ---- inet socket: TCP_NODELAY on every accepted connection ----
 port=$(free_port)
-conf inet "LogLevel debug" "ConfigurationSet default-set" \
+conf inet "LogLevel debug" "ConfigurationSet default-set" "TenantName default-tenant" \
     "Domain example.com" "Selector s1" "KeyFile $T/rsa.pem"
 sed -i "s|^Socket .*|Socket inet:$port@127.0.0.1|" "$T/inet.conf"
 "$M" -f -c "$T/inet.conf" >> "$T/inet.out" 2>&1 &

@@ -56,7 +56,8 @@ int main(void)
                                   s(o, "query"),
                                   h,
                                   nh,
-                                  hash};
+                                  hash,
+                                  false};
             sigv4_creds_t cr = {s(o, "access"), s(o, "secret"),
                                 *s(o, "token") ? s(o, "token") : NULL};
             if (sigv4_sign(

@@ -17,6 +17,6 @@ ok(not mt.eom_check(conn, MT_HDRADD) and not mt.eom_check(conn, MT_HDRINSERT) an
    "observe: no header or recipient is changed")
 ok(wait_log(logfile, "observe: from=<ann@billing.example.com>: not a verified", 5),
    "observe: the sender decision is logged")
-ok(wait_log(logfile, "OBS1: observe: from=<ann@billing.example.com> client=192.0.2.9 rule=line 1 config%-set=transactional tags=team=billing route=ses dkim=d=example.com s=s1 suppressed=1 untrusted%-x%-ses=1", 5),
+ok(wait_log(logfile, "OBS1: observe: from=<ann@billing.example.com> client=192.0.2.9 rule=line 1 config%-set=transactional tenant=%(none%) tags=team=billing route=ses dkim=d=example.com s=s1 suppressed=1 untrusted%-x%-ses=1", 5),
    "observe: set, tags, route, signature and suppression are logged")
 mt.disconnect(conn)

@@ -19,6 +19,8 @@ ok(added(conn, "X-SES-CONFIGURATION-SET") == "transactional",
 ok(added(conn, "X-SES-MESSAGE-TAGS") == "env=test, team=billing",
    "sender rule's tags are merged with MessageTags")
 ok(added(conn, "X-SES-Route") == "ses", "route=ses adds X-SES-Route: ses")
+ok(added(conn, "X-SES-TENANT") == "billing-tenant",
+   "tenant= sets X-SES-TENANT")
 mt.disconnect(conn)
 
 conn, eom = send("R2", "news@example.com", "b@example.net",
@@ -41,6 +43,7 @@ conn, eom = send("R5", "a@example.com", "b@example.net")
 ok(added(conn, "X-SES-CONFIGURATION-SET") == "default-set",
    "no rule: ConfigurationSet applies")
 ok(added(conn, "X-SES-MESSAGE-TAGS") == "env=test", "no rule: MessageTags apply")
+ok(added(conn, "X-SES-TENANT") == "default-tenant", "no rule: TenantName applies")
 mt.disconnect(conn)
 
 conn = open("127.0.0.1")

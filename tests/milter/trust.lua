@@ -14,6 +14,7 @@ end
 local conn = open("192.0.2.7")
 local _, eom = message(conn, msg("TRUST1", {
     {"X-SES-CONFIGURATION-SET", "evil"},
+    {"X-SES-TENANT", "someone-else"},
     {"X-SES-SOURCE-ARN", "arn:aws:ses:us-east-1:1:identity/evil.example"},
     {"X-Ses-Source-Arn", "arn:aws:ses:us-east-1:1:identity/evil2.example"}}))
 ok(eom == SMFIR_CONTINUE, "untrusted client: the message is accepted")
@@ -24,6 +25,9 @@ ok(mt.eom_check(conn, MT_HDRDELETE, "X-SES-SOURCE-ARN") or
    "untrusted client: its X-SES-SOURCE-ARN headers are removed")
 ok(added(conn, "X-SES-CONFIGURATION-SET") == "default-set",
    "untrusted client: the configured set replaces the client's")
+ok(mt.eom_check(conn, MT_HDRDELETE, "X-SES-TENANT") and
+   added(conn, "X-SES-TENANT") == "default-tenant",
+   "untrusted client: its X-SES-TENANT is replaced by TenantName")
 ok(added(conn, "X-SES-MESSAGE-TAGS") == "env=test",
    "untrusted client: the configured tags are added")
 mt.disconnect(conn)
@@ -39,11 +43,15 @@ mt.disconnect(conn)
 conn = open("127.0.0.1", "localhost")
 _, eom = message(conn, msg("TRUST3", {
     {"X-SES-CONFIGURATION-SET", "client-set"},
+    {"X-SES-TENANT", "client-tenant"},
     {"X-SES-SOURCE-ARN", "arn:aws:ses:us-east-1:1:identity/ok.example"}}))
 ok(eom == SMFIR_CONTINUE, "trusted client: the message is accepted")
 ok(not mt.eom_check(conn, MT_HDRDELETE, "X-SES-CONFIGURATION-SET") and
    not mt.eom_check(conn, MT_HDRADD, "X-SES-CONFIGURATION-SET"),
    "trusted client: its own X-SES-CONFIGURATION-SET is kept as it is")
+ok(not mt.eom_check(conn, MT_HDRDELETE, "X-SES-TENANT") and
+   not mt.eom_check(conn, MT_HDRADD, "X-SES-TENANT"),
+   "trusted client: its own X-SES-TENANT is kept as it is")
 ok(not mt.eom_check(conn, MT_HDRDELETE, "X-SES-SOURCE-ARN"),
    "trusted client: its other X-SES-* headers are kept")
 mt.disconnect(conn)

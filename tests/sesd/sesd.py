@@ -9,7 +9,15 @@ what it received, and on command answers with faults: any HTTP status and
 AWS error, slow answers, or reset connections.
 
     sesd.py --port PORT [--portfile F] [--key AKID:SECRET[:TOKEN]]...
-            [--pidfile F]
+            [--pidfile F] [--sigv4a]
+
+--sigv4a plays a multi-region (global) endpoint: every signed request must
+carry a SigV4a signature (AWS4-ECDSA-P256-SHA256) whose signed
+X-Amz-Region-Set is "*"; SigV4 signatures are refused. The verifier
+(verify_sigv4a) is independent of the C signer: botocore builds the
+canonical request, the key is derived here (sigv4a_private_key, the NIST
+SP 800-108 KDF of the AWS SDKs) and python3-cryptography checks the ECDSA
+signature. tests/sigv4a-sesd.sh checks it against AWS's v4a suite.
 
 --port 0 picks a free port and writes it to --portfile once listening, so
 tests never race for a port.
@@ -82,9 +90,15 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import hashlib
+import hmac
+
 import botocore.auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 
 if __name__ == "__main__":
     # Route modules "from sesd import ...": give them this module, not a
@@ -176,14 +190,91 @@ def verify_sigv4(keys, method, raw_path, headers, body):
     return akid, None
 
 
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+SIGV4A = "AWS4-ECDSA-P256-SHA256"
+
+
+def sigv4a_private_key(akid, secret):
+    """The SigV4a P-256 key of a key pair, as the AWS SDKs derive it: NIST
+    SP 800-108 counter-mode KDF, HMAC-SHA256 keyed with "AWS4A" + secret
+    over 1 || algorithm || 0 || akid || counter || 256; the first value
+    <= n-2, plus one."""
+    key = b"AWS4A" + secret.encode()
+    for counter in range(1, 255):
+        fixed = (b"\x00\x00\x00\x01" + SIGV4A.encode() + b"\x00" + akid.encode()
+                 + bytes([counter]) + b"\x00\x00\x01\x00")
+        k = int.from_bytes(hmac.new(key, fixed, hashlib.sha256).digest(), "big")
+        if k <= P256_N - 2:
+            return ec.derive_private_key(k + 1, ec.SECP256R1())
+    raise ValueError("no SigV4a key for these credentials")
+
+
+def sigv4a_string_to_sign(akid, secret, token, service, method, raw_path,
+                          headers, names, body):
+    """botocore's canonical request over the signed headers `names`, and
+    the SigV4a string to sign."""
+    req = AWSRequest(method=method, url="http://" + headers.get("host", "") + raw_path,
+                     data=body)
+    for n in names:
+        req.headers[n] = headers[n]
+    auth = botocore.auth.SigV4Auth(Credentials(akid, secret, token or None),
+                                   service, "unused")
+    canonical = auth.canonical_request(req)
+    amz_date = headers["x-amz-date"]
+    return canonical, "\n".join([
+        SIGV4A, amz_date, f"{amz_date[:8]}/{service}/aws4_request",
+        hashlib.sha256(canonical.encode()).hexdigest()])
+
+
+def verify_sigv4a(keys, method, raw_path, headers, body, region_set="*"):
+    """Returns (akid, None) when the SigV4a signature is right and signs
+    X-Amz-Region-Set `region_set`, else (None, why)."""
+    m = re.match(SIGV4A + r" Credential=([^/]+)/(\d{8})/([^/]+)/aws4_request, "
+                 r"SignedHeaders=([^,]+), Signature=([0-9a-f]{16,200})$",
+                 headers.get("authorization", ""))
+    if not m:
+        return None, ("IncompleteSignature", "Authorization header is not "
+                      f"{SIGV4A} with Credential (no region), SignedHeaders, "
+                      "Signature")
+    akid, date, service, signed, signature = m.groups()
+    if akid not in keys:
+        return None, ("UnrecognizedClientException",
+                      "The security token included in the request is invalid.")
+    secret, token = keys[akid]
+    if not headers.get("x-amz-date", "").startswith(date):
+        return None, ("IncompleteSignature", "date in scope and X-Amz-Date differ")
+    if token and headers.get("x-amz-security-token") != token:
+        return None, ("UnrecognizedClientException", "session token missing or wrong")
+    names = signed.split(";")
+    for required in ("host", "x-amz-date", "x-amz-region-set"):
+        if required not in names:
+            return None, ("IncompleteSignature", f"{required} is not signed")
+    for n in names:
+        if n not in headers:
+            return None, ("IncompleteSignature", f"signed header {n} missing")
+    if headers["x-amz-region-set"] != region_set:
+        return None, ("InvalidSignatureException",
+                      f"X-Amz-Region-Set is not {region_set}")
+    _, sts = sigv4a_string_to_sign(akid, secret, token, service, method,
+                                   raw_path, headers, names, body)
+    try:
+        sigv4a_private_key(akid, secret).public_key().verify(
+            bytes.fromhex(signature), sts.encode(), ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        return None, ("SignatureDoesNotMatch", "The request signature we "
+                      "calculated does not match the signature you provided.")
+    return akid, None
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128  # benchmarks open many connections at once
 
-    def __init__(self, addr, keys):
+    def __init__(self, addr, keys, sigv4a=False):
         super().__init__(addr, Handler)
         self.keys = keys
+        self.sigv4a = sigv4a
         self.lock = threading.Lock()
         self.requests = []
         self.faults = []
@@ -347,8 +438,9 @@ class Handler(BaseHTTPRequestHandler):
                 continue
             akid = None
             if signed:
-                akid, why = verify_sigv4(self.server.keys, self.command,
-                                         self.path, headers, body)
+                verify = verify_sigv4a if self.server.sigv4a else verify_sigv4
+                akid, why = verify(self.server.keys, self.command, self.path,
+                                   headers, body)
                 if why:
                     self.record(name, parsed, headers, body, None, why[0])
                     proto = "xml" if name.endswith("-v1") else "json"
@@ -471,6 +563,9 @@ def main():
                          "namespace play 169.254.169.254 or 169.254.170.2)")
     ap.add_argument("--key", action="append", default=[],
                     help="AKID:SECRET[:TOKEN] accepted for signing")
+    ap.add_argument("--sigv4a", action="store_true",
+                    help="play a global endpoint: accept only SigV4a "
+                         "signatures over region set *")
     ap.add_argument("--pidfile")
     ap.add_argument("--portfile")
     a = ap.parse_args()
@@ -478,7 +573,7 @@ def main():
     for k in a.key or ["AKIDEXAMPLETESTKEY01:testSecretKey/Never+Logged/0123456789abcdef"]:
         parts = k.split(":", 2)
         keys[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else "")
-    srv = Server((a.host, a.port), keys)
+    srv = Server((a.host, a.port), keys, a.sigv4a)
     port = srv.server_address[1]
     if a.pidfile:
         with open(a.pidfile, "w") as f:

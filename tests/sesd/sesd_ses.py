@@ -28,6 +28,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 
@@ -122,7 +123,13 @@ def send_v2(server, req):
         return aws_error(400, "BadRequestException",
                          "Raw content is missing or not base64")
     dests = body.get("Destination", {}).get("ToAddresses", [])
+    # TenantName (2025) is newer than some botocore models: checked here
+    tenant = body.pop("TenantName", None) if "TenantName" not in _V2.members else None
+    if tenant is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(tenant)):
+        return aws_error(400, "BadRequestException", "Invalid TenantName")
     err = _check(server, "v2", body, dests, len(encoded))
+    if tenant is not None:
+        body["TenantName"] = tenant
     if err == "throttled":
         return _throttle_answer(server, req, "v2")
     if err:

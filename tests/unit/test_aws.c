@@ -231,7 +231,8 @@ static void test_region_order(void **state)
 static void test_service_endpoint_rules(void **state)
 {
     char err[256];
-    aws_service_config_t cfg = {"SES", "ses", "us-east-1", NULL, NULL, 0, NULL};
+    aws_service_config_t cfg = {"SES", "ses", "us-east-1", NULL,
+                                NULL,  0,     NULL,        NULL};
     aws_service_t *s;
     static const char *const refused[] = {
         "http://email.us-east-1.amazonaws.com", /* http off loopback */
@@ -324,8 +325,7 @@ static void test_ratelimit_shared_between_processes(void **state)
     /* unshared, a fresh bucket would have given the child its token */
     {
         ratelimit_t *alone = ratelimit_new(1, 1);
-        assert_int_equal(ratelimit_acquire(alone, 1, clock_mono_ms(), NULL),
-                         0);
+        assert_int_equal(ratelimit_acquire(alone, 1, clock_mono_ms(), NULL), 0);
         ratelimit_free(alone);
     }
     /* garbage, a short file and a far-future time: free at once */
@@ -349,8 +349,7 @@ static void test_ratelimit_shared_between_processes(void **state)
     }
     /* a path that cannot be opened is an error; the bucket stays usable */
     assert_int_equal(
-        ratelimit_share(rl, "/nonexistent/dir/sendrate", err, sizeof(err)),
-        -1);
+        ratelimit_share(rl, "/nonexistent/dir/sendrate", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "/nonexistent/dir/sendrate"));
     ratelimit_free(rl);
     unlink(path);

@@ -65,6 +65,9 @@ static const char *valid_value(const conf_keyinfo_t *ki)
          "arn:aws:ses:eu-west-1:123456789012:identity/example.com"},
         {"ReturnPathArn",
          "arn:aws:ses:eu-west-1:123456789012:identity/example.com"},
+        {"EndpointId", "abcdef12.ghi"},
+        {"FailoverRegion", "eu-central-1 us-east-1"},
+        {"RegionEndpoint", "eu-central-1 https://vpce-1.example.com"},
         {"Socket", "inet:8891@127.0.0.1"},
         {"RelaySocket", "unix:/run/ses-relay/lmtp"},
         {"SocketMode", "0660"},
@@ -147,6 +150,37 @@ static const conf_case_t cases[] = {
     {"KeyFile relative/path\n", CONF_INVALID, "absolute path"},
     {"SocketMode 999\n", CONF_INVALID, "octal mode"},
     {"FromArn not-an-arn\n", CONF_INVALID, "is not an ARN"},
+    /* regions: one ARN per region, "*" for the global endpoint */
+    {"FromArn arn:aws:ses:eu-west-1:1:identity/a.example "
+     "arn:aws:ses:us-east-1:1:identity/a.example "
+     "arn:aws:ses:*:1:identity/a.example\n",
+     CONF_OK, NULL},
+    {"SourceArn arn:aws:ses:eu-west-1:1:identity/a "
+     "arn:aws:ses:eu-west-1:1:identity/b\n",
+     CONF_INVALID, ":1: two ARNs for region eu-west-1"},
+    {"ReturnPathArn arn:aws:ses\n", CONF_INVALID, "is not arn:aws:ses:REGION"},
+    {"EndpointId abc123.xyz\nApiVersion v1\n", CONF_INVALID,
+     ":1: EndpointId needs ApiVersion v2"},
+    {"ApiVersion v1\nEndpointId abc123.xyz\n", CONF_INVALID,
+     ":2: EndpointId needs ApiVersion v2"},
+    {"EndpointId abc/123\n", CONF_INVALID, "not a multi-region endpoint id"},
+    {"EndpointId abc..123\n", CONF_INVALID, "not a multi-region endpoint id"},
+    {"FailoverRegion us-east-1 eu-west-1 us-east-1\n", CONF_INVALID,
+     "us-east-1 is listed twice"},
+    {"Region eu-west-1\nFailoverRegion us-east-1 eu-west-1\n", CONF_INVALID,
+     ":2: FailoverRegion eu-west-1 is the primary Region itself"},
+    {"RegionEndpoint eu-west-1 http://127.0.0.1:1\n"
+     "RegionEndpoint us-east-1 https://vpce.example.com\n",
+     CONF_OK, NULL},
+    {"RegionEndpoint eu-west-1 http://127.0.0.1:1\n"
+     "RegionEndpoint eu-west-1 http://127.0.0.1:2\n",
+     CONF_INVALID, ":2: RegionEndpoint eu-west-1 is given twice"},
+    {"RegionEndpoint eu-west-1\n", CONF_INVALID, "needs REGION URL"},
+    {"RegionEndpoint eu-west-1 http://email.example.com\n", CONF_INVALID,
+     "only to loopback"},
+    {"TenantName acme\nApiVersion v1\n", CONF_INVALID,
+     ":1: TenantName needs ApiVersion v2"},
+    {"TenantName bad.name\n", CONF_INVALID, "not a valid SES name"},
     {"Region eu\x01west\n", CONF_INVALID, ":1: control character 0x01"},
 };
 

@@ -22,7 +22,8 @@ static void test_aws_suite_get_vanilla(void **state)
         NULL,
         NULL,
         0,
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"};
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        false};
     sigv4_result_t out;
 
     assert_int_equal(
@@ -75,8 +76,8 @@ static void test_aws_suite_vectors(void **state)
 
         sigv4_sha256_hex(v[i].body, strlen(v[i].body), hash);
         rq = (sigv4_request_t){
-            v[i].method,  "example.amazonaws.com", "/", v[i].query,
-            v[i].headers, v[i].nheaders,           hash};
+            v[i].method,  "example.amazonaws.com", "/",  v[i].query,
+            v[i].headers, v[i].nheaders,           hash, false};
         assert_int_equal(
             sigv4_sign(&rq, &cr, "us-east-1", "service", T20150830, &out), 0);
         if (strcmp(out.signature, v[i].signature) != 0)
@@ -96,7 +97,8 @@ static void test_aws_docs_iam_list_users(void **state)
         "Action=ListUsers&Version=2010-05-08",
         h,
         1,
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"};
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        false};
     sigv4_result_t out;
 
     assert_int_equal(sigv4_sign(&rq, &cr, "us-east-1", "iam", T20150830, &out),
@@ -117,7 +119,8 @@ static void test_canonical_request_sorts_and_trims(void **state)
                           "b=2&a=%7e&a=1",
                           h,
                           2,
-                          "abc"};
+                          "abc",
+                          false};
     char *canon = NULL;
 
     assert_int_equal(
@@ -141,7 +144,8 @@ static void test_too_many_headers_fail_cleanly(void **state)
 {
     sigv4_header_t h[SIGV4_MAX_HEADERS + 1];
     sigv4_creds_t cr = {"AK", "SK", NULL};
-    sigv4_request_t rq = {"GET", "h", "/", NULL, h, SIGV4_MAX_HEADERS + 1, "x"};
+    sigv4_request_t rq = {"GET", "h",  "/", NULL, h, SIGV4_MAX_HEADERS + 1,
+                          "x",   false};
     sigv4_result_t out;
 
     for (size_t i = 0; i < SIGV4_MAX_HEADERS + 1; i++)
