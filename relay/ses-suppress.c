@@ -9,12 +9,13 @@
  *   ses-suppress [-c FILE] import FILE|-
  *   ses-suppress [-c FILE] report [--days N]
  *   ses-suppress [-c FILE] sync [-n]
+ *   ses-suppress [-c FILE] regions [-r REGION]... [IDENTITY...]
  *
  * Thin: each command opens the store and calls the library (store,
  * suppress_csv, suppress_report). Exit status: 0 done (check: suppressed),
  * 1 no (check: not suppressed; remove: was not; report: a rate at or above
- * SES's review threshold), 64 usage, 65 import skipped bad lines, 75 the
- * store is busy or failing, 78 configuration error.
+ * SES's review threshold; regions: a region is not ready), 64 usage, 65 import
+ * skipped bad lines, 75 the store is busy or failing, 78 configuration error.
  */
 #include "config.h"
 
@@ -24,6 +25,7 @@
 #include "ses_creds.h"
 #include "ses_http.h"
 #include "ses_log.h"
+#include "ses_setup_check.h"
 #include "ses_store.h"
 #include "ses_suppress_csv.h"
 #include "ses_suppress_report.h"
@@ -39,7 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_NO 1
+#define EXIT_NO  1
+#define NO_STORE ((store_mode_t)0) /* a command that needs no store */
 
 typedef struct {
     conf_t *conf;
@@ -66,6 +69,13 @@ static void usage(FILE *fp)
             "                        exit 1 at SES's review thresholds\n"
             "  sync [-n]             two-way with the SESv2 account\n"
             "                        suppression list (-n: only show)\n"
+            "  regions [-r REGION]... [IDENTITY...]\n"
+            "                        is every region mail may go to (Region,\n"
+            "                        FailoverRegion, each -r) ready: SESv2\n"
+            "                        GetAccount and GetEmailIdentity (the\n"
+            "                        IDENTITYs, else VerifiedIdentities,\n"
+            "                        else the ARNs' identities) and\n"
+            "                        GetConfigurationSet; exit 1 when not\n"
             "\n"
             "  -c FILE  configuration file (default %s)\n"
             "  -V       print the version and exit\n"
@@ -399,6 +409,82 @@ out:
     return rc;
 }
 
+static void region_report(void *ud, const char *region, const char *what,
+                          const char *name, bool ok, const char *text)
+{
+    (void)ud;
+    printf("%-16s %-18s %s%s%s: %s\n", region, what, name, *name ? " " : "",
+           ok ? "ok" : "NOT READY", text);
+}
+
+static int cmd_regions(ctx_t *c)
+{
+    const char *extra[32], *idents[64], *regions[64], *given[64];
+    size_t nextra = 0, ngiven = 0, nregions, nidents;
+    char primary[64], url[1024], err[512];
+    creds_provider_t *creds = NULL;
+    http_t *http = NULL;
+    int rc = EX_OK;
+
+    for (int i = 1; i < c->argc; i++) {
+        if (strcmp(c->argv[i], "-r") == 0 && i + 1 < c->argc &&
+            nextra + 1 < ARRAY_SIZE(extra))
+            extra[nextra++] = c->argv[++i];
+        else if (c->argv[i][0] != '-' && ngiven + 1 < ARRAY_SIZE(given))
+            given[ngiven++] = c->argv[i];
+        else {
+            usage(stderr);
+            return EX_USAGE;
+        }
+    }
+    extra[nextra] = NULL;
+    given[ngiven] = NULL;
+    nregions = setup_check_regions(c->conf, extra, regions, ARRAY_SIZE(regions),
+                                   primary, sizeof(primary));
+    nidents =
+        setup_check_identities(c->conf, given, idents, ARRAY_SIZE(idents));
+    if (http_global_init() < 0 ||
+        (creds = creds_provider_new(c->conf)) == NULL ||
+        (http = http_new(conf_int(c->conf, CK_CONNECT_TIMEOUT),
+                         conf_int(c->conf, CK_TIMEOUT))) == NULL) {
+        fprintf(stderr, "ses-suppress: cannot set up the SES client\n");
+        rc = EX_TEMPFAIL;
+        goto out;
+    }
+    for (size_t i = 0; i < nregions; i++) {
+        aws_service_config_t cfg = {.name = "SES",
+                                    .signing_name = "ses",
+                                    .region = regions[i],
+                                    .endpoint = url,
+                                    .creds = creds,
+                                    .retry_time_ms =
+                                        conf_int(c->conf, CK_RETRY_TIME)};
+        aws_service_t *ses;
+        bool ready = false;
+        status_t st;
+
+        setup_check_url(c->conf, regions[i], url, sizeof(url));
+        if ((ses = aws_service_new(&cfg, err, sizeof(err))) == NULL) {
+            fprintf(stderr, "ses-suppress: %s: %s\n", regions[i], err);
+            rc = EX_CONFIG;
+            goto out;
+        }
+        st = setup_check_region(ses, http, regions[i], c->conf, idents, nidents,
+                                region_report, NULL, &ready, err, sizeof(err));
+        aws_service_free(ses);
+        if (st != ST_OK) {
+            printf("%-16s %-18s could not ask: %s\n", regions[i], "region",
+                   err);
+            rc = EX_TEMPFAIL;
+        } else if (!ready && rc == EX_OK)
+            rc = EXIT_NO;
+    }
+out:
+    http_free(http);
+    creds_provider_free(creds);
+    return rc;
+}
+
 /* ---- main ---------------------------------------------------------- */
 
 static const struct {
@@ -414,6 +500,7 @@ static const struct {
     {"export", cmd_export, STORE_READONLY},
     {"report", cmd_report, STORE_READONLY},
     {"sync", cmd_sync, STORE_READWRITE},
+    {"regions", cmd_regions, NO_STORE},
 };
 
 int main(int argc, char **argv)
@@ -457,7 +544,8 @@ int main(int argc, char **argv)
         return EX_CONFIG;
     }
     cli_start("ses-suppress", c.conf, 0);
-    if (store_open(conf_str(c.conf, CK_DATA_DIRECTORY), cmds[i].mode, &c.store,
+    if (cmds[i].mode != NO_STORE &&
+        store_open(conf_str(c.conf, CK_DATA_DIRECTORY), cmds[i].mode, &c.store,
                    err, sizeof(err)) != STORE_OK) {
         fprintf(stderr, "ses-suppress: cannot open the store: %s\n", err);
         conf_unref(c.conf);
