@@ -27,7 +27,11 @@ cf=$(cat "$T/sendmail.cf")
 like "$cf" '^Xses-milter, S=local:/run/ses-milter/ses-milter.sock, F=T, T=S:30s;R:1m;E:5m$' \
     "sendmail.cf declares the ses-milter filter with its socket and timeouts"
 like "$cf" '^O InputMailFilters=ses-milter$' "the filter is in InputMailFilters"
-like "$cf" '^O Milter.macros.envfrom=i, ' "the queue id (i) reaches the milter at MAIL FROM"
+envfrom=$(printf '%s\n' "$cf" | sed -n 's/^O Milter.macros.envfrom=//p')
+like "$envfrom" '(^|, )i(,|$)' "the queue id (i) reaches the milter at MAIL FROM"
+like "$envfrom" '(^|, )\{auth_authen\}(,|$)' "... and the SMTP AUTH identity ({auth_authen}, TrustAuthenticated)"
+like "$(printf '%s\n' "$cf" | sed -n 's/^O Milter.macros.envrcpt=//p')" '\{rcpt_mailer\}' \
+    "Sendmail's default macro lists, which other milters use, are left as they are"
 sock=$(sed -n 's/^Socket *//p' "$S/contrib/ses-milter.conf.example")
 like "$cf" "S=$sock," "the socket matches the example configuration's Socket"
 
