@@ -9,6 +9,13 @@
 #   milter_hup CONF        install CONF as the milter's config and SIGHUP it,
 #                          waiting until the reload is logged
 #   supp_add REASON ADDR.. put addresses on the suppression list
+#   dkim_verify_as_ses FILE PUB KIND SELECTOR [tamper]
+#                          dkimpy's verdict (valid, invalid) on the raw
+#                          message in FILE after the changes Amazon SES
+#                          makes: new Message-ID and Date, X-SES-* removed,
+#                          its own headers added; the public key PUB (base64,
+#                          KIND rsa or ed25519) given through dnsfunc, no
+#                          DNS; "tamper" also changes the Subject
 
 emu_email() {
     emu_store | $PY -c '
@@ -63,4 +70,33 @@ milter_hup() {
 
 supp_add() {
     "$B/tests/milter/supp-add" "$T/data" "$@" && chmod -R a+rwX "$T/data"
+}
+
+dkim_verify_as_ses() {
+    $PY - "$@" <<'PYV'
+import re, sys, dkim
+raw, pub, kind, sel = sys.argv[1:5]
+tamper = len(sys.argv) > 5 and sys.argv[5]
+msg = open(raw, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+head, body = msg.split(b"\r\n\r\n", 1)
+fields = re.split(rb"\r\n(?![ \t])", head)
+out = []
+for f in fields:
+    name = f.split(b":", 1)[0].strip().lower()
+    if name.startswith(b"x-ses-"):
+        continue                      # SES removes its control headers
+    if name == b"message-id":
+        f = b"Message-ID: <0100018c0a1b2c3d-ses-rewritten-000000@email.amazonses.com>"
+    elif name == b"date":
+        f = b"Date: Thu, 26 Nov 2026 09:30:00 +0000"
+    elif name == b"subject" and tamper:
+        f = b"Subject: changed in transit"
+    out.append(f)
+out += [b"Feedback-ID: 1.us-east-1.abc=:AmazonSES", b"X-SES-Outgoing: 2026.11.26-1.2.3.4"]
+msg = b"\r\n".join(out) + b"\r\n\r\n" + body
+rec = b"v=DKIM1; k=" + kind.encode() + b"; p=" + pub.encode()
+def dns(name, timeout=5):
+    return rec if name.decode().startswith(sel + "._domainkey.") else b""
+print("valid" if dkim.verify(msg, dnsfunc=dns) else "invalid")
+PYV
 }
