@@ -198,9 +198,14 @@ CONF_KEY(TRANSIENT_BOUNCE_DSN, "TransientBounceDSN", CT_BOOL, "yes", NULL, NULL,
 CONF_KEY(REPORTING_MTA, "ReportingMTA", CT_STRING, NULL, NULL, NULL,
          "host name in DSNs (Reporting-MTA, MAILER-DAEMON@); default: the "
          "system's host name")
+CONF_KEY(BOUNCE_DSN_HOST, "BounceDSNHost", CT_STRING, NULL, NULL, NULL,
+         "several hosts on one SES account: the host (its name, as in "
+         "ses-relay's mta-host tag) that writes the DSN for a bounce whose "
+         "notification carries no mta-host tag; unset: this host writes "
+         "them (one host)")
 CONF_KEY(DSN_TIMEOUT, "DSNTimeout", CT_DURATION, "60s", "1000..3600000", NULL,
-         "time allowed for Sendmail to take one DSN before the notification "
-         "is retried later")
+         "time allowed for Sendmail to take one DSN before it is retried "
+         "from the outbox")
 CONF_KEY(MESSAGE_RETENTION, "MessageRetention", CT_DURATION, "7d",
          "0..31536000000", NULL,
          "how long messages.db keeps a sent message's queue id and sender "

@@ -17,22 +17,41 @@
  *   Delivery, Send, Reject, DeliveryDelay, Rendering Failure, Open, Click:
  *                      logged and counted
  *
- * The DSN (BounceDSN yes) goes to the original envelope sender from
- * messages.db, else the notification's mail.source; never to the null
- * sender and never about a message that was itself a DSN. It is injected
- * before the store transaction commits, so a crash in between can repeat
- * a DSN but never lose one. The transaction marks the notification's keys
- * in seen.db (the SNS/SQS message id and the SES feedbackId or event key)
- * together with the suppression entries and counters: a duplicate finds
- * its keys and changes nothing. A SubscriptionConfirmation for an allowed
- * topic is confirmed; everything else is logged and refused.
+ * Every host applies every notification's suppression. The DSN
+ * (BounceDSN yes) is written by one host of a fleet sharing the SES
+ * account (one SQS queue per host, all subscribed to one topic):
+ *   - a notification with an mta-host tag (event publishing echoes the
+ *     tags ses-relay sends): the host whose messages.db holds the SES
+ *     MessageId, or the host the tag names (its record expired or lost);
+ *     a host that sees another host's tag writes none;
+ *   - one without (identity notifications carry no tags): the host named
+ *     by BounceDSNHost, or, when that is unset, this host (one host).
+ * It goes to the original envelope sender from messages.db, else to the
+ * address in the notification's mail.source ("Name <a@b>" gives a@b);
+ * never to the null sender and never about a message that was itself a
+ * DSN.
+ *
+ * One store transaction marks the notification's keys in seen.db (the
+ * SNS/SQS message id and the SES feedbackId or event key) together with
+ * the suppression entries, counters and the DSN in outbox.db: a duplicate
+ * finds its keys and changes nothing, and a failed commit sends nothing.
+ * After the commit the DSN is injected from the outbox and deleted from
+ * it; one the MTA does not take now stays there and feedback_flush()
+ * retries it (for up to 5 days, then it is dropped with an error). Only a
+ * crash after sendmail took the DSN and before the outbox update (the
+ * store's no-sync commit: well under a millisecond) sends one twice. A
+ * SubscriptionConfirmation for an allowed topic is confirmed; everything
+ * else is logged and refused.
  *
  * DIAGNOSTICS
  *   feedback_handle() returns ST_OK (applied, duplicate, or a known type
  *   that needs nothing), ST_PERM_BAD_MESSAGE (malformed, unknown type,
  *   missing fields; retrying cannot help), ST_PERM_FORGED (signature,
  *   certificate URL or topic refused), or a temporary status (store busy,
- *   Sendmail failed, certificate not fetchable now): try again later. A
+ *   certificate not fetchable now): try again later. A DSN that Sendmail
+ *   did not take does not make the notification fail: it waits in the
+ *   outbox. feedback_flush() returns ST_OK when nothing due is left,
+ *   else a temporary status. A
  *   one-line reason is in detail and every outcome is logged with the
  *   Postfix queue id when known.
  */
@@ -40,6 +59,7 @@
 #define SES_FEEDBACK_H
 
 #include "ses_conf.h"
+#include "ses_forwarding.h"
 #include "ses_sns.h"
 #include "ses_status.h"
 #include "ses_store.h"
@@ -58,6 +78,18 @@ void feedback_free(feedback_t *fb); /* NULL is fine */
 status_t feedback_handle(feedback_t *fb, const char *body, size_t len,
                          unsigned flags, const char *source_id, char *detail,
                          size_t detlen);
+
+/* Injects the outbox's DSNs that are due (after a restart, and those
+ * Sendmail did not take before), or (all) every one whatever its retry
+ * time, as after an operator fixed the MTA. At most one process per
+ * DataDirectory injects at a time (DataDirectory/outbox.lock). */
+status_t feedback_flush(feedback_t *fb, int all);
+
+/* With a forwarding checker (borrowed; NULL: none), a host that writes a
+ * DSN also warns, once per SES identity, when SES forwards that
+ * identity's bounces to the Return-Path itself (the sender would get
+ * two). */
+void feedback_set_forwarding(feedback_t *fb, forwarding_t *fwd);
 
 /* A reloaded configuration (SIGHUP): calls that start later use it,
  * calls in flight keep theirs. Takes its own reference. */

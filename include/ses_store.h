@@ -9,6 +9,8 @@
  *   messages.db     SES MessageId -> Postfix queue id, envelope sender,
  *                   recipients, time, configuration set (expires)
  *   seen.db         SNS/SQS notification id -> time (idempotency, expires)
+ *   outbox.db       notification key -> a DSN committed with the
+ *                   notification, waiting to be injected
  * Every record starts with a version byte.
  *
  * THIS HEADER IS THE CONTRACT other modules code against (the milter's
@@ -202,6 +204,42 @@ store_status_t store_stats_sum(store_t *st, int64_t from, int64_t to,
  * transactions; *removed (may be NULL) counts them. */
 store_status_t store_expire(store_t *st, int64_t now, int64_t message_ttl,
                             int64_t seen_ttl, size_t *removed);
+
+/* The DSN outbox (outbox.db, store_outbox.c). ses-feedback puts a DSN in
+ * the transaction that marks its notification seen, injects it after the
+ * commit and deletes it once sendmail took it, so a failed commit never
+ * sends one and a crash before the injection loses none. key: the
+ * notification's event key (at most STORE_MAX_ID bytes). */
+typedef struct {
+    const char *sender;     /* the DSN's recipient (original envelope sender) */
+    const char *queue_id;   /* Postfix queue id, "" when unknown */
+    const char *message_id; /* SES MessageId */
+    const char *msg;        /* the DSN as sendmail takes it */
+    size_t len;             /* at most STORE_OUTBOX_MAX_MSG */
+    int64_t created;        /* unix seconds */
+    int64_t next;           /* not to be tried before (unix seconds) */
+    uint32_t attempts;      /* injections tried so far */
+} store_dsn_t;
+
+#define STORE_OUTBOX_MAX_MSG (4u << 20)
+
+store_status_t store_outbox_put(store_t *st, store_txn_t *tx, const char *key,
+                                const store_dsn_t *d);
+/* One allocation, free with store_dsn_free(). STORE_NOTFOUND when gone. */
+store_status_t store_outbox_get(store_t *st, const char *key,
+                                store_dsn_t **out);
+void store_dsn_free(store_dsn_t *d); /* NULL is fine */
+/* After a failed injection: attempts + 1, not again before next. */
+store_status_t store_outbox_retry(store_t *st, const char *key, int64_t next);
+/* The commit does not wait for the disk: it survives a killed process
+ * (the log is written), not a power cut (the DSN would then be sent
+ * again). STORE_NOTFOUND when gone. */
+store_status_t store_outbox_del(store_t *st, const char *key);
+/* Calls fn with the key of every entry due at `now` (next <= now), in key
+ * order; a non-zero return stops the walk. fn must not write. */
+typedef int (*store_outbox_fn)(void *ctx, const char *key);
+store_status_t store_outbox_due(store_t *st, int64_t now, store_outbox_fn fn,
+                                void *ctx);
 
 /* Reads suppression.db once so that this process has the shared cache's
  * pages mapped: the first lookups after start then cost what later ones

@@ -32,6 +32,10 @@ const char *tags_name(const tags_t *t, size_t i);
 const char *tags_value(const tags_t *t, size_t i);
 /* Makes any string a valid tag value: bad bytes become '-', cut at 256. */
 void tags_sanitize_value(const char *in, char *out, size_t outlen);
+/* This host's name as the mta-host tag carries it (gethostname(),
+ * sanitised; "localhost" when it has none): ses-relay sends it, and
+ * ses-feedback compares a notification's tag with it. */
+void tags_host(char *out, size_t outlen);
 void tags_free(tags_t *t); /* NULL is fine */
 
 #endif

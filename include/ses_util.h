@@ -67,6 +67,7 @@ long long parse_duration(const char *s);
 
 /* Monotonic and wall clocks in milliseconds. */
 int64_t clock_mono_ms(void);
+int64_t clock_mono_us(void); /* the same clock in microseconds */
 int64_t clock_wall_ms(void);
 /* Sleeps ms milliseconds (restarted after signals). */
 void clock_sleep_ms(int64_t ms);

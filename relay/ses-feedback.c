@@ -42,8 +42,9 @@
 #include <unistd.h>
 
 #define EXPIRE_EVERY_S 3600
+#define FLUSH_EVERY_S  30 /* the DSN outbox */
 
-static volatile sig_atomic_t stop, reload;
+static volatile sig_atomic_t stop, reload, flush_all;
 static const char *conffile;
 
 static void usage(FILE *fp)
@@ -74,8 +75,22 @@ static void on_signal(int sig)
 {
     if (sig == SIGHUP)
         reload = 1;
+    else if (sig == SIGUSR1)
+        flush_all = 1;
     else
         stop = 1;
+}
+
+/* SIGTERM/SIGINT stop the daemons, SIGHUP reloads the configuration,
+ * SIGUSR1 injects the whole DSN outbox now (after the MTA was fixed). */
+static void catch_signals(void)
+{
+    struct sigaction sa;
+
+    daemon_catch_signals(on_signal);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* Reads all of path ("-": stdin) up to limit bytes. */
@@ -115,6 +130,7 @@ typedef struct {
     store_t *store;
     conf_t *conf; /* the daemon's reference */
     int64_t next_expire;
+    int64_t next_flush;
 } daemon_t;
 
 /* After SIGHUP: the new file applies to notifications from now on (keys
@@ -160,7 +176,8 @@ static int on_request(void *ctx, const httpd_req_t *req, char *text,
     return status_is_permanent(st) ? 400 : 503;
 }
 
-/* Housekeeping from the accepting thread: expiry once an hour. */
+/* Housekeeping from the accepting thread: the DSN outbox at start and
+ * every FLUSH_EVERY_S, expiry once an hour. */
 static void on_tick(void *ctx)
 {
     daemon_t *d = ctx;
@@ -168,6 +185,12 @@ static void on_tick(void *ctx)
     size_t removed = 0;
 
     maybe_reload(d);
+    if (now >= d->next_flush || flush_all) {
+        int all = flush_all;
+        flush_all = 0;
+        d->next_flush = now + FLUSH_EVERY_S;
+        feedback_flush(d->fb, all);
+    }
     if (now < d->next_expire)
         return;
     d->next_expire = now + EXPIRE_EVERY_S;
@@ -183,9 +206,9 @@ static void on_tick(void *ctx)
 static int serve_http(httpd_t *h, const char *spec, conf_t *conf,
                       feedback_t *fb, store_t *store)
 {
-    daemon_t d = {fb, store, conf, 0};
+    daemon_t d = {fb, store, conf, 0, 0};
 
-    daemon_catch_signals(on_signal);
+    catch_signals();
     log_info(NULL, "serving SNS notifications on %s", spec);
     httpd_run(h, on_request, &d,
               (int)conf_int(conf, CK_FEEDBACK_MAX_CONNECTIONS), &stop, on_tick,
@@ -235,7 +258,7 @@ static void take_message(daemon_t *d, sqs_t *q, http_t *http, sqs_message_t *m)
 static int poll_sqs(conf_t *conf, feedback_t *fb, store_t *store,
                     creds_provider_t *creds, http_t *http)
 {
-    daemon_t d = {fb, store, conf_ref(conf), 0};
+    daemon_t d = {fb, store, conf_ref(conf), 0, 0};
     int64_t backoff = 0;
     char err[512];
     sqs_t *q;
@@ -246,8 +269,7 @@ static int poll_sqs(conf_t *conf, feedback_t *fb, store_t *store,
         conf_unref(d.conf);
         return EX_CONFIG;
     }
-    /* SIGTERM/SIGINT stop the daemons, SIGHUP reloads the configuration */
-    daemon_catch_signals(on_signal);
+    catch_signals();
     log_info(NULL, "polling %s", conf_str(conf, CK_FEEDBACK_QUEUE_URL));
     while (!stop) {
         sqs_message_t msgs[SQS_MAX_MESSAGES];
@@ -287,6 +309,7 @@ int main(int argc, char **argv)
     creds_provider_t *creds = NULL;
     http_t *sqs_http = NULL;
     feedback_t *fb = NULL;
+    forwarding_t *fwd = NULL;
     httpd_t *h = NULL;
     store_t *store = NULL;
     http_t *http = NULL;
@@ -382,6 +405,10 @@ int main(int argc, char **argv)
         log_error(NULL, "out of memory");
         goto out;
     }
+    if (file == NULL && (creds = creds_provider_new(conf)) != NULL &&
+        (fwd = forwarding_new(conf, creds, err, sizeof(err))) == NULL)
+        log_info(NULL, "no check of SES email feedback forwarding: %s", err);
+    feedback_set_forwarding(fb, fwd);
     if (file) {
         char detail[512];
         status_t st;
@@ -393,6 +420,7 @@ int main(int argc, char **argv)
             buf_free(&in);
             goto out;
         }
+        feedback_flush(fb, 0); /* what an earlier run left in the outbox */
         st = feedback_handle(fb, in.data ? in.data : "", in.len, FB_ALLOW_BARE,
                              NULL, detail, sizeof(detail));
         buf_free(&in);
@@ -400,7 +428,7 @@ int main(int argc, char **argv)
     } else if (listen_on) {
         rc = serve_http(h, listen_on, conf, fb, store);
     } else {
-        if ((creds = creds_provider_new(conf)) == NULL ||
+        if (creds == NULL ||
             (sqs_http = http_new(conf_int(conf, CK_CONNECT_TIMEOUT),
                                  conf_int(conf, CK_TIMEOUT))) == NULL) {
             log_error(NULL, "out of memory");
@@ -411,6 +439,7 @@ int main(int argc, char **argv)
 out:
     httpd_free(h);
     feedback_free(fb);
+    forwarding_free(fwd);
     store_close(store);
     sns_certs_free(certs);
     http_free(http);

@@ -5,8 +5,11 @@
  * feedback_handle() unwraps and checks what a source delivered (SNS
  * envelope or bare SES JSON, see ses_feedback.h), then apply() does the
  * work for one SES notification: de-duplicate against seen.db, plan the
- * effects (plan_of), inject the DSN (send_dsn), and commit seen keys,
- * suppression entries and counters in one store transaction (commit).
+ * effects (plan_of), decide whether this host writes the DSN (dsn_ours),
+ * build it (build_dsn), commit seen keys, suppression entries, counters
+ * and the DSN's outbox entry in one store transaction (commit), then
+ * inject it from the outbox (outbox_send). feedback_flush() retries what
+ * the outbox still holds.
  *
  * DIAGNOSTICS
  *   See ses_feedback.h. Every decision is logged here, one line per
@@ -20,18 +23,27 @@
 #include "ses_jsonlimit.h"
 #include "ses_log.h"
 #include "ses_notify.h"
+#include "ses_tags.h"
 #include "ses_util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
-#define COMMIT_TRIES 3
+#define COMMIT_TRIES       3
+#define OUTBOX_LIFETIME_S  (5 * 86400) /* Postfix's maximal_queue_lifetime */
+#define OUTBOX_RETRY_MIN_S 60
+#define OUTBOX_RETRY_MAX_S 3600
+#define OUTBOX_FLUSH_MAX   1000 /* entries one flush looks at */
 
 struct feedback {
     pthread_mutex_t lock; /* conf, swapped by feedback_set_conf() */
@@ -40,6 +52,10 @@ struct feedback {
     sns_certs_t *certs;
     int64_t fixed_now;
     char sys_host[256]; /* gethostname() */
+    char host_tag[256]; /* this host as ses-relay's mta-host tag says it */
+    forwarding_t *fwd;  /* may be NULL */
+    pthread_mutex_t outbox_lock; /* one injection at a time here ... */
+    int outbox_fd;               /* ... and an flock(2) on outbox.lock */
 };
 
 /* One call: the configuration snapshot it started with. */
@@ -67,12 +83,15 @@ feedback_t *feedback_new(conf_t *conf, store_t *store, sns_certs_t *certs)
     if (fb == NULL)
         return NULL;
     pthread_mutex_init(&fb->lock, NULL);
+    pthread_mutex_init(&fb->outbox_lock, NULL);
+    fb->outbox_fd = -1;
     fb->conf = conf_ref(conf);
     fb->store = store;
     fb->certs = certs;
     if (gethostname(fb->sys_host, sizeof(fb->sys_host) - 1) < 0 ||
         !fb->sys_host[0])
         str_copy(fb->sys_host, "localhost", sizeof(fb->sys_host));
+    tags_host(fb->host_tag, sizeof(fb->host_tag));
     return fb;
 }
 
@@ -81,6 +100,9 @@ void feedback_free(feedback_t *fb)
     if (fb == NULL)
         return;
     conf_unref(fb->conf);
+    if (fb->outbox_fd >= 0)
+        close(fb->outbox_fd);
+    pthread_mutex_destroy(&fb->outbox_lock);
     pthread_mutex_destroy(&fb->lock);
     free(fb);
 }
@@ -111,6 +133,11 @@ static void call_begin(feedback_t *fb, call_t *cx)
 static void call_end(call_t *cx)
 {
     conf_unref(cx->conf);
+}
+
+void feedback_set_forwarding(feedback_t *fb, forwarding_t *fwd)
+{
+    fb->fwd = fwd;
 }
 
 void feedback_set_clock(feedback_t *fb, int64_t fixed)
@@ -188,30 +215,69 @@ static int was_dsn(const note_t *n)
 
 /* ---- the DSN ------------------------------------------------------- */
 
-static status_t send_dsn(const call_t *cx, const note_t *n, const plan_t *p,
-                         const store_message_t *rec, const char *qid)
+/* Whether this host writes the DSN for n (the rules are in
+ * ses_feedback.h); when not, why names the host that does. */
+static int dsn_ours(const call_t *cx, const note_t *n,
+                    const store_message_t *rec, char *why, size_t whylen)
 {
-    const char *sender = rec ? rec->sender : n->source;
+    const char *designated = conf_str(cx->conf, CK_BOUNCE_DSN_HOST);
+    char want[256];
+
+    if (n->mta_host && *n->mta_host) {
+        if (rec || strcasecmp(n->mta_host, cx->fb->host_tag) == 0)
+            return 1;
+        snprintf(why, whylen,
+                 "host %s relayed it (mta-host tag) and writes the DSN",
+                 n->mta_host);
+        return 0;
+    }
+    if (designated == NULL)
+        return 1;
+    tags_sanitize_value(designated, want, sizeof(want));
+    if (strcasecmp(want, cx->fb->host_tag) == 0)
+        return 1;
+    snprintf(why, whylen,
+             "the notification names no host; BounceDSNHost %s writes the "
+             "DSN",
+             designated);
+    return 0;
+}
+
+/* Builds the DSN into msg and its recipient into sender. 1: there is one
+ * to send; 0: none is due (logged); -1: out of memory. */
+static int build_dsn(const call_t *cx, const note_t *n, const plan_t *p,
+                     const store_message_t *rec, const char *qid, buf_t *msg,
+                     char *sender, size_t senderlen)
+{
     dsn_rcpt_t *rcpts = NULL;
     dsn_header_t *hdrs = NULL;
     char err[512], expl[512];
     int64_t last = note_time(n->event_time);
-    status_t st = ST_TEMP_RESOURCE;
+    int rc = -1;
     dsn_t d;
-    buf_t msg;
 
-    buf_init(&msg, 0);
+    if (rec)
+        str_copy(sender, rec->sender ? rec->sender : "", senderlen);
+    else if (addr_is_null(n->source))
+        sender[0] = '\0';
+    else if (addr_mailbox(n->source, sender, senderlen) != ADDR_OK) {
+        log_warning(qid,
+                    "no DSN for SES message %s: no address in its source "
+                    "\"%.200s\"",
+                    n->message_id, n->source);
+        return 0;
+    }
     if (addr_is_null(sender)) {
         log_info(qid,
                  "no DSN for SES message %s: the original sender is "
                  "the null sender",
                  n->message_id);
-        return ST_OK;
+        return 0;
     }
     if (was_dsn(n)) {
         log_info(qid, "no DSN for SES message %s: it was itself a DSN",
                  n->message_id);
-        return ST_OK;
+        return 0;
     }
     if ((rcpts = calloc(n->nrcpts, sizeof(*rcpts))) == NULL ||
         (n->nheaders && (hdrs = calloc(n->nheaders, sizeof(*hdrs))) == NULL))
@@ -261,37 +327,205 @@ static status_t send_dsn(const call_t *cx, const note_t *n, const plan_t *p,
     d.nrcpts = n->nrcpts;
     d.headers = hdrs;
     d.nheaders = n->nheaders;
-    if (dsn_build(&d, &msg, err, sizeof(err)) < 0) {
+    if (dsn_build(&d, msg, err, sizeof(err)) < 0) {
         log_warning(qid, "no DSN for SES message %s: %s", n->message_id, err);
-        st = ST_OK; /* nothing to send (e.g. an unusable sender) */
+        rc = 0; /* nothing to send (e.g. an unusable sender) */
         goto out;
     }
-    st = dsn_send(conf_str(cx->conf, CK_SENDMAIL), sender, msg.data, msg.len,
-                  (int)conf_int(cx->conf, CK_DSN_TIMEOUT), err, sizeof(err));
-    if (st == ST_OK)
-        log_info(qid,
-                 "sender non-delivery notification: DSN for SES message "
-                 "%s sent to <%s>",
-                 n->message_id, sender);
-    else if (st == ST_PERM_BAD_ADDRESS) {
-        log_warning(qid, "no DSN for SES message %s: %s", n->message_id, err);
-        st = ST_OK;
-    } else
-        log_warning(qid, "DSN for SES message %s not sent, will retry: %s",
-                    n->message_id, err);
+    rc = 1;
 out:
-    buf_free(&msg);
     free(rcpts);
     free(hdrs);
+    return rc;
+}
+
+/* Warns, once per identity, when SES forwards bounces itself too. */
+static void warn_forwarding(const call_t *cx, const note_t *n, const char *qid)
+{
+    char ident[400], err[600];
+
+    switch (forwarding_check(cx->fb->fwd, n->source_arn, ident, sizeof(ident),
+                             err, sizeof(err))) {
+    case FWD_ON:
+        log_warning(qid,
+                    "SES identity %s has email feedback forwarding on: SES "
+                    "mails its bounces to the sender too, who gets two; turn "
+                    "it off (aws sesv2 put-email-identity-feedback-attributes "
+                    "--email-identity %s --no-email-forwarding-enabled) or "
+                    "set BounceDSN no",
+                    ident, ident);
+        break;
+    case FWD_UNKNOWN:
+        log_info(qid,
+                 "cannot tell whether SES identity %s forwards bounces "
+                 "itself: %s",
+                 ident, err);
+        break;
+    case FWD_QUIET:
+        break;
+    }
+}
+
+/* ---- the outbox ---------------------------------------------------- */
+
+/* Takes the right to inject: this process's mutex, then the host-wide
+ * flock on DataDirectory/outbox.lock (released by the kernel if the
+ * process dies). -1 (mutex released) when the lock file cannot be had. */
+static int outbox_lock(feedback_t *fb, const conf_t *conf, char *err,
+                       size_t errlen)
+{
+    char path[PATH_MAX];
+
+    pthread_mutex_lock(&fb->outbox_lock);
+    if (fb->outbox_fd < 0) {
+        snprintf(path, sizeof(path), "%s/outbox.lock",
+                 conf_str(conf, CK_DATA_DIRECTORY));
+        fb->outbox_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+    }
+    if (fb->outbox_fd < 0 || flock(fb->outbox_fd, LOCK_EX) < 0) {
+        snprintf(err, errlen, "%s/outbox.lock: %s",
+                 conf_str(conf, CK_DATA_DIRECTORY), strerror(errno));
+        pthread_mutex_unlock(&fb->outbox_lock);
+        return -1;
+    }
+    return 0;
+}
+
+static void outbox_unlock(feedback_t *fb)
+{
+    flock(fb->outbox_fd, LOCK_UN);
+    pthread_mutex_unlock(&fb->outbox_lock);
+}
+
+/* After a failed try: again later with a growing pause, or dropped once
+ * the DSN is older than OUTBOX_LIFETIME_S. */
+static void outbox_defer(feedback_t *fb, const char *key, const store_dsn_t *d,
+                         const char *err)
+{
+    const char *qid = *d->queue_id ? d->queue_id : NULL;
+    int64_t now = now_of(fb), pause = OUTBOX_RETRY_MIN_S;
+
+    for (uint32_t i = 0; i < d->attempts && pause < OUTBOX_RETRY_MAX_S; i++)
+        pause *= 2;
+    if (pause > OUTBOX_RETRY_MAX_S)
+        pause = OUTBOX_RETRY_MAX_S;
+    if (now - d->created > OUTBOX_LIFETIME_S) {
+        log_error(qid,
+                  "DSN for SES message %s to <%s> dropped: not injected in "
+                  "%d days (%s)",
+                  d->message_id, d->sender, OUTBOX_LIFETIME_S / 86400, err);
+        if (store_outbox_del(fb->store, key) != STORE_OK)
+            log_warning(qid, "outbox: %s", store_strerror(fb->store));
+        return;
+    }
+    log_warning(qid,
+                "DSN for SES message %s not sent, will retry in %lld s: %s",
+                d->message_id, (long long)pause, err);
+    if (store_outbox_retry(fb->store, key, now + pause) != STORE_OK)
+        log_warning(qid, "outbox: %s", store_strerror(fb->store));
+}
+
+/* Injects the outbox entry `key` once. ST_OK when it is sent, was sent by
+ * someone else meanwhile, or can never be sent; else a temporary status
+ * (it stays in the outbox). */
+static status_t outbox_send(feedback_t *fb, const conf_t *conf, const char *key)
+{
+    store_dsn_t *d = NULL;
+    char err[512];
+    const char *qid;
+    store_status_t rc;
+    int64_t t_sent;
+    status_t st;
+
+    if (outbox_lock(fb, conf, err, sizeof(err)) < 0) {
+        log_warning(NULL, "outbox: %s", err);
+        return ST_TEMP_RESOURCE;
+    }
+    if ((rc = store_outbox_get(fb->store, key, &d)) != STORE_OK) {
+        outbox_unlock(fb);
+        if (rc == STORE_NOTFOUND)
+            return ST_OK; /* another process sent it */
+        log_warning(NULL, "outbox: %s", store_strerror(fb->store));
+        return rc == STORE_PERMFAIL ? ST_OK : ST_TEMP_STORE;
+    }
+    qid = *d->queue_id ? d->queue_id : NULL;
+    st = dsn_send(conf_str(conf, CK_SENDMAIL), d->sender, d->msg, d->len,
+                  (int)conf_int(conf, CK_DSN_TIMEOUT), err, sizeof(err));
+    if (st == ST_OK || st == ST_PERM_BAD_ADDRESS) {
+        /* the window in which a crash sends this DSN again: from here to
+         * the end of the delete's commit */
+        t_sent = clock_mono_us();
+        rc = store_outbox_del(fb->store, key);
+        if (st == ST_OK)
+            log_info(qid,
+                     "sender non-delivery notification: DSN for SES message "
+                     "%s sent to <%s>",
+                     d->message_id, d->sender);
+        else
+            log_warning(qid, "no DSN for SES message %s: %s", d->message_id,
+                        err);
+        if (rc == STORE_OK)
+            log_debug(qid,
+                      "outbox: DSN for SES message %s removed %lld us after "
+                      "sendmail returned",
+                      d->message_id, (long long)(clock_mono_us() - t_sent));
+        else
+            log_warning(qid,
+                        "DSN for SES message %s sent but still in the outbox "
+                        "(%s): it may be sent again",
+                        d->message_id, store_strerror(fb->store));
+        st = ST_OK;
+    } else
+        outbox_defer(fb, key, d, err);
+    outbox_unlock(fb);
+    store_dsn_free(d);
+    return st;
+}
+
+typedef struct {
+    char (*keys)[STORE_MAX_ID + 1];
+    size_t n;
+} due_t;
+
+static int collect_due(void *ctx, const char *key)
+{
+    due_t *due = ctx;
+
+    str_copy(due->keys[due->n++], key, sizeof(due->keys[0]));
+    return due->n == OUTBOX_FLUSH_MAX;
+}
+
+status_t feedback_flush(feedback_t *fb, int all)
+{
+    due_t due = {NULL, 0};
+    status_t st = ST_OK;
+    call_t cx;
+
+    call_begin(fb, &cx);
+    if ((due.keys = calloc(OUTBOX_FLUSH_MAX, sizeof(*due.keys))) == NULL) {
+        call_end(&cx);
+        return ST_TEMP_RESOURCE;
+    }
+    if (store_outbox_due(fb->store, all ? INT64_MAX : now_of(fb), collect_due,
+                         &due) != STORE_OK) {
+        log_warning(NULL, "outbox: %s", store_strerror(fb->store));
+        st = ST_TEMP_STORE;
+    }
+    for (size_t i = 0; i < due.n; i++)
+        if (outbox_send(fb, cx.conf, due.keys[i]) != ST_OK)
+            st = ST_TEMP_RESOURCE;
+    free(due.keys);
+    call_end(&cx);
     return st;
 }
 
 /* ---- the store transaction ----------------------------------------- */
 
-/* 1 applied, 0 a duplicate committed meanwhile, -1 store failure. */
+/* 1 applied, 0 a duplicate committed meanwhile, -1 store failure. dsn
+ * (NULL for none) goes into the outbox under key in the same transaction. */
 static int commit(feedback_t *fb, const note_t *n, const plan_t *p,
                   const char *key, const char *id, const char *config_set,
-                  const char *qid)
+                  const char *qid, const store_dsn_t *dsn)
 {
     int64_t now = now_of(fb), when = note_time(n->event_time);
     suppression_t s = {p->reason, p->source, now, now, 1};
@@ -328,6 +562,8 @@ static int commit(feedback_t *fb, const note_t *n, const plan_t *p,
                                   n->nrcpts ? (uint32_t)n->nrcpts : 1)) !=
                 STORE_OK &&
             rc != STORE_PERMFAIL)
+            goto abort;
+        if (dsn && (rc = store_outbox_put(fb->store, tx, key, dsn)) != STORE_OK)
             goto abort;
         if ((rc = store_txn_commit(tx)) == STORE_OK)
             return 1;
@@ -385,14 +621,18 @@ static status_t apply(const call_t *cx, const char *json, size_t len,
 {
     feedback_t *fb = cx->fb;
     store_message_t *rec = NULL;
-    char key[STORE_MAX_ID + 1], err[512];
+    char key[STORE_MAX_ID + 1], err[512], why[300];
+    char sender[ADDR_MAX_LEN + 1];
     const char *qid, *config_set;
+    store_dsn_t dsn, *queued = NULL;
     status_t st = ST_OK;
     note_t *n = NULL;
     store_status_t rc;
+    buf_t msg;
     plan_t p;
     int applied;
 
+    buf_init(&msg, STORE_OUTBOX_MAX_MSG);
     if (note_parse(json, len, &n, err, sizeof(err)) < 0) {
         log_warning(NULL, "%s: refusing SES notification: %s",
                     id ? id : "input", err);
@@ -424,19 +664,43 @@ static status_t apply(const call_t *cx, const char *json, size_t len,
     }
     qid = rec && rec->queue_id && *rec->queue_id ? rec->queue_id : n->queue_id;
     config_set = n->config_set ? n->config_set : rec ? rec->config_set : NULL;
-    if (p.dsn && (st = send_dsn(cx, n, &p, rec, qid)) != ST_OK) {
-        snprintf(detail, detlen, "DSN not sent");
-        goto out;
+    if (p.dsn && !dsn_ours(cx, n, rec, why, sizeof(why))) {
+        log_info(qid, "no DSN from this host for SES message %s: %s",
+                 n->message_id, why);
+        p.dsn = 0;
     }
-    if ((applied = commit(fb, n, &p, key, id, config_set, qid)) < 0) {
+    if (p.dsn) {
+        int b = build_dsn(cx, n, &p, rec, qid, &msg, sender, sizeof(sender));
+        if (b < 0) {
+            st = ST_TEMP_RESOURCE;
+            snprintf(detail, detlen, "out of memory");
+            goto out;
+        }
+        if (b > 0) {
+            warn_forwarding(cx, n, qid);
+            dsn = (store_dsn_t){sender,
+                                qid ? qid : "",
+                                n->message_id,
+                                msg.data,
+                                msg.len,
+                                now_of(fb),
+                                0,
+                                0};
+            queued = &dsn;
+        }
+    }
+    if ((applied = commit(fb, n, &p, key, id, config_set, qid, queued)) < 0) {
         st = ST_TEMP_STORE;
         snprintf(detail, detlen, "store: %s", store_strerror(fb->store));
         goto out;
     }
     log_outcome(n, &p, qid, applied);
+    if (applied && queued)
+        outbox_send(fb, cx->conf, key); /* a failure waits in the outbox */
     snprintf(detail, detlen, "%s %s", n->type_name,
              applied ? "applied" : "duplicate");
 out:
+    buf_free(&msg);
     store_message_free(rec);
     note_free(n);
     return st;

@@ -277,7 +277,6 @@ ses_client_t *ses_client_new(conf_t *conf, creds_provider_t *creds, char *err,
                              size_t errlen)
 {
     ses_client_t *c = calloc(1, sizeof(*c));
-    char hn[256];
 
     if (c == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -302,10 +301,7 @@ ses_client_t *ses_client_new(conf_t *conf, creds_provider_t *creds, char *err,
     c->api = conf_is(conf, CK_API_VERSION, "v1") ? &api_v1 : &api_v2;
     c->conf = conf_ref(conf);
     c->creds = creds;
-    if (gethostname(hn, sizeof(hn)) < 0)
-        str_copy(hn, "localhost", sizeof(hn));
-    hn[sizeof(hn) - 1] = '\0';
-    tags_sanitize_value(hn, c->mta_host, sizeof(c->mta_host));
+    tags_host(c->mta_host, sizeof(c->mta_host));
     return c;
 fail:
     routes_free(c->routes);

@@ -3,7 +3,8 @@
  * store.c - the Berkeley DB environment shared by all programs
  *
  * One transactional environment in DataDirectory holds suppression.db
- * (store_supp.c), messages.db, seen.db and stats.db (store_data.c); B-trees
+ * (store_supp.c), messages.db, seen.db and stats.db (store_data.c) and
+ * outbox.db (store_outbox.c); B-trees
  * whose records all start with a version byte. This file opens, shares,
  * recovers and closes it: store_open(), store_close(), store_checkpoint(),
  * transactions over several calls (store_txn_*), and for the record
@@ -80,8 +81,8 @@
  * Below this, opening is a clean temporary failure instead. */
 #define MIN_FREE_BYTES (48ull << 20)
 
-const char *const store_db_files[DBI__N] = {"suppression.db", "messages.db",
-                                            "seen.db", "stats.db"};
+const char *const store_db_files[DBI__N] = {
+    "suppression.db", "messages.db", "seen.db", "stats.db", "outbox.db"};
 
 struct env {
     struct env *next;

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_STR        4096        /* one string in a message record */
 #define MAX_RCPTS      10000       /* recipients in a message record */
 #define MAX_RECORD     (256 << 10) /* one messages.db record */
 #define EXPIRE_BATCH   500
@@ -34,18 +33,6 @@ typedef struct {
     const store_message_t *in;
     store_message_t *out;
 } msg_arg_t;
-
-static int put_str(buf_t *b, const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    unsigned char len[2];
-
-    if (n > MAX_STR)
-        return -1;
-    put_u16(len, (uint16_t)n);
-    return buf_append(b, len, 2) < 0 || buf_append(b, s ? s : "", n) < 0 ? -1
-                                                                         : 0;
-}
 
 static store_status_t op_stats_add_one(env_t *e, DB_TXN *t, const char *cs,
                                        int64_t when, store_stat_t which,
@@ -67,12 +54,14 @@ static store_status_t op_msg_put(env_t *e, DB_TXN *t, void *arg)
     hdr[0] = REC_VERSION;
     put_u64(hdr + 1, (uint64_t)m->time);
     put_u16(n, (uint16_t)m->nrcpts);
-    if (buf_append(&b, hdr, sizeof(hdr)) < 0 || put_str(&b, m->queue_id) < 0 ||
-        put_str(&b, m->sender) < 0 || buf_putc(&b, m->config_set ? 1 : 0) < 0 ||
-        put_str(&b, m->config_set) < 0 || buf_append(&b, n, 2) < 0)
+    if (buf_append(&b, hdr, sizeof(hdr)) < 0 ||
+        store_rec_put_str(&b, m->queue_id) < 0 ||
+        store_rec_put_str(&b, m->sender) < 0 ||
+        buf_putc(&b, m->config_set ? 1 : 0) < 0 ||
+        store_rec_put_str(&b, m->config_set) < 0 || buf_append(&b, n, 2) < 0)
         goto toobig;
     for (size_t i = 0; i < m->nrcpts; i++)
-        if (put_str(&b, m->rcpts[i]) < 0)
+        if (store_rec_put_str(&b, m->rcpts[i]) < 0)
             goto toobig;
     store_dbt_in(&k, a->id, strlen(a->id));
     store_dbt_in(&d, b.data, b.len);
@@ -101,41 +90,9 @@ store_status_t store_message_put(store_t *st, const char *ses_message_id,
     return store_run(st, NULL, STORE_RUN_NOSYNC, op_msg_put, &a);
 }
 
-/* Bounds-checked reader over a record. */
-typedef struct {
-    const unsigned char *p;
-    size_t left;
-} rd_t;
-
-static const unsigned char *rd_take(rd_t *r, size_t n)
-{
-    const unsigned char *p = r->p;
-
-    if (n > r->left)
-        return NULL;
-    r->p += n;
-    r->left -= n;
-    return p;
-}
-
-/* Copies the next string into *dst (advancing it); -1 when truncated. */
-static int rd_str(rd_t *r, char **dst, const char **out)
-{
-    const unsigned char *p = rd_take(r, 2), *s;
-    size_t n;
-
-    if (p == NULL || (s = rd_take(r, n = get_u16(p))) == NULL)
-        return -1;
-    memcpy(*dst, s, n);
-    (*dst)[n] = '\0';
-    *out = *dst;
-    *dst += n + 1;
-    return 0;
-}
-
 static store_status_t msg_decode(const DBT *d, store_message_t **out)
 {
-    rd_t r = {d->data, d->size};
+    store_rd_t r = {d->data, d->size};
     const unsigned char *p;
     const char **rcpts;
     store_message_t *m;
@@ -154,22 +111,23 @@ static store_status_t msg_decode(const DBT *d, store_message_t **out)
         return store_fail(STORE_TEMPFAIL, "out of memory");
     rcpts = (const char **)(m + 1);
     s = (char *)(rcpts + d->size / 2 + 1);
-    rd_take(&r, 1);
-    if ((p = rd_take(&r, 8)) == NULL)
+    store_rd_take(&r, 1);
+    if ((p = store_rd_take(&r, 8)) == NULL)
         goto bad;
     m->time = (int64_t)get_u64(p);
-    if (rd_str(&r, &s, &m->queue_id) < 0 || rd_str(&r, &s, &m->sender) < 0 ||
-        (p = rd_take(&r, 1)) == NULL)
+    if (store_rd_str(&r, &s, &m->queue_id) < 0 ||
+        store_rd_str(&r, &s, &m->sender) < 0 ||
+        (p = store_rd_take(&r, 1)) == NULL)
         goto bad;
     has_cs = *p;
-    if (rd_str(&r, &s, &cs) < 0 || (p = rd_take(&r, 2)) == NULL)
+    if (store_rd_str(&r, &s, &cs) < 0 || (p = store_rd_take(&r, 2)) == NULL)
         goto bad;
     m->config_set = has_cs ? cs : NULL;
     nrcpts = get_u16(p);
     if (nrcpts > d->size / 2)
         goto bad;
     for (size_t i = 0; i < nrcpts; i++)
-        if (rd_str(&r, &s, &rcpts[i]) < 0)
+        if (store_rd_str(&r, &s, &rcpts[i]) < 0)
             goto bad;
     m->rcpts = rcpts;
     m->nrcpts = nrcpts;
@@ -544,4 +502,43 @@ store_status_t store_expire(store_t *st, int64_t now, int64_t message_ttl,
     if (removed)
         *removed = total;
     return rc;
+}
+
+/* ---- record helpers (store_int.h) ----------------------------------- */
+
+int store_rec_put_str(buf_t *b, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    unsigned char len[2];
+
+    if (n > STORE_REC_MAX_STR)
+        return -1;
+    put_u16(len, (uint16_t)n);
+    return buf_append(b, len, 2) < 0 || buf_append(b, s ? s : "", n) < 0 ? -1
+                                                                         : 0;
+}
+
+const unsigned char *store_rd_take(store_rd_t *r, size_t n)
+{
+    const unsigned char *p = r->p;
+
+    if (n > r->left)
+        return NULL;
+    r->p += n;
+    r->left -= n;
+    return p;
+}
+
+int store_rd_str(store_rd_t *r, char **dst, const char **out)
+{
+    const unsigned char *p = store_rd_take(r, 2), *s;
+    size_t n;
+
+    if (p == NULL || (s = store_rd_take(r, n = get_u16(p))) == NULL)
+        return -1;
+    memcpy(*dst, s, n);
+    (*dst)[n] = '\0';
+    *out = *dst;
+    *dst += n + 1;
+    return 0;
 }

@@ -14,13 +14,14 @@
 #define SES_STORE_INT_H
 
 #include "ses_store.h"
+#include "ses_util.h"
 
 #include <db.h>
 #include <stdint.h>
 
 #define REC_VERSION 1 /* first byte of every record */
 
-enum { DBI_SUPP, DBI_MSG, DBI_SEEN, DBI_STATS, DBI__N };
+enum { DBI_SUPP, DBI_MSG, DBI_SEEN, DBI_STATS, DBI_OUTBOX, DBI__N };
 extern const char *const store_db_files[DBI__N];
 
 typedef struct env env_t;
@@ -54,6 +55,21 @@ store_status_t store_bad_version(const char *db, unsigned v);
 
 void store_dbt_in(DBT *d, const void *data, size_t len);
 void store_dbt_out(DBT *d, void *buf, size_t cap);
+
+/* Strings in records: a 16-bit big-endian length, then the bytes
+ * (store_data.c). store_rec_put_str() appends one (-1 when over
+ * STORE_REC_MAX_STR or out of memory); store_rd_take() takes n bytes from a
+ * bounds-checked reader (NULL when short); store_rd_str() copies the next
+ * string NUL-terminated to *dst, points *out at it and advances *dst (-1
+ * when truncated). */
+#define STORE_REC_MAX_STR 4096
+typedef struct {
+    const unsigned char *p;
+    size_t left;
+} store_rd_t;
+int store_rec_put_str(buf_t *b, const char *s);
+const unsigned char *store_rd_take(store_rd_t *r, size_t n);
+int store_rd_str(store_rd_t *r, char **dst, const char **out);
 
 /* Records are big-endian. */
 

@@ -16,6 +16,7 @@
 #include "ses_util.h"
 
 #include <ctype.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,16 @@ void tags_sanitize_value(const char *in, char *out, size_t outlen)
     out[i] = '\0';
     if (i == 0 && outlen > 1)
         str_copy(out, "unknown", outlen);
+}
+
+void tags_host(char *out, size_t outlen)
+{
+    char hn[256];
+
+    if (gethostname(hn, sizeof(hn)) < 0 || hn[0] == '\0')
+        str_copy(hn, "localhost", sizeof(hn));
+    hn[sizeof(hn) - 1] = '\0';
+    tags_sanitize_value(hn, out, outlen);
 }
 
 void tags_free(tags_t *t)

@@ -8,9 +8,10 @@
 State knobs (POST /_control/state):
     account             the GetAccount answer (default: sending enabled,
                         production access, HEALTHY, 50000 per 24 h at 14/s)
-    identities          {"NAME": {"verified": bool, "dkim": "SUCCESS"}}: the
-                        identities this region has; others are 404
-                        NotFoundException
+    identities          {"NAME": {"verified": bool, "dkim": "SUCCESS",
+                        "forwarding": bool}}: the identities this region
+                        has (forwarding: FeedbackForwardingStatus, default
+                        true as in SES); others are 404 NotFoundException
     configuration_sets  names of the configuration sets this region has
 """
 import json
@@ -43,6 +44,7 @@ def get_identity(server, req):
     return 200, {}, json.dumps({
         "IdentityType": "DOMAIN" if "@" not in name else "EMAIL_ADDRESS",
         "VerifiedForSendingStatus": bool(ident.get("verified", True)),
+        "FeedbackForwardingStatus": bool(ident.get("forwarding", True)),
         "DkimAttributes": {"SigningEnabled": True,
                            "Status": ident.get("dkim", "SUCCESS")}}).encode()
 

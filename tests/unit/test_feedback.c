@@ -9,11 +9,14 @@
 #include "snstest.h"
 #include "ses_feedback.h"
 #include "ses_log.h"
+#include "ses_tags.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
 
 #define BOUNCE_ID "0100018f2f1e0000-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee-000000"
+#define TRANSIENT_ID                                                           \
+    "0100018f2f1e0000-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeee02-000000"
 
 typedef struct {
     char dir[64];
@@ -262,6 +265,23 @@ static char *replace(const char *json, const char *from, const char *to)
     return out;
 }
 
+/* A fixture whose mta-host tag ("mta.sender.example") names host, or
+ * (NULL) this host as ses-relay would tag it. */
+static status_t handle_tagged(fx_t *f, const char *name, const char *host)
+{
+    char *json = fixture(name), *tagged, me[256];
+    status_t st;
+
+    tags_host(me, sizeof(me));
+    tagged = replace(json, "\"mta.sender.example\"", "\"MTAHOST\"");
+    free(json);
+    json = replace(tagged, "MTAHOST", host ? host : me);
+    st = handle(f, json, FB_ALLOW_BARE);
+    free(tagged);
+    free(json);
+    return st;
+}
+
 static void test_no_dsn_about_a_dsn(void **state)
 {
     fx_t *f = *state;
@@ -292,7 +312,8 @@ static void test_transient_bounce_sends_dsn_but_does_not_suppress(void **state)
     suppression_t s;
     uint64_t sum[STAT__COUNT] = {0};
 
-    assert_int_equal(handle_fixture(f, "bounce-transient-event.json"), ST_OK);
+    assert_int_equal(handle_tagged(f, "bounce-transient-event.json", NULL),
+                     ST_OK);
     assert_int_equal(store_suppression_get(f->store, "carol@example.org", &s),
                      STORE_NOTFOUND);
     assert_int_equal(dsn_count(f), 1);
@@ -340,21 +361,127 @@ static void test_account_suppression_list_bounce_is_marked_ses(void **state)
     free(dsn);
 }
 
-static void test_failed_dsn_changes_nothing_until_retried(void **state)
+static void test_failed_dsn_waits_in_the_outbox_and_goes_once(void **state)
 {
     fx_t *f = *state;
     suppression_t s;
 
     write_file(f->dir, "rc", "75\n");
-    assert_int_equal(handle_fixture(f, "bounce-permanent.json"),
-                     ST_TEMP_RESOURCE);
-    assert_int_equal(store_suppression_get(f->store, "bob@example.net", &s),
-                     STORE_NOTFOUND);
-    write_file(f->dir, "rc", "0\n");
+    /* applied at once (suppressed, seen); the DSN waits in the outbox */
     assert_int_equal(handle_fixture(f, "bounce-permanent.json"), ST_OK);
     assert_int_equal(store_suppression_get(f->store, "bob@example.net", &s),
                      STORE_OK);
-    assert_int_equal(dsn_count(f), 2); /* the failed try, then the real one */
+    assert_int_equal(dsn_count(f), 1); /* the stand-in saw the failed try */
+    write_file(f->dir, "rc", "0\n");
+    /* not due before its retry time, then sent once */
+    assert_int_equal(feedback_flush(f->fb, 0), ST_OK);
+    assert_int_equal(dsn_count(f), 1);
+    feedback_set_clock(f->fb, 1714557700 + 61);
+    assert_int_equal(feedback_flush(f->fb, 0), ST_OK);
+    assert_int_equal(dsn_count(f), 2);
+    assert_int_equal(feedback_flush(f->fb, 0), ST_OK);
+    assert_int_equal(handle_fixture(f, "bounce-permanent.json"), ST_OK);
+    assert_int_equal(dsn_count(f), 2); /* neither a flush nor a redelivery
+                                          sends it again */
+}
+
+static void test_failed_commit_sends_no_dsn(void **state)
+{
+    fx_t *f = *state;
+    char path[512], err[256];
+    store_t *ro = NULL;
+    feedback_t *fb;
+    char detail[256];
+    char *json = fixture("bounce-permanent.json");
+
+    /* a store that refuses every write: the commit fails */
+    snprintf(path, sizeof(path), "%s/data", f->dir);
+    assert_int_equal(store_open(path, STORE_READONLY, &ro, err, sizeof(err)),
+                     STORE_OK);
+    fb = feedback_new(f->conf, ro, f->certs);
+    assert_true(status_is_temporary(feedback_handle(
+        fb, json, strlen(json), FB_ALLOW_BARE, NULL, detail, sizeof(detail))));
+    assert_int_equal(dsn_count(f), 0);
+    feedback_free(fb);
+    store_close(ro);
+    /* the redelivery, once the store works: one DSN */
+    assert_int_equal(handle(f, json, FB_ALLOW_BARE), ST_OK);
+    assert_int_equal(handle(f, json, FB_ALLOW_BARE), ST_OK);
+    assert_int_equal(dsn_count(f), 1);
+    free(json);
+}
+
+static void test_dsn_comes_from_the_host_the_tag_names(void **state)
+{
+    fx_t *f = *state;
+
+    assert_int_equal(
+        handle_tagged(f, "bounce-transient-event.json", "mta2-example"), ST_OK);
+    assert_int_equal(dsn_count(f), 0); /* another host's: it writes it */
+    assert_int_equal(store_seen_get(f->store,
+                                    "fb:0100018f2f1e0a2b-5f3d9c1a-2222-4aaa-"
+                                    "bbbb-000000000002-000000"),
+                     STORE_OK); /* applied all the same */
+}
+
+static void test_host_holding_the_record_writes_whatever_the_tag(void **state)
+{
+    fx_t *f = *state;
+    const char *rcpts[] = {"carol@example.org"};
+    store_message_t m = {"4VtQ2A",  "owner@sender.example", rcpts, 1, NULL,
+                         1714557000};
+    char *dsn;
+
+    assert_int_equal(store_message_put(f->store, TRANSIENT_ID, &m), STORE_OK);
+    assert_int_equal(
+        handle_tagged(f, "bounce-transient-event.json", "renamed-host"), ST_OK);
+    assert_int_equal(dsn_count(f), 1);
+    dsn = dsn_text(f, 0);
+    assert_non_null(strstr(dsn, "ARG owner@sender.example\n"));
+    free(dsn);
+}
+
+static void test_untagged_bounce_dsn_from_bounce_dsn_host_only(void **state)
+{
+    fx_t *f = *state;
+    char extra[512], me[256], *json, *other;
+    suppression_t s;
+
+    fx_close(f);
+    fx_open(f, "BounceDSNHost mta9.example.com\n");
+    assert_int_equal(handle_fixture(f, "bounce-permanent.json"), ST_OK);
+    assert_int_equal(dsn_count(f), 0);
+    assert_int_equal(store_suppression_get(f->store, "bob@example.net", &s),
+                     STORE_OK); /* every host suppresses */
+    fx_close(f);
+    tags_host(me, sizeof(me));
+    snprintf(extra, sizeof(extra), "BounceDSNHost %s\n", me);
+    fx_open(f, extra);
+    json = fixture("bounce-permanent.json");
+    other = replace(json, "0001-000000", "0009-000000"); /* another bounce */
+    assert_int_equal(handle(f, other, FB_ALLOW_BARE), ST_OK);
+    assert_int_equal(dsn_count(f), 1);
+    free(json);
+    free(other);
+}
+
+static void test_display_name_source_gets_the_dsn(void **state)
+{
+    fx_t *f = *state;
+    suppression_t s;
+    char *dsn;
+
+    /* AWS's own example: "source": "Sender Name <sender@example.com>" */
+    assert_int_equal(handle_fixture(f, "aws/event-bounce.json"), ST_OK);
+    assert_int_equal(
+        store_suppression_get(f->store, "recipient@example.com", &s), STORE_OK);
+    assert_int_equal(dsn_count(f), 1);
+    dsn = dsn_text(f, 0);
+    assert_non_null(strstr(dsn, "ARG --\nARG sender@example.com\n"));
+    assert_non_null(strstr(dsn,
+                           "Final-Recipient: rfc822; recipient@example.com\n"
+                           "Action: failed\nStatus: 5.1.1\n"));
+    free(dsn);
 }
 
 static void test_bad_input_changes_nothing(void **state)
@@ -465,7 +592,12 @@ int main(void)
         T(test_transient_bounce_sends_dsn_but_does_not_suppress),
         T(test_complaint_suppresses_without_dsn),
         T(test_account_suppression_list_bounce_is_marked_ses),
-        T(test_failed_dsn_changes_nothing_until_retried),
+        T(test_failed_dsn_waits_in_the_outbox_and_goes_once),
+        T(test_failed_commit_sends_no_dsn),
+        T(test_dsn_comes_from_the_host_the_tag_names),
+        T(test_host_holding_the_record_writes_whatever_the_tag),
+        T(test_untagged_bounce_dsn_from_bounce_dsn_host_only),
+        T(test_display_name_source_gets_the_dsn),
         T(test_bad_input_changes_nothing),
         T(test_signed_sns_notification_applies_once),
         T(test_forged_or_foreign_sns_changes_nothing),
