@@ -73,7 +73,7 @@ connctx_t *conn_new(void)
 
 void msg_reset(msgctx_t *m)
 {
-    dkim_signing_free(m->dkim);
+    signer_msg_free(m->dkim);
     m->dkim = NULL;
     m->dkim_nokey = false;
     m->active = m->trusted = m->failed = m->hdr_overflow = false;

@@ -23,7 +23,7 @@
 #define SES_MILTER_CONTEXT_H
 
 #include "snapshot.h"
-#include "ses_dkim.h"
+#include "ses_signer.h"
 #include "ses_util.h"
 
 #include <stdbool.h>
@@ -58,7 +58,7 @@ typedef struct {
     strlist_t xses;                /* X-SES-* headers: name, value, ... */
     long from_idx;                 /* headers index of the first From
                                       value, -1 when none */
-    dkim_signing_t *dkim;
+    signer_msg_t *dkim;
     bool dkim_nokey;
     unsigned suppressed; /* suppressed recipients seen */
 } msgctx_t;

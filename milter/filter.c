@@ -416,8 +416,8 @@ static sfsistat cb_eoh(SMFICTX *ctx)
     }
     from =
         m->from_idx >= 0 ? strlist_get(&m->headers, (size_t)m->from_idx) : NULL;
-    st = dkim_signing_start(s->dkim, from, qid_of(ctx), &m->dkim, err,
-                            sizeof(err));
+    st = signer_msg_start(s->dkim, from, qid_of(ctx), &m->dkim, err,
+                          sizeof(err));
     if (st == SIGNER_NOKEY) {
         m->dkim_nokey = true;
         return noreply(c, SMFIP_NR_EOH);
@@ -427,13 +427,13 @@ static sfsistat cb_eoh(SMFICTX *ctx)
         return noreply(c, SMFIP_NR_EOH);
     }
     for (size_t i = 0; i + 1 < m->headers.n && st == SIGNER_OK; i += 2)
-        st = dkim_signing_header(m->dkim, strlist_get(&m->headers, i),
-                                 strlist_get(&m->headers, i + 1),
-                                 (c->pflags & SMFIP_HDR_LEADSPC) != 0);
+        st = signer_msg_header(m->dkim, strlist_get(&m->headers, i),
+                               strlist_get(&m->headers, i + 1),
+                               (c->pflags & SMFIP_HDR_LEADSPC) != 0);
     if (st == SIGNER_OK)
-        st = dkim_signing_eoh(m->dkim);
+        st = signer_msg_eoh(m->dkim);
     if (st != SIGNER_OK)
-        msg_fail(m, "DKIM: %s", dkim_signing_error(m->dkim));
+        msg_fail(m, "DKIM: %s", signer_msg_error(m->dkim));
     return noreply(c, SMFIP_NR_EOH);
 }
 
@@ -443,8 +443,8 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
     msgctx_t *m = c ? &c->msg : NULL;
 
     if (m && m->active && m->dkim && !m->failed &&
-        dkim_signing_body(m->dkim, chunk, len) != SIGNER_OK)
-        msg_fail(m, "DKIM: %s", dkim_signing_error(m->dkim));
+        signer_msg_body(m->dkim, chunk, len) != SIGNER_OK)
+        msg_fail(m, "DKIM: %s", signer_msg_error(m->dkim));
     return noreply(c, SMFIP_NR_BODY);
 }
 
@@ -684,7 +684,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
     msgctx_t *m = c ? &c->msg : NULL;
     const snapshot_t *s;
     const char *qid = qid_of(ctx);
-    char sig[DKIM_SIGNATURE_MAX + 2], dkimlog[320], rulebuf[32];
+    char sig[SIGNER_SIGNATURE_MAX + 2], dkimlog[320], rulebuf[32];
     decision_t d = {0};
     bool signed_ = false, all_discarded;
 
@@ -699,15 +699,15 @@ static sfsistat cb_eom(SMFICTX *ctx)
     if (m->dkim) {
         if (c->pflags & SMFIP_HDR_LEADSPC)
             sig[0] = ' ';
-        if (dkim_signing_finish(m->dkim,
-                                sig + ((c->pflags & SMFIP_HDR_LEADSPC) != 0),
-                                DKIM_SIGNATURE_MAX) != SIGNER_OK) {
-            msg_fail(m, "DKIM: %s", dkim_signing_error(m->dkim));
+        if (signer_msg_finish(m->dkim,
+                              sig + ((c->pflags & SMFIP_HDR_LEADSPC) != 0),
+                              SIGNER_SIGNATURE_MAX) != SIGNER_OK) {
+            msg_fail(m, "DKIM: %s", signer_msg_error(m->dkim));
             return eom_failed(ctx, m, qid);
         }
         signed_ = true;
         snprintf(dkimlog, sizeof(dkimlog), "d=%s s=%s",
-                 dkim_signing_domain(m->dkim), dkim_signing_selector(m->dkim));
+                 signer_msg_domain(m->dkim), signer_msg_selector(m->dkim));
     } else if (m->dkim_nokey) {
         str_copy(dkimlog, "none (no key for the From address)",
                  sizeof(dkimlog));

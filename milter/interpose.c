@@ -36,9 +36,9 @@
  *   taken out of libmilter's set and daemon.c's reload thread waits for it.
  *
  * PEM_read_bio_PrivateKey(): libopendkim parses the private key from text
- *   at every signature; dkim_cached_key() recognizes the text of the key
+ *   at every signature; keycache_lookup() recognizes the text of the key
  *   being used on this thread and returns the key parsed at load time
- *   instead (see dkim.c). Any other call is passed through unchanged.
+ *   instead (see keycache.c). Any other call is passed through unchanged.
  *
  * DIAGNOSTICS
  *   As the functions replaced: accept() and sigwait() keep their return
@@ -50,7 +50,7 @@
 #undef _FORTIFY_SOURCE /* read() is defined here, not inlined */
 
 #include "interpose.h"
-#include "ses_dkim.h"
+#include "ses_keycache.h"
 #include "ses_log.h"
 
 #include <dlfcn.h>
@@ -158,7 +158,7 @@ EVP_PKEY *PEM_read_bio_PrivateKey(BIO *bp, EVP_PKEY **x, pem_password_cb *cb,
 {
     EVP_PKEY *k;
 
-    if (x == NULL && (k = dkim_cached_key(bp)) != NULL)
+    if (x == NULL && (k = keycache_lookup(bp)) != NULL)
         return k;
     return PEM_read_bio_PrivateKey_ex(bp, x, cb, u, NULL, NULL);
 }

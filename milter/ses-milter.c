@@ -62,7 +62,7 @@ static void describe(const snapshot_t *s, char *out, size_t outlen)
     snprintf(out, outlen,
              "Mode %s, %zu rule(s), %zu DKIM key(s), SuppressionAction %s",
              s->observe ? "observe" : "enforce", rules_count(s->rules),
-             dkim_signer_key_count(s->dkim),
+             signer_key_count(s->dkim),
              conf_str(s->conf, CK_SUPPRESSION_ACTION));
 }
 

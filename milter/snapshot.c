@@ -108,7 +108,7 @@ static void snapshot_free(snapshot_t *s)
     pthread_mutex_destroy(&((snapshot_int_t *)s)->store_mu);
     identity_free(s->ids);
     addrmatch_free(s->trusted);
-    dkim_signer_free(s->dkim);
+    signer_free(s->dkim);
     rules_free(s->rules);
     conf_unref(s->conf);
     free(s);
@@ -182,7 +182,7 @@ conf_status_t snapshot_load(conf_t *conf, int flags, snapshot_t **out,
         if (!outcome_build(s, rules_action(s->rules, i), &s->outc[i], err,
                            errlen))
             goto fail;
-    if ((rc = dkim_signer_load(conf, &s->dkim, err, errlen)) != CONF_OK)
+    if ((rc = signer_load(conf, &s->dkim, err, errlen)) != CONF_OK)
         goto fail;
     rc = CONF_INVALID;
     if (!(flags & SNAPSHOT_NO_STORE)) {

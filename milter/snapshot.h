@@ -30,7 +30,7 @@
 
 #include "ses_addrmatch.h"
 #include "ses_conf.h"
-#include "ses_dkim.h"
+#include "ses_signer.h"
 #include "ses_identity.h"
 #include "ses_rules.h"
 #include "ses_store.h"
@@ -56,7 +56,7 @@ typedef struct snapshot {
     uint64_t gen;
     conf_t *conf;
     rules_t *rules;
-    dkim_signer_t *dkim;
+    signer_t *dkim;
     addrmatch_t *trusted;
     identity_t *ids;
     store_t *store;  /* use snapshot_store(): opened lazily after a failure */

@@ -10,7 +10,7 @@
 
 #include "testutil.h"
 #include "ses_conf.h"
-#include "ses_dkim.h"
+#include "ses_signer.h"
 
 #include <sys/stat.h>
 
@@ -91,29 +91,29 @@ static conf_t *conf_of(const char *text)
     return c;
 }
 
-static dkim_signer_t *signer_of(const char *conftext)
+static signer_t *signer_of(const char *conftext)
 {
     conf_t *c = conf_of(conftext);
-    dkim_signer_t *s = NULL;
+    signer_t *s = NULL;
     char err[512];
 
-    if (dkim_signer_load(c, &s, err, sizeof(err)) != CONF_OK)
+    if (signer_load(c, &s, err, sizeof(err)) != CONF_OK)
         fail_msg("load: %s", err);
     conf_unref(c);
     return s;
 }
 
-/* dkim_signer_load()'s error for a configuration, "" when it loads. */
+/* signer_load()'s error for a configuration, "" when it loads. */
 static const char *load_error(const char *conftext)
 {
     static char err[512];
     conf_t *c = conf_of(conftext);
-    dkim_signer_t *s = NULL;
+    signer_t *s = NULL;
 
     err[0] = '\0';
-    if (dkim_signer_load(c, &s, err, sizeof(err)) == CONF_OK)
+    if (signer_load(c, &s, err, sizeof(err)) == CONF_OK)
         err[0] = '\0';
-    dkim_signer_free(s);
+    signer_free(s);
     conf_unref(c);
     return err;
 }
@@ -130,27 +130,27 @@ static const char *const msg_headers[][2] = {
 static const char msg_body[] = "Hello Bob,\r\n\r\nthe numbers.\r\n";
 
 /* Signs the test message; returns the DKIM-Signature value. */
-static char *sign_msg(const dkim_signer_t *s, const char *from, bool *cached)
+static char *sign_msg(const signer_t *s, const char *from, bool *cached)
 {
-    static char sig[DKIM_SIGNATURE_MAX];
-    dkim_signing_t *j = NULL;
+    static char sig[SIGNER_SIGNATURE_MAX];
+    signer_msg_t *j = NULL;
     char err[256];
 
-    assert_int_equal(dkim_signing_start(s, from, "QID1", &j, err, sizeof(err)),
+    assert_int_equal(signer_msg_start(s, from, "QID1", &j, err, sizeof(err)),
                      SIGNER_OK);
     for (size_t i = 0; i < sizeof(msg_headers) / sizeof(msg_headers[0]); i++)
-        assert_int_equal(dkim_signing_header(j, msg_headers[i][0],
-                                             i == 0 ? from : msg_headers[i][1],
-                                             false),
+        assert_int_equal(signer_msg_header(j, msg_headers[i][0],
+                                           i == 0 ? from : msg_headers[i][1],
+                                           false),
                          SIGNER_OK);
-    assert_int_equal(dkim_signing_eoh(j), SIGNER_OK);
-    assert_int_equal(dkim_signing_body(j, (const unsigned char *)msg_body,
-                                       sizeof(msg_body) - 1),
+    assert_int_equal(signer_msg_eoh(j), SIGNER_OK);
+    assert_int_equal(signer_msg_body(j, (const unsigned char *)msg_body,
+                                     sizeof(msg_body) - 1),
                      SIGNER_OK);
-    assert_int_equal(dkim_signing_finish(j, sig, sizeof(sig)), SIGNER_OK);
+    assert_int_equal(signer_msg_finish(j, sig, sizeof(sig)), SIGNER_OK);
     if (cached)
-        *cached = dkim_signing_used_cached_key(j);
-    dkim_signing_free(j);
+        *cached = signer_msg_used_cached_key(j);
+    signer_msg_free(j);
     return sig;
 }
 
@@ -198,14 +198,14 @@ static int verify(const char *sig, const char *from, const char *keyrec)
 static void test_rsa_signature_verifies_after_ses_rewrites(void **state)
 {
     char conf[1024], rec[1200];
-    dkim_signer_t *s;
+    signer_t *s;
     const char *sig;
     bool cached = false;
 
     snprintf(conf, sizeof(conf),
              "Domain example.com\nSelector s1\nKeyFile %s\n", rsa_path);
     s = signer_of(conf);
-    assert_int_equal(dkim_signer_key_count(s), 1);
+    assert_int_equal(signer_key_count(s), 1);
     sig = sign_msg(s, "Alice <alice@example.com>", &cached);
     assert_true(cached); /* the interposer handed over the loaded key */
     assert_non_null(strstr(sig, "a=rsa-sha256"));
@@ -218,13 +218,13 @@ static void test_rsa_signature_verifies_after_ses_rewrites(void **state)
     /* and a changed From fails: the check can fail */
     assert_int_not_equal(verify(sig, "Mallory <alice@example.com>", rec),
                          DKIM_STAT_OK);
-    dkim_signer_free(s);
+    signer_free(s);
 }
 
 static void test_ed25519_signature_verifies(void **state)
 {
     char conf[1024], rec[512];
-    dkim_signer_t *s;
+    signer_t *s;
     const char *sig;
     bool cached = false;
 
@@ -239,7 +239,7 @@ static void test_ed25519_signature_verifies(void **state)
     snprintf(rec, sizeof(rec),
              "ed._domainkey.example.com v=DKIM1; k=ed25519; p=%s\n", ed_pub);
     assert_int_equal(verify(sig, "alice@example.com", rec), DKIM_STAT_OK);
-    dkim_signer_free(s);
+    signer_free(s);
 }
 
 static void test_never_signed_headers(void **state)
@@ -248,12 +248,12 @@ static void test_never_signed_headers(void **state)
                                         "Return-Path",        "Bounces-To",
                                         "X-SES-MESSAGE-TAGS", "x-ses-route"};
     for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
-        assert_true(dkim_header_forbidden(never[i]));
-        assert_false(dkim_header_signed(never[i]));
+        assert_true(signer_header_forbidden(never[i]));
+        assert_false(signer_header_signed(never[i]));
     }
-    assert_true(dkim_header_signed("From"));
-    assert_true(dkim_header_signed("list-unsubscribe"));
-    assert_false(dkim_header_forbidden("Subject"));
+    assert_true(signer_header_signed("From"));
+    assert_true(signer_header_signed("list-unsubscribe"));
+    assert_false(signer_header_forbidden("Subject"));
 }
 
 static void test_signing_table_lookup_order(void **state)
@@ -272,7 +272,7 @@ static void test_signing_table_lookup_order(void **state)
         {"Display Name <ALICE@A.EXAMPLE>", "k1", "a.example"},
     };
     char kt[2048], st[512], conf[1300];
-    dkim_signer_t *s;
+    signer_t *s;
 
     snprintf(kt, sizeof(kt),
              "k1 a.example:k1:%s\nk2 a.example:k2:%s\n"
@@ -287,28 +287,28 @@ static void test_signing_table_lookup_order(void **state)
     snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf),
              "SigningTable file:%s\n", write_in_dir("signingtable", st));
     s = signer_of(conf);
-    assert_int_equal(dkim_signer_key_count(s), 1); /* one file, one key */
+    assert_int_equal(signer_key_count(s), 1); /* one file, one key */
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        dkim_signing_t *j = NULL;
+        signer_msg_t *j = NULL;
         char err[256];
         assert_int_equal(
-            dkim_signing_start(s, cases[i].from, "Q", &j, err, sizeof(err)),
+            signer_msg_start(s, cases[i].from, "Q", &j, err, sizeof(err)),
             SIGNER_OK);
-        if (strcmp(dkim_signing_selector(j), cases[i].selector) != 0 ||
-            strcmp(dkim_signing_domain(j), cases[i].domain) != 0)
+        if (strcmp(signer_msg_selector(j), cases[i].selector) != 0 ||
+            strcmp(signer_msg_domain(j), cases[i].domain) != 0)
             fail_msg("%s: got %s/%s, expected %s/%s", cases[i].from,
-                     dkim_signing_domain(j), dkim_signing_selector(j),
+                     signer_msg_domain(j), signer_msg_selector(j),
                      cases[i].domain, cases[i].selector);
-        dkim_signing_free(j);
+        signer_msg_free(j);
     }
-    dkim_signer_free(s);
+    signer_free(s);
 }
 
 static void test_refile_patterns_in_file_order(void **state)
 {
     char kt[1024], conf[1300];
-    dkim_signer_t *s;
-    dkim_signing_t *j = NULL;
+    signer_t *s;
+    signer_msg_t *j = NULL;
     char err[256];
 
     snprintf(kt, sizeof(kt), "ka a.example:sa:%s\nkb x.example:sb:%s\n",
@@ -319,33 +319,33 @@ static void test_refile_patterns_in_file_order(void **state)
              write_in_dir("st2", "*@a.example ka\n*@*.example kb\n"));
     s = signer_of(conf);
     assert_int_equal(
-        dkim_signing_start(s, "u@A.example", "Q", &j, err, sizeof(err)),
+        signer_msg_start(s, "u@A.example", "Q", &j, err, sizeof(err)),
         SIGNER_OK);
-    assert_string_equal(dkim_signing_selector(j), "sa");
-    dkim_signing_free(j);
+    assert_string_equal(signer_msg_selector(j), "sa");
+    signer_msg_free(j);
     assert_int_equal(
-        dkim_signing_start(s, "u@mail.c.example", "Q", &j, err, sizeof(err)),
+        signer_msg_start(s, "u@mail.c.example", "Q", &j, err, sizeof(err)),
         SIGNER_OK);
-    assert_string_equal(dkim_signing_selector(j), "sb");
-    dkim_signing_free(j);
+    assert_string_equal(signer_msg_selector(j), "sb");
+    signer_msg_free(j);
     assert_int_equal(
-        dkim_signing_start(s, "u@other.org", "Q", &j, err, sizeof(err)),
+        signer_msg_start(s, "u@other.org", "Q", &j, err, sizeof(err)),
         SIGNER_NOKEY);
-    assert_int_equal(dkim_signing_start(s, "undisclosed-recipients:;", "Q", &j,
-                                        err, sizeof(err)),
+    assert_int_equal(signer_msg_start(s, "undisclosed-recipients:;", "Q", &j,
+                                      err, sizeof(err)),
                      SIGNER_NOKEY);
-    assert_int_equal(dkim_signing_start(s, NULL, "Q", &j, err, sizeof(err)),
+    assert_int_equal(signer_msg_start(s, NULL, "Q", &j, err, sizeof(err)),
                      SIGNER_NOKEY);
-    dkim_signer_free(s);
+    signer_free(s);
 }
 
 static void test_no_signing_configured_is_no_signer(void **state)
 {
     conf_t *c = conf_of("Region eu-west-1\n");
-    dkim_signer_t *s = (dkim_signer_t *)1;
+    signer_t *s = (signer_t *)1;
     char err[256];
 
-    assert_int_equal(dkim_signer_load(c, &s, err, sizeof(err)), CONF_OK);
+    assert_int_equal(signer_load(c, &s, err, sizeof(err)), CONF_OK);
     assert_null(s);
     conf_unref(c);
 }
