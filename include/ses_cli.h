@@ -5,7 +5,8 @@
  * cli_load_conf() loads the configuration named by -c (or the default
  * SYSCONFDIR/ses-milter.conf); cli_start() applies Syslog/LogFile/LogLevel
  * to the log module and EnableCoredumps to the process (before any secret
- * is loaded); cli_version() prints the version line.
+ * is loaded); cli_version() gives what -V prints after the program's name.
+ * Nothing here prints.
  *
  * DIAGNOSTICS
  *   cli_load_conf() passes conf_load()'s status and message through.
@@ -14,8 +15,6 @@
 #define SES_CLI_H
 
 #include "ses_conf.h"
-
-#include <stdio.h>
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -26,6 +25,7 @@ conf_status_t cli_load_conf(const char *path, conf_t **out, char *err,
                             size_t errlen);
 /* foreground: log to stderr unless LogFile is set. */
 void cli_start(const char *ident, const conf_t *c, int foreground);
-void cli_version(const char *prog);
+/* "(ses-milter) VERSION" */
+const char *cli_version(void);
 
 #endif

@@ -4,10 +4,10 @@
  *
  * conf_load() parses a file into an immutable, reference-counted snapshot.
  * Readers call conf_str()/conf_int()/conf_bool()/conf_list() with a key id
- * from ses_conf_keys.h. Daemons keep the current snapshot with
- * conf_current_set() and take a reference per unit of work with
- * conf_current(); a SIGHUP reload swaps in a new snapshot while work in
- * flight keeps the one it started with.
+ * from ses_conf_keys.h. Daemons keep the current snapshot in a holder
+ * (ses_holder.h, with conf_holder_ops) and take a reference per unit of
+ * work; a SIGHUP reload swaps in a new snapshot while work in flight keeps
+ * the one it started with.
  *
  * DIAGNOSTICS
  *   conf_load() returns CONF_OK, CONF_NOFILE (missing or unreadable file) or
@@ -16,6 +16,8 @@
  */
 #ifndef SES_CONF_H
 #define SES_CONF_H
+
+#include "ses_holder.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -85,9 +87,8 @@ int conf_key_by_name(const char *name);
 conf_t *conf_ref(conf_t *c);
 void conf_unref(conf_t *c); /* NULL is fine */
 
-/* The process-wide current snapshot (daemons). */
-void conf_current_set(conf_t *c); /* takes over the caller's reference */
-conf_t *conf_current(void);       /* a new reference; conf_unref() it */
+/* conf_ref()/conf_unref() for a holder of conf_t snapshots. */
+extern const holder_ops_t conf_holder_ops;
 
 /* Shared value checks, also used by the rules parser and the relay. */
 bool conf_ses_name_ok(const char *s); /* SES name/tag chars, 1..256 */

@@ -22,7 +22,10 @@
  *   big or malformed) or ST_TEMP_RESOURCE, with curl's text in
  *   resp->error; resp->request_sent tells whether that failure came after
  *   the whole request had been sent (then the server may have acted on it:
- *   the outcome is ambiguous). The caller classifies HTTP status codes.
+ *   the outcome is ambiguous). When libcurl refuses one of the request's
+ *   options nothing is sent: ST_TEMP_TLS for a TLS or protocol option,
+ *   ST_TEMP_CONFIG for any other, with the option's name in resp->error.
+ *   The caller classifies HTTP status codes.
  */
 #ifndef SES_HTTP_H
 #define SES_HTTP_H

@@ -37,6 +37,11 @@ void log_msg(int prio, const char *qid, const char *fmt, ...)
 void log_vmsg(int prio, const char *qid, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/* One record per line of text (lines end with "\n"), each
+ * prefix + line + suffix: a multi-line message such as conf_load()'s list
+ * of errors, without a control character in any record. */
+void log_lines(int prio, const char *qid, const char *prefix, const char *text,
+               const char *suffix);
 #define log_error(qid, ...)   log_msg(LOG_ERR, qid, __VA_ARGS__)
 #define log_warning(qid, ...) log_msg(LOG_WARNING, qid, __VA_ARGS__)
 #define log_notice(qid, ...)  log_msg(LOG_NOTICE, qid, __VA_ARGS__)

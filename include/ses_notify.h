@@ -10,7 +10,8 @@
  *
  * note_event_key() gives the key under which a notification is applied
  * once (the SES feedbackId for bounces and complaints, else type, message
- * id and event time), note_time() reads SES's ISO 8601 times.
+ * id and event time). Its ISO 8601 times are read with
+ * time_parse_iso8601() (ses_util.h).
  *
  * Bounds: a document over NOTE_MAX_JSON bytes, more than NOTE_MAX_RCPTS
  * recipients or NOTE_MAX_HEADERS headers is refused; single strings are
@@ -113,9 +114,5 @@ const char *note_bounce_name(note_bounce_t b); /* "Permanent", ... */
 
 /* The idempotency key of the event, into out; returns out. */
 const char *note_event_key(const note_t *n, char *out, size_t outlen);
-
-/* "2016-01-27T14:59:38.237Z" (or with +hh:mm) -> unix seconds; -1 when
- * malformed. */
-int64_t note_time(const char *iso);
 
 #endif

@@ -52,6 +52,7 @@ typedef enum {
     ST_TEMP_SHUTDOWN,          /* the service is stopping */
     ST_TEMP_UNKNOWN,           /* anything we cannot classify */
     ST_TEMP_IDENTITY,          /* SES: identity not verified here */
+    ST_TEMP_STORE_CONFIG,      /* Berkeley DB setup: directory, permissions */
     ST__COUNT
 } status_t;
 

@@ -42,21 +42,32 @@
  * application.
  *
  * DIAGNOSTICS
- *   Every function returns STORE_OK, STORE_NOTFOUND, STORE_TEMPFAIL or
- *   STORE_PERMFAIL and leaves a message for store_strerror() (per thread);
- *   none exits, aborts or logs.
+ *   Every function returns STORE_OK, STORE_NOTFOUND, STORE_TEMPFAIL (it may
+ *   work in a moment: busy, deadlock, I/O, a full disk), STORE_CONFIG (it
+ *   will not work until an operator fixes the setup: DataDirectory missing
+ *   or not a directory, permissions, a read-only file system), or
+ *   STORE_PERMFAIL (this request can never succeed), as Postfix keeps
+ *   DICT_ERR_CONFIG apart from DICT_ERR_RETRY. STORE_CONFIG is as
+ *   temporary for mail as STORE_TEMPFAIL (store_is_temporary());
+ *   store_to_status() maps both to statuses of the one table (status.c)
+ *   that keep mail queued. A failed call leaves its message in the handle
+ *   for store_strerror(); none exits, aborts or logs.
  */
 #ifndef SES_STORE_H
 #define SES_STORE_H
 
+#include "ses_status.h"
+
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
     STORE_OK = 0,
     STORE_NOTFOUND,
-    STORE_TEMPFAIL, /* busy, deadlock, I/O: try again later */
+    STORE_TEMPFAIL, /* busy, deadlock, I/O, full disk: try again later */
     STORE_PERMFAIL, /* corrupt record, bad argument */
+    STORE_CONFIG,   /* the setup: DataDirectory, permissions, read-only fs */
 } store_status_t;
 
 typedef enum {
@@ -92,7 +103,16 @@ typedef struct store store_t; /* opaque; thread-safe (DB_THREAD) */
 store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
                           char *err, size_t errlen);
 void store_close(store_t *st); /* NULL is fine */
+/* The message of the last failed call on st ("no error" before one; st
+ * NULL: "no store"). A handle shared by threads keeps one message, the
+ * latest; the text returned is this thread's copy, valid until its next
+ * store_strerror() call. */
 const char *store_strerror(const store_t *st);
+/* STORE_TEMPFAIL or STORE_CONFIG: mail waits, it is never refused. */
+bool store_is_temporary(store_status_t rc);
+/* ST_OK for STORE_OK and STORE_NOTFOUND; ST_TEMP_STORE_CONFIG for
+ * STORE_CONFIG; ST_TEMP_STORE for the others. */
+status_t store_to_status(store_status_t rc);
 
 /* addr is compared by its addr_key() (ses_addr.h): case-insensitively,
  * a U-label domain as its A-labels. Every function taking addr does. */

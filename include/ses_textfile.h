@@ -8,11 +8,17 @@
  * readers share it, so every file gets the same bounds and the same
  * "file:line: message" errors.
  *
+ * A line's problem does not stop the reading: every line is read and
+ * every problem reported in one pass, as OpenSMTPD does, so an operator
+ * fixes them all at once; the file is refused at the end.
+ *
  * DIAGNOSTICS
  *   Returns CONF_OK, CONF_NOFILE (missing, unreadable, not a regular file)
- *   or CONF_INVALID (too large, binary, a line too long, or fn returned
- *   false after writing its message). err receives "file: message" or
- *   "file:line: message".
+ *   or CONF_INVALID (too large, a read error, or lines with problems: too
+ *   long, a NUL byte, or fn returned false after writing its message). err
+ *   receives "file: message" for the whole file, or one "file:line:
+ *   message" per bad line, lines separated by "\n"; when they do not all
+ *   fit, a last line "file: N more errors".
  */
 #ifndef SES_TEXTFILE_H
 #define SES_TEXTFILE_H
@@ -23,7 +29,8 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
-/* Returns false with a message (no file or line) in msg to stop. */
+/* Returns false with a message (no file or line) in msg for a bad line;
+ * the reading goes on with the next line. */
 typedef bool (*textfile_line_fn)(void *ctx, char *line, int lineno, char *msg,
                                  size_t msglen);
 

@@ -43,6 +43,12 @@ void buf_free(buf_t *b);   /* wipes the contents too */
 
 /* Copies at most size-1 bytes and terminates; returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
+/* Formats at out + off and returns the new end: off + the length written,
+ * or outlen once out is full (then it holds a truncated, terminated text).
+ * Does nothing when off >= outlen, so a loop of calls never points past
+ * out's end. */
+size_t str_appendf(char *out, size_t outlen, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 char *str_trim(char *s); /* in place; returns the first non-blank */
 bool str_iequal(const char *a, const char *b);
 bool str_has_prefix(const char *s, const char *prefix);
@@ -57,6 +63,11 @@ void str_sanitize(char *s);
  * returns -1: `return str_errf(err, errlen, "bad %s", what);`. */
 int str_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Unix time of an ISO 8601 (RFC 3339) time as AWS writes them:
+ * "YYYY-MM-DDThh:mm:ss[.fraction]" then "Z", "UTC" or "+hh:mm"/"-hh:mm";
+ * the fraction is dropped. -1 when s is NULL, another form, or before
+ * 1970. The one parser for such times in the package. */
+int64_t time_parse_iso8601(const char *s);
 /* strftime(3) of unix time t in UTC into out; returns out. */
 __attribute__((format(strftime, 2, 0))) const char *
 time_format_utc(int64_t t, const char *fmt, char *out, size_t outlen);

@@ -97,6 +97,6 @@ void conn_free(connctx_t *c)
     strlist_free(&c->msg.discards);
     strlist_free(&c->msg.headers);
     strlist_free(&c->msg.xses);
-    snapshot_unref(c->snap);
+    snapshot_release(&c->snap);
     free(c);
 }

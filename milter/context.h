@@ -64,7 +64,7 @@ typedef struct {
 } msgctx_t;
 
 typedef struct {
-    snapshot_t *snap; /* the connection's reference, see snapshot.h */
+    holder_ref_t snap; /* the connection's snapshot, see snapshot.h */
     struct sockaddr_storage addr;
     bool have_addr;
     char client[80];      /* address for log lines */

@@ -285,7 +285,7 @@ static sfsistat rcpt_suppression(SMFICTX *ctx, msgctx_t *m, const char *raw,
                     addr, err, s->onerror_accept ? "accept" : "tempfail");
         if (s->onerror_accept || s->observe)
             return SMFIS_CONTINUE;
-        return reply(ctx, ST_TEMP_STORE,
+        return reply(ctx, store_to_status(st),
                      "<%s>: suppression list temporarily unavailable", addr);
     }
     m->suppressed++;

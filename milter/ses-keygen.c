@@ -216,7 +216,7 @@ int main(int argc, char **argv)
             user = optarg;
             break;
         case 'V':
-            cli_version("ses-keygen");
+            printf("ses-keygen %s\n", cli_version());
             return EX_OK;
         case 'h':
             usage(stdout);

@@ -78,8 +78,8 @@ static void reload(void)
         snapshot_load(conf, 0, &s, err, sizeof(err)) != CONF_OK ||
         /* the running snapshot may have a store: never trade it for none */
         (snapshot_store(s, err, sizeof(err)) == NULL && err[0])) {
-        log_error(NULL, "reload failed, the previous configuration stays: %s",
-                  err);
+        log_lines(LOG_ERR, NULL,
+                  "reload failed, the previous configuration stays: ", err, "");
         snapshot_unref(s);
         conf_unref(conf);
         return;
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
             check = 1;
             break;
         case 'V':
-            cli_version("ses-milter");
+            printf("ses-milter %s\n", cli_version());
             return EX_OK;
         case 'h':
             usage(stdout);

@@ -28,9 +28,19 @@ typedef struct {
     char store_err[512];
 } snapshot_int_t;
 
-static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
-static snapshot_t *current;
-static _Atomic uint64_t current_gen;
+static void holder_ref_snapshot(void *s)
+{
+    snapshot_ref(s);
+}
+
+static void holder_unref_snapshot(void *s)
+{
+    snapshot_unref(s);
+}
+
+static const holder_ops_t snapshot_ops = {holder_ref_snapshot,
+                                          holder_unref_snapshot};
+static holder_t current = HOLDER_INIT(&snapshot_ops);
 
 /* "k=v, k2=v2": the X-SES-MESSAGE-TAGS value. */
 static char *tags_header(const tags_t *t)
@@ -254,29 +264,15 @@ void snapshot_unref(snapshot_t *s)
 
 void snapshot_publish(snapshot_t *s)
 {
-    snapshot_t *old;
-
-    pthread_mutex_lock(&current_lock);
-    old = current;
-    if (s)
-        s->gen = atomic_load(&current_gen) + 1;
-    current = s;
-    atomic_store(&current_gen, s ? s->gen : 0);
-    pthread_mutex_unlock(&current_lock);
-    snapshot_unref(old);
+    holder_publish(&current, s);
 }
 
-snapshot_t *snapshot_acquire(snapshot_t **cur)
+snapshot_t *snapshot_acquire(holder_ref_t *held)
 {
-    snapshot_t *s;
+    return holder_acquire(&current, held);
+}
 
-    if (*cur &&
-        (*cur)->gen == atomic_load_explicit(&current_gen, memory_order_acquire))
-        return *cur;
-    pthread_mutex_lock(&current_lock);
-    s = snapshot_ref(current);
-    pthread_mutex_unlock(&current_lock);
-    snapshot_unref(*cur);
-    *cur = s;
-    return s;
+void snapshot_release(holder_ref_t *held)
+{
+    holder_release(&current, held);
 }

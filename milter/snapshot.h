@@ -30,6 +30,7 @@
 
 #include "ses_addrmatch.h"
 #include "ses_conf.h"
+#include "ses_holder.h"
 #include "ses_signer.h"
 #include "ses_identity.h"
 #include "ses_rules.h"
@@ -53,7 +54,6 @@ typedef struct {
 } outcome_t;
 
 typedef struct snapshot {
-    uint64_t gen;
     conf_t *conf;
     rules_t *rules;
     signer_t *dkim;
@@ -85,12 +85,14 @@ store_t *snapshot_store(const snapshot_t *s, char *err, size_t errlen);
 /* The outcome of rule i (-1: no rule matched). */
 const outcome_t *snapshot_outcome(const snapshot_t *s, int i);
 
-/* Takes over the caller's reference. */
+/* The current snapshot is kept in a holder (ses_holder.h). Takes over the
+ * caller's reference. */
 void snapshot_publish(snapshot_t *s);
-/* Returns *cur when it is still current; otherwise releases it and
- * returns a new reference to the current snapshot (NULL before the first
- * publish). */
-snapshot_t *snapshot_acquire(snapshot_t **cur);
+/* The snapshot in held when it is still current; otherwise held's is
+ * released and held gets the current one (NULL before the first publish).
+ * No lock while nothing changed. */
+snapshot_t *snapshot_acquire(holder_ref_t *held);
+void snapshot_release(holder_ref_t *held); /* held holds nothing after */
 snapshot_t *snapshot_ref(snapshot_t *s);
 void snapshot_unref(snapshot_t *s); /* NULL is fine */
 

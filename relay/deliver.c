@@ -3,11 +3,12 @@
  * deliver.c - one message from Postfix to SES: what pipe and LMTP mode share
  *
  * The configuration snapshot and its credentials provider travel together
- * in a reference-counted snap_t: a reload makes a new one, and a deliver_t
- * still holding the old one (its SES client points at both) lets go of it
- * before its next message. The store is opened once per process, on the
- * first accepted message; when that fails it is tried again at most once a
- * minute, and deliveries go on without a message map meanwhile.
+ * in a reference-counted snap_t, kept in a holder (ses_holder.h): a reload
+ * publishes a new one, and a deliver_t still holding the old one (its SES
+ * client points at both) lets go of it before its next message. The store is
+ * opened once per process, on the first accepted message; when that fails it is
+ * tried again at most once a minute, and deliveries go on without a message map
+ * meanwhile.
  *
  * DIAGNOSTICS
  *   See deliver.h. Every line about a message carries its queue id.
@@ -17,6 +18,7 @@
 #include "deliver.h"
 #include "ses_creds.h"
 #include "ses_addr.h"
+#include "ses_holder.h"
 #include "ses_log.h"
 #include "ses_metrics.h"
 #include "ses_store.h"
@@ -40,15 +42,15 @@ typedef struct {
 } snap_t;
 
 struct relay {
-    pthread_mutex_t lock;
-    snap_t *cur;
+    holder_t snaps;       /* the current snap_t */
+    pthread_mutex_t lock; /* store, store_retry */
     store_t *store;
     int64_t store_retry; /* monotonic ms before which not to retry */
 };
 
 struct deliver {
     relay_t *r;
-    snap_t *snap; /* the snapshot ses was made with */
+    holder_ref_t snap; /* the snapshot ses was made with */
     ses_client_t *ses;
 };
 
@@ -84,50 +86,51 @@ static void snap_unref(snap_t *s)
     free(s);
 }
 
-static snap_t *relay_snap(relay_t *r)
+static void holder_ref_snap(void *s)
 {
-    snap_t *s;
-
-    pthread_mutex_lock(&r->lock);
-    s = snap_ref(r->cur);
-    pthread_mutex_unlock(&r->lock);
-    return s;
+    snap_ref(s);
 }
+
+static void holder_unref_snap(void *s)
+{
+    snap_unref(s);
+}
+
+static const holder_ops_t snap_ops = {holder_ref_snap, holder_unref_snap};
 
 relay_t *relay_new(conf_t *conf, char *err, size_t errlen)
 {
     relay_t *r = calloc(1, sizeof(*r));
+    snap_t *s = r ? snap_new(conf) : NULL;
 
-    if (r == NULL || (r->cur = snap_new(conf)) == NULL) {
+    if (s == NULL) {
         snprintf(err, errlen, "out of memory");
         free(r);
         conf_unref(conf);
         return NULL;
     }
+    holder_init(&r->snaps, &snap_ops);
+    holder_publish(&r->snaps, s);
     pthread_mutex_init(&r->lock, NULL);
     return r;
 }
 
 int relay_reload(relay_t *r, conf_t *conf, char *err, size_t errlen)
 {
-    snap_t *s = snap_new(conf), *old;
+    snap_t *s = snap_new(conf);
 
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");
         conf_unref(conf);
         return -1;
     }
-    pthread_mutex_lock(&r->lock);
-    old = r->cur;
-    r->cur = s;
-    pthread_mutex_unlock(&r->lock);
-    snap_unref(old);
+    holder_publish(&r->snaps, s);
     return 0;
 }
 
 conf_t *relay_conf(relay_t *r)
 {
-    snap_t *s = relay_snap(r);
+    snap_t *s = holder_get(&r->snaps);
     conf_t *c = conf_ref(s->conf);
 
     snap_unref(s);
@@ -138,7 +141,7 @@ void relay_free(relay_t *r)
 {
     if (r == NULL)
         return;
-    snap_unref(r->cur);
+    holder_destroy(&r->snaps);
     store_close(r->store);
     pthread_mutex_destroy(&r->lock);
     free(r);
@@ -158,20 +161,26 @@ void deliver_free(deliver_t *d)
     if (d == NULL)
         return;
     ses_client_free(d->ses);
-    snap_unref(d->snap);
+    holder_release(&d->r->snaps, &d->snap);
     free(d);
 }
 
-/* The SES client for the current snapshot; NULL with a reason in err. */
+/* The current snapshot, kept in d from one message to the next. After a
+ * reload d's SES client, made with the old one, goes before it. */
+static snap_t *deliver_snap(deliver_t *d)
+{
+    if (!holder_is_current(&d->r->snaps, &d->snap)) {
+        ses_client_free(d->ses);
+        d->ses = NULL;
+    }
+    return holder_acquire(&d->r->snaps, &d->snap);
+}
+
+/* The SES client for snapshot s (deliver_snap()); NULL with a reason in
+ * err. */
 static ses_client_t *deliver_client(deliver_t *d, snap_t *s, char *err,
                                     size_t errlen)
 {
-    if (d->snap != s) {
-        ses_client_free(d->ses);
-        d->ses = NULL;
-        snap_unref(d->snap);
-        d->snap = snap_ref(s);
-    }
     if (d->ses == NULL)
         d->ses = ses_client_new(s->conf, s->creds, err, errlen);
     return d->ses;
@@ -326,10 +335,9 @@ static void rcpt_list(const deliver_msg_t *m, char *out, size_t outlen)
 
     out[0] = '\0';
     for (size_t i = 0; i < m->nrcpts && i < LOG_RCPTS; i++)
-        o += (size_t)snprintf(out + o, o < outlen ? outlen - o : 0, "%s<%s>",
-                              i ? "," : "", m->rcpts[i]);
-    if (m->nrcpts > LOG_RCPTS && o < outlen)
-        snprintf(out + o, outlen - o, " +%zu", m->nrcpts - LOG_RCPTS);
+        o = str_appendf(out, outlen, o, "%s<%s>", i ? "," : "", m->rcpts[i]);
+    if (m->nrcpts > LOG_RCPTS)
+        str_appendf(out, outlen, o, " +%zu", m->nrcpts - LOG_RCPTS);
 }
 
 static void log_delivery(const deliver_msg_t *m, const ses_result_t *res,
@@ -347,9 +355,8 @@ static void log_delivery(const deliver_msg_t *m, const ses_result_t *res,
             ok++;
             if (strcmp(res[i].message_id, last) != 0) { /* once a batch */
                 last = res[i].message_id;
-                o += (size_t)snprintf(ids + o,
-                                      o < sizeof(ids) ? sizeof(ids) - o : 0,
-                                      "%s%s", o ? " " : "", last);
+                o = str_appendf(ids, sizeof(ids), o, "%s%s", o ? " " : "",
+                                last);
             }
             continue;
         }
@@ -381,7 +388,7 @@ static void log_delivery(const deliver_msg_t *m, const ses_result_t *res,
 void deliver_message(deliver_t *d, const deliver_msg_t *m, ses_result_t *res)
 {
     int64_t t0 = clock_mono_ms();
-    snap_t *s = relay_snap(d->r);
+    snap_t *s = deliver_snap(d);
     char sender[ADDR_MAX], detail[300];
     char **ascii = calloc(m->nrcpts ? m->nrcpts : 1, sizeof(*ascii));
     size_t *idx = calloc(m->nrcpts ? m->nrcpts : 1, sizeof(*idx)), n;
@@ -406,7 +413,6 @@ void deliver_message(deliver_t *d, const deliver_msg_t *m, ses_result_t *res)
         free(ascii[i]);
     free(ascii);
     free(idx);
-    snap_unref(s);
 }
 
 status_t deliver_verdict(const deliver_msg_t *m, const ses_result_t *res,
@@ -434,13 +440,13 @@ status_t deliver_verdict(const deliver_msg_t *m, const ses_result_t *res,
         size_t o = str_copy(
             diag, w->detail[0] ? w->detail : status_info(w->status)->text,
             diaglen);
-        if (ok && o < diaglen)
-            snprintf(diag + o, diaglen - o,
-                     temp ? "; %zu of %zu recipients were already accepted "
-                            "by SES (%s) and get the message again on retry"
-                          : "; %zu of %zu recipients were accepted by SES "
-                            "(%s) and received the message",
-                     ok, m->nrcpts, id);
+        if (ok)
+            str_appendf(diag, diaglen, o,
+                        temp ? "; %zu of %zu recipients were already accepted "
+                               "by SES (%s) and get the message again on retry"
+                             : "; %zu of %zu recipients were accepted by SES "
+                               "(%s) and received the message",
+                        ok, m->nrcpts, id);
         if (ok && temp)
             log_warning(m->queue_id,
                         "deferring a delivery SES accepted for %zu of %zu "

@@ -196,8 +196,9 @@ static void reload(server_t *srv, const char *conffile)
     int level;
 
     if (cli_load_conf(conffile, &c, err, sizeof(err)) != CONF_OK) {
-        log_error(NULL, "reload failed, keeping the running configuration: %s",
-                  err);
+        log_lines(LOG_ERR, NULL,
+                  "reload failed, keeping the running configuration: ", err,
+                  "");
         return;
     }
     level = log_level_from_name(conf_str(c, CK_LOG_LEVEL));

@@ -146,7 +146,8 @@ static void maybe_reload(daemon_t *d)
         return;
     reload = 0;
     if (cli_load_conf(conffile, &c, err, sizeof(err)) != CONF_OK) {
-        log_error(NULL, "reload: %s; keeping the running configuration", err);
+        log_lines(LOG_ERR, NULL, "reload: ", err,
+                  "; keeping the running configuration");
         return;
     }
     if ((level = log_level_from_name(conf_str(c, CK_LOG_LEVEL))) >= 0)
@@ -334,7 +335,7 @@ int main(int argc, char **argv)
             foreground = 1;
             break;
         case 'V':
-            cli_version("ses-feedback");
+            printf("ses-feedback %s\n", cli_version());
             return EX_OK;
         case 'h':
             usage(stdout);

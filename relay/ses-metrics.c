@@ -130,10 +130,9 @@ static int serve(conf_t *conf, metrics_t *m, const char *listen, int foreground)
                 next = 0;
                 log_info(NULL, "configuration reloaded");
             } else
-                log_error(NULL,
-                          "reload refused, keeping the old "
-                          "configuration: %s",
-                          err);
+                log_lines(
+                    LOG_ERR, NULL,
+                    "reload refused, keeping the old configuration: ", err, "");
             continue;
         }
         if (tf && now >= next) {
@@ -143,9 +142,9 @@ static int serve(conf_t *conf, metrics_t *m, const char *listen, int foreground)
         }
         if (tf)
             wait = next - now > 0 ? next - now : 0;
-        if (poll(&pfd, l ? 1 : 0, (int)wait) > 0 &&
-            (pfd.revents & POLLIN) && exporter_serve(l, m) < 0 &&
-            errno != EINTR && errno != ECONNABORTED && errno != EAGAIN) {
+        if (poll(&pfd, l ? 1 : 0, (int)wait) > 0 && (pfd.revents & POLLIN) &&
+            exporter_serve(l, m) < 0 && errno != EINTR &&
+            errno != ECONNABORTED && errno != EAGAIN) {
             log_error(NULL, "accept: %s", strerror(errno));
             rc = EX_OSERR;
             break;
@@ -184,7 +183,7 @@ int main(int argc, char **argv)
             foreground = 1;
             break;
         case 'V':
-            cli_version("ses-metrics");
+            printf("ses-metrics %s\n", cli_version());
             return EX_OK;
         case 'h':
             usage(stdout);

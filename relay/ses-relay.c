@@ -158,7 +158,7 @@ int main(int argc, char **argv)
             foreground = 1;
             break;
         case 'V':
-            cli_version("ses-relay");
+            printf("ses-relay %s\n", cli_version());
             return EX_OK;
         case 'h':
             usage(stdout);

@@ -517,7 +517,7 @@ int main(int argc, char **argv)
             conffile = optarg;
             break;
         case 'V':
-            cli_version("ses-suppress");
+            printf("ses-suppress %s\n", cli_version());
             return EX_OK;
         case 'h':
             usage(stdout);

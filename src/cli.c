@@ -30,7 +30,7 @@ void cli_start(const char *ident, const conf_t *c, int foreground)
     daemon_core_dumps(c && conf_bool(c, CK_ENABLE_COREDUMPS));
 }
 
-void cli_version(const char *prog)
+const char *cli_version(void)
 {
-    printf("%s (%s) %s\n", prog, PACKAGE_NAME, PACKAGE_VERSION);
+    return "(" PACKAGE_NAME ") " PACKAGE_VERSION;
 }

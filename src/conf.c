@@ -11,14 +11,15 @@
  * needs ApiVersion v2, a FailoverRegion is not the primary Region, ...).
  *
  * conf_load() builds an immutable snapshot; conf_ref()/conf_unref() count
- * its users; conf_current_set()/conf_current() hold the process-wide one.
+ * its users (and serve a holder, conf_holder_ops).
  *
  * DIAGNOSTICS
- *   conf_load() reports the first problem as "file:line: message" (or
- *   "file: message" for whole-file problems) and returns CONF_NOFILE or
- *   CONF_INVALID. A file every user may write is refused (CONF_INVALID). Lines
- * longer than CONF_MAX_LINE, NUL bytes and files larger than CONF_MAX_FILE are
- * errors, never truncation.
+ *   conf_load() reads the whole file and reports every problem, one
+ *   "file:line: message" per line of err (or "file: message" for a
+ *   whole-file problem), then refuses the file: CONF_NOFILE or
+ *   CONF_INVALID. A file every user may write is refused (CONF_INVALID).
+ *   Lines longer than CONF_MAX_LINE, NUL bytes and files larger than
+ *   CONF_MAX_FILE are errors, never truncation.
  */
 #include "config.h"
 
@@ -29,7 +30,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -682,27 +682,27 @@ conf_status_t conf_load(const char *path, conf_t **out, char *err,
         conf_unref(c);
         return CONF_INVALID;
     }
-    if ((rc = textfile_each_line(path, conf_textline, c, &st, err, errlen)) !=
-        CONF_OK) {
-        conf_unref(c);
-        return rc;
-    }
-    {
+    rc = textfile_each_line(path, conf_textline, c, &st, err, errlen);
+    if (rc == CONF_OK) { /* what one line alone cannot say */
         int line = 0;
         char msg[512];
         if (!conf_combinations(c, &line, msg, sizeof(msg))) {
             snprintf(err, errlen, "%s:%d: %s", path, line, msg);
-            conf_unref(c);
-            return CONF_INVALID;
+            rc = CONF_INVALID;
         }
     }
-    if (st.st_mode & S_IWOTH) { /* anyone could point Endpoint elsewhere */
-        snprintf(err, errlen,
-                 "%s: refused: the file is writable by every user (mode "
-                 "%04o); chmod o-w it",
-                 path, (unsigned)(st.st_mode & 07777));
+    if (rc != CONF_NOFILE && (st.st_mode & S_IWOTH)) {
+        /* anyone could point Endpoint elsewhere */
+        size_t off = rc == CONF_OK ? 0 : strlen(err);
+        str_appendf(err, errlen, off,
+                    "%s%s: refused: the file is writable by every user (mode "
+                    "%04o); chmod o-w it",
+                    off ? "\n" : "", path, (unsigned)(st.st_mode & 07777));
+        rc = CONF_INVALID;
+    }
+    if (rc != CONF_OK) {
         conf_unref(c);
-        return CONF_INVALID;
+        return rc;
     }
     *out = c;
     return CONF_OK;
@@ -789,26 +789,14 @@ void conf_unref(conf_t *c)
     free(c);
 }
 
-static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
-static conf_t *current;
-
-void conf_current_set(conf_t *c)
+static void holder_ref_conf(void *c)
 {
-    conf_t *old;
-
-    pthread_mutex_lock(&current_lock);
-    old = current;
-    current = c;
-    pthread_mutex_unlock(&current_lock);
-    conf_unref(old);
+    conf_ref(c);
 }
 
-conf_t *conf_current(void)
+static void holder_unref_conf(void *c)
 {
-    conf_t *c;
-
-    pthread_mutex_lock(&current_lock);
-    c = conf_ref(current);
-    pthread_mutex_unlock(&current_lock);
-    return c;
+    conf_unref(c);
 }
+
+const holder_ops_t conf_holder_ops = {holder_ref_conf, holder_unref_conf};

@@ -124,33 +124,11 @@ int creds_set(char *dst, size_t dstlen, const char *v)
     return v && str_copy(dst, v, dstlen) < dstlen ? 0 : -1;
 }
 
-int64_t creds_parse_time(const char *iso)
+int64_t creds_expiry_ms(const char *iso)
 {
-    struct tm tm;
-    int y, mo, d, h, mi, s, n = 0;
-    const char *rest;
-    time_t t;
+    int64_t t = time_parse_iso8601(iso);
 
-    if (iso == NULL || sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h,
-                              &mi, &s, &n) != 6)
-        return -1;
-    rest = iso + n;
-    if (*rest == '.')
-        for (rest++; isdigit((unsigned char)*rest); rest++)
-            ;
-    if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0 &&
-        strcmp(rest, "UTC") != 0)
-        return -1;
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = s;
-    if ((t = timegm(&tm)) == (time_t)-1)
-        return -1;
-    return (int64_t)t * 1000;
+    return t < 0 ? -1 : t * 1000;
 }
 
 int creds_from_json(const char *body, size_t len, aws_creds_t *out, char *err,
@@ -183,7 +161,7 @@ int creds_from_json(const char *body, size_t len, aws_creds_t *out, char *err,
                creds_set(out->session_token, sizeof(out->session_token),
                          tok ? tok : "") < 0) {
         snprintf(err, errlen, "credentials in the answer are too long");
-    } else if (exp && (out->expires_ms = creds_parse_time(exp)) < 0) {
+    } else if (exp && (out->expires_ms = creds_expiry_ms(exp)) < 0) {
         snprintf(err, errlen, "credentials answer has a bad Expiration");
     } else
         rc = 0;

@@ -64,8 +64,9 @@ int creds_process(const char *cmd, const char *profile, aws_creds_t *out,
 
 /* Shared by the sources (creds.c). */
 
-/* "2024-05-01T12:00:00Z" (fraction and +00:00 allowed) -> epoch ms; -1. */
-int64_t creds_parse_time(const char *iso);
+/* An Expiration time ("2024-05-01T12:00:00Z", time_parse_iso8601()) in
+ * epoch ms; -1 when malformed. */
+int64_t creds_expiry_ms(const char *iso);
 
 /* Fills out from the JSON credential document the container agent and
  * IMDS serve: AccessKeyId, SecretAccessKey, Token, Expiration. 0 or -1. */

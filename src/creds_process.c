@@ -185,7 +185,7 @@ static int parse(const char *text, size_t len, aws_creds_t *c, char *err,
              creds_set(c->session_token, sizeof(c->session_token),
                        tok ? tok : "") < 0)
         snprintf(err, errlen, "wrote credentials that are too long");
-    else if (exp && (c->expires_ms = creds_parse_time(exp)) < 0)
+    else if (exp && (c->expires_ms = creds_expiry_ms(exp)) < 0)
         snprintf(err, errlen, "wrote a bad Expiration");
     else
         rc = 0;

@@ -61,7 +61,7 @@ static int parse_answer(const buf_t *b, aws_creds_t *out, char *err,
         !aws_xml_text(x, b->len, "SessionToken", out->session_token,
                       sizeof(out->session_token)) ||
         !aws_xml_text(x, b->len, "Expiration", exp, sizeof(exp)) ||
-        (out->expires_ms = creds_parse_time(exp)) < 0) {
+        (out->expires_ms = creds_expiry_ms(exp)) < 0) {
         snprintf(err, errlen, "STS answer has no complete Credentials");
         return -1;
     }

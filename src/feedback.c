@@ -46,8 +46,7 @@
 #define OUTBOX_FLUSH_MAX   1000 /* entries one flush looks at */
 
 struct feedback {
-    pthread_mutex_t lock; /* conf, swapped by feedback_set_conf() */
-    conf_t *conf;
+    holder_t confs; /* the conf_t, swapped by feedback_set_conf() */
     store_t *store;
     sns_certs_t *certs;
     int64_t fixed_now;
@@ -82,10 +81,10 @@ feedback_t *feedback_new(conf_t *conf, store_t *store, sns_certs_t *certs)
 
     if (fb == NULL)
         return NULL;
-    pthread_mutex_init(&fb->lock, NULL);
     pthread_mutex_init(&fb->outbox_lock, NULL);
     fb->outbox_fd = -1;
-    fb->conf = conf_ref(conf);
+    holder_init(&fb->confs, &conf_holder_ops);
+    holder_publish(&fb->confs, conf_ref(conf));
     fb->store = store;
     fb->certs = certs;
     if (gethostname(fb->sys_host, sizeof(fb->sys_host) - 1) < 0 ||
@@ -99,31 +98,21 @@ void feedback_free(feedback_t *fb)
 {
     if (fb == NULL)
         return;
-    conf_unref(fb->conf);
+    holder_destroy(&fb->confs);
     if (fb->outbox_fd >= 0)
         close(fb->outbox_fd);
     pthread_mutex_destroy(&fb->outbox_lock);
-    pthread_mutex_destroy(&fb->lock);
     free(fb);
 }
 
 void feedback_set_conf(feedback_t *fb, conf_t *conf)
 {
-    conf_t *old;
-
-    conf_ref(conf);
-    pthread_mutex_lock(&fb->lock);
-    old = fb->conf;
-    fb->conf = conf;
-    pthread_mutex_unlock(&fb->lock);
-    conf_unref(old);
+    holder_publish(&fb->confs, conf_ref(conf));
 }
 
 static void call_begin(feedback_t *fb, call_t *cx)
 {
-    pthread_mutex_lock(&fb->lock);
-    cx->conf = conf_ref(fb->conf);
-    pthread_mutex_unlock(&fb->lock);
+    cx->conf = holder_get(&fb->confs);
     cx->fb = fb;
     cx->host = conf_str(cx->conf, CK_REPORTING_MTA);
     if (cx->host == NULL)
@@ -252,7 +241,7 @@ static int build_dsn(const call_t *cx, const note_t *n, const plan_t *p,
     dsn_rcpt_t *rcpts = NULL;
     dsn_header_t *hdrs = NULL;
     char err[512], expl[512];
-    int64_t last = note_time(n->event_time);
+    int64_t last = time_parse_iso8601(n->event_time);
     int rc = -1;
     dsn_t d;
 
@@ -318,7 +307,7 @@ static int build_dsn(const call_t *cx, const note_t *n, const plan_t *p,
     d.message_id = n->message_id;
     d.subject = n->subject;
     d.explanation = expl;
-    d.arrival = rec ? rec->time : note_time(n->mail_time);
+    d.arrival = rec ? rec->time : time_parse_iso8601(n->mail_time);
     if (d.arrival < 0)
         d.arrival = 0;
     d.now = now_of(cx->fb);
@@ -446,7 +435,7 @@ static status_t outbox_send(feedback_t *fb, const conf_t *conf, const char *key)
         if (rc == STORE_NOTFOUND)
             return ST_OK; /* another process sent it */
         log_warning(NULL, "outbox: %s", store_strerror(fb->store));
-        return rc == STORE_PERMFAIL ? ST_OK : ST_TEMP_STORE;
+        return rc == STORE_PERMFAIL ? ST_OK : store_to_status(rc);
     }
     qid = *d->queue_id ? d->queue_id : NULL;
     st = dsn_send(conf_str(conf, CK_SENDMAIL), d->sender, d->msg, d->len,
@@ -527,7 +516,7 @@ static int commit(feedback_t *fb, const note_t *n, const plan_t *p,
                   const char *key, const char *id, const char *config_set,
                   const char *qid, const store_dsn_t *dsn)
 {
-    int64_t now = now_of(fb), when = note_time(n->event_time);
+    int64_t now = now_of(fb), when = time_parse_iso8601(n->event_time);
     suppression_t s = {p->reason, p->source, now, now, 1};
     store_status_t rc = STORE_TEMPFAIL;
 
@@ -650,7 +639,7 @@ static status_t apply(const call_t *cx, const char *json, size_t len,
             snprintf(detail, detlen, "duplicate");
             goto out;
         }
-        st = ST_TEMP_STORE;
+        st = store_to_status(rc);
         snprintf(detail, detlen, "store: %s", store_strerror(fb->store));
         goto out;
     }
@@ -658,7 +647,7 @@ static status_t apply(const call_t *cx, const char *json, size_t len,
     if (n->message_id &&
         (rc = store_message_get(fb->store, n->message_id, &rec)) != STORE_OK &&
         rc != STORE_NOTFOUND && p.dsn) {
-        st = ST_TEMP_STORE; /* the sender may be in there: wait for it */
+        st = store_to_status(rc); /* the sender may be in there: wait */
         snprintf(detail, detlen, "store: %s", store_strerror(fb->store));
         goto out;
     }

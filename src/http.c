@@ -2,12 +2,14 @@
 /*
  * http.c - HTTPS requests with libcurl
  *
- * http_new() sets up an easy handle once: TLS >= 1.2 with peer and host
- * verification (libcurl's defaults, never changed here), no redirects, no
- * signals (threads), TCP keep-alive, only http and https. Each
- * http_perform() resets the per-request options, sends the body from
- * memory or a reader, collects the answer up to its bound and the headers
- * SES and the other AWS services use to report errors.
+ * http_new() makes an easy handle, reused so connections stay alive. Each
+ * http_perform() resets it and sets every option again: TLS >= 1.2 with
+ * peer and host verification, no redirects, no signals (threads), TCP
+ * keep-alive, only http and https. Every curl_easy_setopt() result is
+ * checked: libcurl keeps its default when it refuses an option, so such a
+ * request is not sent at all. It sends the body from memory or a reader,
+ * collects the answer up to its bound and the headers SES and the other
+ * AWS services use to report errors.
  *
  * DIAGNOSTICS
  *   See ses_http.h. libcurl's error codes are mapped to statuses here and
@@ -211,6 +213,82 @@ static status_t map_curl(CURLcode rc)
     }
 }
 
+/* One option; on failure (the first one counts) the option's name and
+ * libcurl's reason go to err and *st gets the status: a TLS option's
+ * failure is a TLS error, any other a configuration error. */
+#define SET(opt, val, fail_st)                                                 \
+    do {                                                                       \
+        CURLcode rc_ = curl_easy_setopt(c, opt, val);                          \
+        if (rc_ != CURLE_OK) {                                                 \
+            snprintf(err, errlen, "libcurl refused %s: %s", #opt,              \
+                     curl_easy_strerror(rc_));                                 \
+            *st = fail_st;                                                     \
+            return false;                                                      \
+        }                                                                      \
+    } while (0)
+
+/* Every option of one request, each result checked: a request libcurl
+ * would send with one of its defaults instead of ours is not sent. */
+static bool request_setup(http_t *h, const http_request_t *req,
+                          struct curl_slist *hdrs, sink_t *sink, status_t *st,
+                          char *err, size_t errlen)
+{
+    CURL *c = h->curl;
+
+    SET(CURLOPT_ERRORBUFFER, h->errbuf, ST_TEMP_CONFIG);
+    SET(CURLOPT_URL, req->url, ST_TEMP_CONFIG);
+    SET(CURLOPT_HTTPHEADER, hdrs, ST_TEMP_CONFIG);
+    SET(CURLOPT_NOSIGNAL, 1L, ST_TEMP_CONFIG);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L, ST_TEMP_CONFIG);
+    SET(CURLOPT_TCP_NODELAY, 1L, ST_TEMP_CONFIG);
+    SET(CURLOPT_FOLLOWLOCATION, 0L, ST_TEMP_CONFIG);
+    /* TLS 1.2 or newer, certificate and name verified: not configurable. */
+    SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2, ST_TEMP_TLS);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L, ST_TEMP_TLS);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L, ST_TEMP_TLS);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    SET(CURLOPT_PROTOCOLS_STR, "http,https", ST_TEMP_TLS);
+#else
+    SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS),
+        ST_TEMP_TLS);
+#endif
+    if (req->no_proxy || url_host_is_loopback(req->url))
+        SET(CURLOPT_NOPROXY, "*", ST_TEMP_CONFIG);
+    SET(CURLOPT_CONNECTTIMEOUT_MS,
+        req->connect_timeout_ms ? req->connect_timeout_ms
+                                : h->connect_timeout_ms,
+        ST_TEMP_CONFIG);
+    SET(CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : h->timeout_ms,
+        ST_TEMP_CONFIG);
+    SET(CURLOPT_WRITEFUNCTION, on_body, ST_TEMP_CONFIG);
+    SET(CURLOPT_WRITEDATA, sink, ST_TEMP_CONFIG);
+    SET(CURLOPT_HEADERFUNCTION, on_header, ST_TEMP_CONFIG);
+    SET(CURLOPT_HEADERDATA, sink, ST_TEMP_CONFIG);
+    SET(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION, ST_TEMP_CONFIG);
+
+    if (req->reader) {
+        SET(CURLOPT_POST, 1L, ST_TEMP_CONFIG);
+        SET(CURLOPT_READFUNCTION, on_read, ST_TEMP_CONFIG);
+        SET(CURLOPT_READDATA, req->reader, ST_TEMP_CONFIG);
+        SET(CURLOPT_SEEKFUNCTION, on_seek, ST_TEMP_CONFIG);
+        SET(CURLOPT_SEEKDATA, req->reader, ST_TEMP_CONFIG);
+        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->reader->length,
+            ST_TEMP_CONFIG);
+    } else if (req->body || (strcmp(req->method, "GET") != 0 &&
+                             strcmp(req->method, "DELETE") != 0)) {
+        SET(CURLOPT_POST, 1L, ST_TEMP_CONFIG);
+        SET(CURLOPT_POSTFIELDS, req->body ? req->body : "", ST_TEMP_CONFIG);
+        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len,
+            ST_TEMP_CONFIG);
+    } else {
+        SET(CURLOPT_HTTPGET, 1L, ST_TEMP_CONFIG);
+    }
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
+        SET(CURLOPT_CUSTOMREQUEST, req->method, ST_TEMP_CONFIG);
+    return true;
+}
+#undef SET
+
 status_t http_perform(http_t *h, const http_request_t *req,
                       http_response_t *resp)
 {
@@ -249,55 +327,9 @@ status_t http_perform(http_t *h, const http_request_t *req,
         hdrs = t;
     }
 
-    curl_easy_setopt(c, CURLOPT_URL, req->url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    /* TLS 1.2 or newer, certificate and name verified: not configurable. */
-    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
-#endif
-    if (req->no_proxy || url_host_is_loopback(req->url))
-        curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     req->connect_timeout_ms ? req->connect_timeout_ms
-                                             : h->connect_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-                     req->timeout_ms ? req->timeout_ms : h->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
-
-    if (req->reader) {
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(c, CURLOPT_READDATA, req->reader);
-        curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
-        curl_easy_setopt(c, CURLOPT_SEEKDATA, req->reader);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)req->reader->length);
-    } else if (req->body || (strcmp(req->method, "GET") != 0 &&
-                             strcmp(req->method, "DELETE") != 0)) {
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)req->body_len);
-    } else {
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    }
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
-
+    if (!request_setup(h, req, hdrs, &sink, &st, resp->error,
+                       sizeof(resp->error)))
+        goto out;
     rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->code);
     if (rc == CURLE_WRITE_ERROR && sink.overflow) {
@@ -321,10 +353,12 @@ status_t http_perform(http_t *h, const http_request_t *req,
     }
 out:
     resp->elapsed_ms = clock_mono_ms() - t0;
+    /* The handle must not keep pointers into this call's stack. Setting
+     * a pointer option to NULL cannot fail; a reset also clears them. */
+    if (curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL) != CURLE_OK)
+        curl_easy_reset(c);
     curl_slist_free_all(hdrs);
-    /* The handle must not keep pointers into this call's stack. */
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
     return st;
 }
 

@@ -235,3 +235,16 @@ void log_msg(int prio, const char *qid, const char *fmt, ...)
     log_vmsg(prio, qid, fmt, ap);
     va_end(ap);
 }
+
+void log_lines(int prio, const char *qid, const char *prefix, const char *text,
+               const char *suffix)
+{
+    const char *p = text, *nl;
+
+    do {
+        nl = strchr(p, '\n');
+        log_msg(prio, qid, "%s%.*s%s", prefix,
+                (int)(nl ? (size_t)(nl - p) : strlen(p)), p, suffix);
+        p = nl ? nl + 1 : NULL;
+    } while (p && *p);
+}

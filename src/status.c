@@ -87,6 +87,8 @@ static const status_info_t table[ST__COUNT] = {
     T(ST_TEMP_IDENTITY, "identity-not-verified", "4.7.1", false, true,
       "sending identity not verified in Amazon SES for this region (check "
       "Region, the sandbox, verified identities)"),
+    T(ST_TEMP_STORE_CONFIG, "store-config-error", "4.3.5", false, true,
+      "local database misconfigured (DataDirectory, permissions)"),
 };
 
 const status_info_t *status_info(status_t st)

@@ -35,10 +35,13 @@
  *
  * DIAGNOSTICS
  *   STORE_OK / STORE_NOTFOUND / STORE_TEMPFAIL (deadlock, lock timeout,
- *   recovery in progress, I/O, permissions) / STORE_PERMFAIL (bad argument,
- *   record of an unknown version, corrupt record, write on a read-only
- *   handle). The message for store_strerror() is kept per thread. Berkeley
- *   DB's own error messages are captured into it, never printed.
+ *   recovery in progress, I/O, a full disk) / STORE_CONFIG (DataDirectory
+ *   missing or not a directory, permissions, a read-only file system, an
+ *   environment or database file this Berkeley DB cannot open) /
+ *   STORE_PERMFAIL (bad argument, record of an unknown version, corrupt
+ *   record, write on a read-only handle). The message of a failed call is
+ *   kept in its handle for store_strerror(); Berkeley DB's own error
+ *   messages are captured into it, never printed.
  */
 #include "config.h"
 
@@ -104,6 +107,8 @@ struct env {
 struct store {
     env_t *env;
     store_mode_t mode;
+    pthread_mutex_t errlock; /* err, written by any thread using the handle */
+    char err[512];           /* the message of the last failed call */
 };
 
 struct store_txn {
@@ -117,6 +122,8 @@ static env_t *envs;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static atomic_uint fork_gen; /* bumped in every child after fork() */
 
+/* The message of the operation in progress on this thread, until
+ * store_done() files it with the handle. */
 static _Thread_local char errmsg[512];
 static _Thread_local char bdbmsg[256];
 static _Thread_local int retryable;
@@ -164,10 +171,13 @@ store_status_t store_db_status(env_t *e, int ret, const char *what)
     case ENOMEM:
     case ENOSPC:
     case EIO:
+    case EAGAIN:
+        break;
     case EACCES:
     case EPERM:
     case ENOENT:
-    case EAGAIN:
+    case EROFS:
+        st = STORE_CONFIG;
         break;
     case EINVAL:
     case DB_VERIFY_BAD:
@@ -189,10 +199,45 @@ store_status_t store_db_status(env_t *e, int ret, const char *what)
     return st;
 }
 
-const char *store_strerror(const store_t *st)
+bool store_is_temporary(store_status_t rc)
 {
-    (void)st;
-    return errmsg[0] ? errmsg : "no error";
+    return rc == STORE_TEMPFAIL || rc == STORE_CONFIG;
+}
+
+status_t store_to_status(store_status_t rc)
+{
+    switch (rc) {
+    case STORE_OK:
+    case STORE_NOTFOUND:
+        return ST_OK;
+    case STORE_CONFIG:
+        return ST_TEMP_STORE_CONFIG;
+    default: /* a corrupt record is no reason to refuse mail either */
+        return ST_TEMP_STORE;
+    }
+}
+
+store_status_t store_done(store_t *st, store_status_t rc)
+{
+    if (rc != STORE_OK && st) {
+        pthread_mutex_lock(&st->errlock);
+        str_copy(st->err, errmsg, sizeof(st->err));
+        pthread_mutex_unlock(&st->errlock);
+    }
+    return rc;
+}
+
+const char *store_strerror(const store_t *cst)
+{
+    static _Thread_local char copy[sizeof(cst->err)];
+    store_t *st = (store_t *)cst; /* only the lock changes */
+
+    if (st == NULL)
+        return "no store";
+    pthread_mutex_lock(&st->errlock);
+    str_copy(copy, st->err[0] ? st->err : "no error", sizeof(copy));
+    pthread_mutex_unlock(&st->errlock);
+    return copy;
 }
 
 /* ---- names --------------------------------------------------------- */
@@ -268,19 +313,38 @@ static void fix_modes(const char *dir)
     closedir(d);
 }
 
+/* What a failed system call on DataDirectory says: a setup the operator
+ * must fix (permissions, a missing parent, a read-only file system) or a
+ * passing trouble. */
+static store_status_t errno_status(int err)
+{
+    switch (err) {
+    case EACCES:
+    case EPERM:
+    case ENOENT:
+    case ENOTDIR:
+    case EROFS:
+    case ELOOP:
+    case ENAMETOOLONG:
+        return STORE_CONFIG;
+    default:
+        return STORE_TEMPFAIL;
+    }
+}
+
 static store_status_t make_dir(const char *dir)
 {
     struct stat sb;
 
     if (stat(dir, &sb) == 0) {
         if (!S_ISDIR(sb.st_mode))
-            return store_fail(STORE_TEMPFAIL, "%s: not a directory", dir);
+            return store_fail(STORE_CONFIG, "%s: not a directory", dir);
         return STORE_OK;
     }
     if (errno != ENOENT)
-        return store_fail(STORE_TEMPFAIL, "%s: %s", dir, strerror(errno));
+        return store_fail(errno_status(errno), "%s: %s", dir, strerror(errno));
     if (mkdir(dir, 0770) < 0 && errno != EEXIST)
-        return store_fail(STORE_TEMPFAIL, "cannot create %s: %s", dir,
+        return store_fail(errno_status(errno), "cannot create %s: %s", dir,
                           strerror(errno));
     (void)chmod(dir, DIR_MODE);
     return STORE_OK;
@@ -418,9 +482,9 @@ static store_status_t env_open(env_t *e)
         return st;
     if (snprintf(path, sizeof(path), "%s/store.lock", e->dir) >=
         (int)sizeof(path))
-        return store_fail(STORE_PERMFAIL, "%s: path too long", e->dir);
+        return store_fail(STORE_CONFIG, "%s: path too long", e->dir);
     if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, FILE_MODE)) < 0)
-        return store_fail(STORE_TEMPFAIL, "%s: %s", path, strerror(errno));
+        return store_fail(errno_status(errno), "%s: %s", path, strerror(errno));
     while (flock(fd, LOCK_EX) < 0) {
         if (errno != EINTR) {
             st = store_fail(STORE_TEMPFAIL, "lock %s: %s", path,
@@ -448,8 +512,8 @@ static store_status_t env_open(env_t *e)
     dbenv->log_set_config(dbenv, DB_LOG_AUTO_REMOVE, 1);
     if ((ret = dbenv->open(dbenv, e->dir, flags, FILE_MODE)) != 0) {
         st = store_db_status(e, ret, e->dir);
-        if (st == STORE_PERMFAIL) /* a config-like problem: never bounce */
-            st = STORE_TEMPFAIL;
+        if (st == STORE_PERMFAIL) /* another version's environment, ... */
+            st = STORE_CONFIG;
         dbenv->close(dbenv, 0);
         dbenv = NULL;
         goto fail;
@@ -573,8 +637,8 @@ store_status_t store_env_db(env_t *e, int i, int rw, DB **out)
                             store_db_files[i]);
         } else {
             st = store_db_status(e, ret, store_db_files[i]);
-            if (st == STORE_PERMFAIL)
-                st = STORE_TEMPFAIL;
+            if (st == STORE_PERMFAIL) /* not a database we can open */
+                st = STORE_CONFIG;
         }
         goto done;
     }
@@ -692,6 +756,7 @@ store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
     }
     s->env = e;
     s->mode = mode;
+    pthread_mutex_init(&s->errlock, NULL);
     if (mode == STORE_READWRITE && !atomic_load(&e->keys_upgraded)) {
         size_t moved = 0;
         /* a failure is retried by the next read-write open */
@@ -716,6 +781,7 @@ void store_close(store_t *st)
     if (st == NULL)
         return;
     env_unref(st->env);
+    pthread_mutex_destroy(&st->errlock);
     free(st);
 }
 
@@ -727,11 +793,11 @@ store_status_t store_checkpoint(store_t *st)
     if (st == NULL)
         return store_fail(STORE_PERMFAIL, "no store");
     if ((rc = env_enter(st->env)) != STORE_OK)
-        return rc;
+        return store_done(st, rc);
     ret = st->env->dbenv->txn_checkpoint(st->env->dbenv, 0, 0, 0);
     rc = store_db_status(st->env, ret, "checkpoint");
     env_leave(st->env);
-    return rc;
+    return store_done(st, rc);
 }
 
 /* ---- running operations -------------------------------------------- */
@@ -741,15 +807,12 @@ typedef store_status_t (*store_op_fn)(env_t *e, DB_TXN *t, void *arg);
 /* Runs fn inside the caller's transaction, or (tx NULL) in a transaction
  * of its own for writes / none for reads, retrying deadlocks and a reopen
  * after recovery a few times. */
-store_status_t store_run(store_t *st, store_txn_t *tx, int write,
-                         store_op_fn fn, void *arg)
+static store_status_t run(store_t *st, store_txn_t *tx, int write,
+                          store_op_fn fn, void *arg)
 {
     store_status_t rc = STORE_TEMPFAIL;
-    env_t *e;
+    env_t *e = st->env;
 
-    if (st == NULL)
-        return store_fail(STORE_PERMFAIL, "no store");
-    e = st->env;
     if (write && st->mode != STORE_READWRITE)
         return store_fail(STORE_PERMFAIL, "store opened read-only");
     if (tx) {
@@ -796,7 +859,7 @@ store_status_t store_run(store_t *st, store_txn_t *tx, int write,
                 t->abort(t);
                 retryable = keep;
             }
-            if (write && rc != STORE_TEMPFAIL)
+            if (write && !store_is_temporary(rc))
                 env_checkpoint_soon(e);
         }
         env_leave(e);
@@ -811,6 +874,14 @@ store_status_t store_run(store_t *st, store_txn_t *tx, int write,
     return rc;
 }
 
+store_status_t store_run(store_t *st, store_txn_t *tx, int write,
+                         store_op_fn fn, void *arg)
+{
+    if (st == NULL)
+        return store_fail(STORE_PERMFAIL, "no store");
+    return store_done(st, run(st, tx, write, fn, arg));
+}
+
 store_status_t store_txn_begin(store_t *st, store_txn_t **out)
 {
     store_txn_t *tx;
@@ -821,19 +892,20 @@ store_status_t store_txn_begin(store_t *st, store_txn_t **out)
     if (st == NULL)
         return store_fail(STORE_PERMFAIL, "no store");
     if (st->mode != STORE_READWRITE)
-        return store_fail(STORE_PERMFAIL, "store opened read-only");
+        return store_done(st,
+                          store_fail(STORE_PERMFAIL, "store opened read-only"));
     if ((tx = calloc(1, sizeof(*tx))) == NULL)
-        return store_fail(STORE_TEMPFAIL, "out of memory");
+        return store_done(st, store_fail(STORE_TEMPFAIL, "out of memory"));
     if ((rc = env_enter(st->env)) != STORE_OK) {
         free(tx);
-        return rc;
+        return store_done(st, rc);
     }
     ret = st->env->dbenv->txn_begin(st->env->dbenv, NULL, &tx->txn, 0);
     tx->gen = atomic_load(&st->env->gen);
     env_leave(st->env);
     if (ret != 0) {
         free(tx);
-        return store_db_status(st->env, ret, "txn_begin");
+        return store_done(st, store_db_status(st->env, ret, "txn_begin"));
     }
     tx->st = st;
     atomic_fetch_add(&st->env->txns, 1);
@@ -845,13 +917,17 @@ store_status_t store_txn_begin(store_t *st, store_txn_t **out)
  * with the old environment and only forgotten. */
 static store_status_t txn_end(store_txn_t *tx, int commit)
 {
-    env_t *e = tx->st->env;
+    store_t *st = tx->st;
+    env_t *e = st->env;
     store_status_t rc;
     int ret = 0;
 
     if ((rc = env_enter(e)) != STORE_OK) {
-        if (commit)
-            rc = store_fail(STORE_TEMPFAIL, "commit: %s", store_strerror(NULL));
+        if (commit) {
+            char why[sizeof(errmsg)];
+            str_copy(why, errmsg, sizeof(why));
+            rc = store_fail(rc, "commit: %s", why);
+        }
         goto out;
     }
     if (tx->gen != atomic_load(&e->gen)) {
@@ -876,9 +952,12 @@ out:
 
 store_status_t store_txn_commit(store_txn_t *tx)
 {
+    store_t *st;
+
     if (tx == NULL)
         return store_fail(STORE_PERMFAIL, "no transaction");
-    return txn_end(tx, 1);
+    st = tx->st;
+    return store_done(st, txn_end(tx, 1));
 }
 
 void store_txn_abort(store_txn_t *tx)

@@ -84,7 +84,8 @@ store_status_t store_message_put(store_t *st, const char *ses_message_id,
     if (ses_message_id == NULL || *ses_message_id == '\0' ||
         strlen(ses_message_id) > STORE_MAX_ID || m == NULL ||
         m->nrcpts > MAX_RCPTS || (m->nrcpts && m->rcpts == NULL))
-        return store_fail(STORE_PERMFAIL, "store_message_put: bad arguments");
+        return store_done(
+            st, store_fail(STORE_PERMFAIL, "store_message_put: bad arguments"));
     /* a hint for DSNs and counters, written on the relay's delivery path:
      * not worth an fsync per message */
     return store_run(st, NULL, STORE_RUN_NOSYNC, op_msg_put, &a);
@@ -166,7 +167,8 @@ store_status_t store_message_get(store_t *st, const char *ses_message_id,
 
     if (out == NULL || ses_message_id == NULL || *ses_message_id == '\0' ||
         strlen(ses_message_id) > STORE_MAX_ID)
-        return store_fail(STORE_PERMFAIL, "store_message_get: bad arguments");
+        return store_done(
+            st, store_fail(STORE_PERMFAIL, "store_message_get: bad arguments"));
     *out = NULL;
     if ((rc = store_run(st, NULL, 0, op_msg_get, &a)) == STORE_OK)
         *out = a.out;
@@ -218,7 +220,8 @@ store_status_t store_seen_add(store_t *st, store_txn_t *tx, const char *id,
     store_status_t rc;
 
     if (!id_ok(id))
-        return store_fail(STORE_PERMFAIL, "store_seen_add: bad id");
+        return store_done(st,
+                          store_fail(STORE_PERMFAIL, "store_seen_add: bad id"));
     rc = store_run(st, tx, 1, op_seen_add, &a);
     if (fresh)
         *fresh = rc == STORE_OK && a.fresh;
@@ -248,7 +251,8 @@ store_status_t store_seen_get(store_t *st, const char *id)
     seen_arg_t a = {id, 0, 0};
 
     if (!id_ok(id))
-        return store_fail(STORE_PERMFAIL, "store_seen_get: bad id");
+        return store_done(st,
+                          store_fail(STORE_PERMFAIL, "store_seen_get: bad id"));
     return store_run(st, NULL, 0, op_seen_get, &a);
 }
 
@@ -322,7 +326,8 @@ store_status_t store_stats_add(store_t *st, store_txn_t *tx,
     stats_arg_t a = {config_set, when, which, n};
 
     if ((unsigned)which >= STAT__COUNT)
-        return store_fail(STORE_PERMFAIL, "store_stats_add: bad counter");
+        return store_done(
+            st, store_fail(STORE_PERMFAIL, "store_stats_add: bad counter"));
     return store_run(st, tx, 1, op_stats_add, &a);
 }
 
@@ -386,7 +391,8 @@ store_status_t store_stats_sum(store_t *st, int64_t from, int64_t to,
     stats_walk_t w;
 
     if (fn == NULL || to <= from)
-        return store_fail(STORE_PERMFAIL, "store_stats_sum: bad arguments");
+        return store_done(
+            st, store_fail(STORE_PERMFAIL, "store_stats_sum: bad arguments"));
     memset(&w, 0, sizeof(w));
     w.from_day = day_of(from);
     w.to_day = day_of(to - 1);

@@ -8,7 +8,8 @@
  *
  * DIAGNOSTICS
  *   As in ses_store.h; store_fail() and store_db_status() set the
- *   per-thread message and return the status given or mapped.
+ *   message of the operation in progress and return the status given or
+ *   mapped; store_done() files it with the handle.
  */
 #ifndef SES_STORE_INT_H
 #define SES_STORE_INT_H
@@ -48,8 +49,12 @@ store_status_t store_walk(env_t *e, int i, store_walk_fn fn, void *ctx);
 store_status_t store_supp_upgrade_keys(store_t *st, const char *dir,
                                        size_t *moved);
 
+/* store_fail() writes the message of the operation in progress (this
+ * thread's); every public function hands its failure to store_done(),
+ * which files that message with the handle for store_strerror(). */
 store_status_t store_fail(store_status_t st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+store_status_t store_done(store_t *st, store_status_t rc);
 store_status_t store_db_status(env_t *e, int ret, const char *what);
 store_status_t store_bad_version(const char *db, unsigned v);
 

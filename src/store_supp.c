@@ -137,9 +137,10 @@ store_status_t store_suppression_get(store_t *st, const char *addr,
     supp_arg_t a;
 
     if (out == NULL)
-        return store_fail(STORE_PERMFAIL, "store_suppression_get: no result");
+        return store_done(
+            st, store_fail(STORE_PERMFAIL, "store_suppression_get: no result"));
     if (supp_key(addr, a.key, &a.klen) < 0)
-        return store_fail(STORE_NOTFOUND, "not an address");
+        return store_done(st, store_fail(STORE_NOTFOUND, "not an address"));
     a.out = out;
     return store_run(st, NULL, 0, op_supp_get, &a);
 }
@@ -181,9 +182,11 @@ store_status_t store_suppression_put(store_t *st, store_txn_t *tx,
 
     if (s == NULL || s->reason < SUPP_BOUNCE || s->reason > SUPP_MANUAL ||
         s->source < SUPP_SRC_SES || s->source > SUPP_SRC_IMPORT)
-        return store_fail(STORE_PERMFAIL, "store_suppression_put: bad record");
+        return store_done(st, store_fail(STORE_PERMFAIL,
+                                         "store_suppression_put: bad record"));
     if (supp_key(addr, a.key, &a.klen) < 0)
-        return store_fail(STORE_PERMFAIL, "not an email address");
+        return store_done(st,
+                          store_fail(STORE_PERMFAIL, "not an email address"));
     a.in = s;
     return store_run(st, tx, 1, op_supp_put, &a);
 }
@@ -210,7 +213,8 @@ store_status_t store_suppression_del(store_t *st, store_txn_t *tx,
     supp_arg_t a;
 
     if (supp_key(addr, a.key, &a.klen) < 0)
-        return store_fail(STORE_NOTFOUND, "not an email address");
+        return store_done(st,
+                          store_fail(STORE_NOTFOUND, "not an email address"));
     a.when = when;
     return store_run(st, tx, 1, op_supp_del, &a);
 }
@@ -240,10 +244,11 @@ store_status_t store_suppression_get_state(store_t *st, const char *addr,
     store_status_t rc;
 
     if (out == NULL || flags == NULL)
-        return store_fail(STORE_PERMFAIL, "store_suppression_get_state: "
-                                          "no result");
+        return store_done(st, store_fail(STORE_PERMFAIL,
+                                         "store_suppression_get_state: "
+                                         "no result"));
     if (supp_key(addr, sa.a.key, &sa.a.klen) < 0)
-        return store_fail(STORE_NOTFOUND, "not an address");
+        return store_done(st, store_fail(STORE_NOTFOUND, "not an address"));
     sa.a.out = out;
     sa.flags = 0;
     if ((rc = store_run(st, NULL, 0, op_supp_state, &sa)) == STORE_OK)
@@ -273,7 +278,8 @@ store_status_t store_suppression_mark_synced(store_t *st, store_txn_t *tx,
     supp_arg_t a;
 
     if (supp_key(addr, a.key, &a.klen) < 0)
-        return store_fail(STORE_NOTFOUND, "not an email address");
+        return store_done(st,
+                          store_fail(STORE_NOTFOUND, "not an email address"));
     return store_run(st, tx, 1, op_supp_synced, &a);
 }
 
@@ -296,7 +302,8 @@ store_status_t store_suppression_purge(store_t *st, store_txn_t *tx,
     supp_arg_t a;
 
     if (supp_key(addr, a.key, &a.klen) < 0)
-        return store_fail(STORE_NOTFOUND, "not an email address");
+        return store_done(st,
+                          store_fail(STORE_NOTFOUND, "not an email address"));
     return store_run(st, tx, 1, op_supp_purge, &a);
 }
 typedef struct {
@@ -366,8 +373,9 @@ store_status_t store_suppression_each(store_t *st, int with_removed,
     supp_walk_t w = {with_removed, fn, ctx, 0};
 
     if (fn == NULL)
-        return store_fail(STORE_PERMFAIL,
-                          "store_suppression_each: no function");
+        return store_done(
+            st,
+            store_fail(STORE_PERMFAIL, "store_suppression_each: no function"));
     return store_run(st, NULL, 0, op_supp_each, &w);
 }
 
@@ -496,11 +504,12 @@ store_status_t store_supp_upgrade_keys(store_t *st, const char *dir,
     *moved = 0;
     if ((size_t)snprintf(mark, sizeof(mark), "%s/%s", dir, KEYS_MARK) >=
         sizeof(mark))
-        return store_fail(STORE_PERMFAIL, "DataDirectory path too long");
+        return store_done(
+            st, store_fail(STORE_PERMFAIL, "DataDirectory path too long"));
     if (access(mark, F_OK) == 0)
         return STORE_OK;
     if ((u = calloc(1, sizeof(*u))) == NULL)
-        return store_fail(STORE_TEMPFAIL, "out of memory");
+        return store_done(st, store_fail(STORE_TEMPFAIL, "out of memory"));
     for (;;) {
         u->n = 0;
         if ((rc = store_run(st, NULL, 0, op_upgrade_collect, u)) != STORE_OK ||
@@ -516,7 +525,8 @@ store_status_t store_supp_upgrade_keys(store_t *st, const char *dir,
     if (rc != STORE_OK && rc != STORE_NOTFOUND)
         return rc;
     if ((fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0660)) < 0)
-        return store_fail(STORE_TEMPFAIL, "%s: %s", mark, strerror(errno));
+        return store_done(
+            st, store_fail(STORE_TEMPFAIL, "%s: %s", mark, strerror(errno)));
     close(fd);
     return STORE_OK;
 }

@@ -109,7 +109,7 @@ int suppress_csv_parse(const char *line, char *addr, size_t addrlen,
             long long v = strtoll(f_time, &end, 10);
             if (*end == '\0' && v > 0 && v < 253402300800LL)
                 *when = v;
-            else if ((*when = note_time(f_time)) < 0) {
+            else if ((*when = time_parse_iso8601(f_time)) < 0) {
                 snprintf(err, errlen,
                          "timestamp \"%.40s\" is neither unix seconds nor "
                          "ISO 8601",

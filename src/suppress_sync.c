@@ -144,7 +144,7 @@ static int parse_page(const char *body, size_t len, list_t *l, char **next,
             double d = json_number_value(t);
             when = d > 0 && d < 1e13 ? (int64_t)d : 0;
         } else if (json_is_string(t))
-            when = note_time(json_string_value(t));
+            when = time_parse_iso8601(json_string_value(t));
         if (list_add(l, addr,
                      reason && str_iequal(reason, "COMPLAINT") ? SUPP_COMPLAINT
                                                                : SUPP_BOUNCE,
@@ -309,26 +309,26 @@ static void settle(sync_t *s, const entry_t *r, const entry_t *l)
     } else if (r) { /* removed here, still in SES */
         if (l->time >= r->time) {
             if (s->dry_run || (delete_remote(s, l->addr) == ST_OK &&
-                               store_suppression_purge(s->st, NULL, l->addr) !=
-                                   STORE_TEMPFAIL))
+                               !store_is_temporary(store_suppression_purge(
+                                   s->st, NULL, l->addr))))
                 done(s, "delete-remote", l->addr, &s->stats->deleted_remote);
         } else if (s->dry_run || add_here(s, r) == 0) {
             done(s, "restore", l->addr, &s->stats->restored);
         }
     } else if (l->removed) {
         if (s->dry_run ||
-            store_suppression_purge(s->st, NULL, l->addr) != STORE_TEMPFAIL)
+            !store_is_temporary(store_suppression_purge(s->st, NULL, l->addr)))
             done(s, "purge", l->addr, &s->stats->purged);
     } else if (store_suppression_get_state(s->st, l->addr, &cur, &flags) ==
                    STORE_OK &&
                (flags & STORE_SUPP_SYNCED)) {
         if (s->dry_run ||
-            store_suppression_purge(s->st, NULL, l->addr) != STORE_TEMPFAIL)
+            !store_is_temporary(store_suppression_purge(s->st, NULL, l->addr)))
             done(s, "remove-local", l->addr, &s->stats->removed_local);
     } else {
         if (s->dry_run || (push(s, l) == ST_OK &&
-                           store_suppression_mark_synced(
-                               s->st, NULL, l->addr) != STORE_TEMPFAIL))
+                           !store_is_temporary(store_suppression_mark_synced(
+                               s->st, NULL, l->addr))))
             done(s, "push", l->addr, &s->stats->pushed);
     }
 }
@@ -350,7 +350,7 @@ status_t suppress_sync(store_t *st, const aws_service_t *ses, http_t *http,
     rc = store_suppression_each(st, 1, collect_local, &local);
     if (rc != STORE_OK) {
         snprintf(err, errlen, "%s", store_strerror(st));
-        status = ST_TEMP_STORE;
+        status = store_to_status(rc);
         goto out;
     }
     qsort(remote.v, remote.n, sizeof(*remote.v), entry_cmp);

@@ -8,12 +8,39 @@
 #include "config.h"
 
 #include "ses_textfile.h"
+#include "ses_util.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The line errors of one file, "file:line: message" each on a line of
+ * its own in err, as many as fit with room left for the count of the
+ * others. */
+typedef struct {
+    const char *path;
+    char *err;
+    size_t errlen, off;
+    int n, dropped;
+} errs_t;
+
+#define ERRS_TAIL 64 /* room kept for "\nFILE: N more errors" */
+
+static void errs_add(errs_t *e, int lineno, const char *msg)
+{
+    char line[700];
+    int n = snprintf(line, sizeof(line), "%s%s:%d: %s", e->n ? "\n" : "",
+                     e->path, lineno, msg);
+
+    if (e->n == 0 ||
+        (n > 0 && e->off + (size_t)n + ERRS_TAIL + strlen(e->path) < e->errlen))
+        e->off = str_appendf(e->err, e->errlen, e->off, "%s", line);
+    else
+        e->dropped++;
+    e->n++;
+}
 
 conf_status_t textfile_each_line(const char *path, textfile_line_fn fn,
                                  void *ctx, struct stat *stp, char *err,
@@ -25,6 +52,7 @@ conf_status_t textfile_each_line(const char *path, textfile_line_fn fn,
     struct stat st;
     int lineno = 0;
     conf_status_t rc = CONF_INVALID;
+    errs_t errs = {path, err, errlen, 0, 0, 0};
 
     if ((fp = fopen(path, "r")) == NULL) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -42,6 +70,8 @@ conf_status_t textfile_each_line(const char *path, textfile_line_fn fn,
                  CONF_MAX_FILE);
         goto out;
     }
+    if (errlen)
+        err[0] = '\0';
     for (;;) {
         ssize_t n = getline(&line, &cap, fp);
 
@@ -55,23 +85,25 @@ conf_status_t textfile_each_line(const char *path, textfile_line_fn fn,
         }
         lineno++;
         if (n > CONF_MAX_LINE) {
-            snprintf(err, errlen, "%s:%d: line longer than %d bytes", path,
-                     lineno, CONF_MAX_LINE);
-            goto out;
+            snprintf(msg, sizeof(msg), "line longer than %d bytes",
+                     CONF_MAX_LINE);
+            errs_add(&errs, lineno, msg);
+            continue;
         }
         if (memchr(line, '\0', (size_t)n) != NULL) {
-            snprintf(err, errlen, "%s:%d: NUL byte in line", path, lineno);
-            goto out;
+            errs_add(&errs, lineno, "NUL byte in line");
+            continue;
         }
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             line[--n] = '\0';
         msg[0] = '\0';
-        if (!fn(ctx, line, lineno, msg, sizeof(msg))) {
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
-            goto out;
-        }
+        if (!fn(ctx, line, lineno, msg, sizeof(msg)))
+            errs_add(&errs, lineno, msg);
     }
-    rc = CONF_OK;
+    if (errs.dropped)
+        str_appendf(err, errlen, errs.off, "\n%s: %d more error%s", path,
+                    errs.dropped, errs.dropped > 1 ? "s" : "");
+    rc = errs.n ? CONF_INVALID : CONF_OK;
 out:
     free(line);
     fclose(fp);

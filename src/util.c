@@ -147,6 +147,21 @@ size_t str_copy(char *dst, const char *src, size_t size)
     return n;
 }
 
+size_t str_appendf(char *out, size_t outlen, size_t off, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (off >= outlen)
+        return off;
+    va_start(ap, fmt);
+    n = vsnprintf(out + off, outlen - off, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return off;
+    return (size_t)n < outlen - off ? off + (size_t)n : outlen;
+}
+
 char *str_trim(char *s)
 {
     char *e;
@@ -227,6 +242,48 @@ int str_errf(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
     str_sanitize(err);
     return -1;
+}
+
+int64_t time_parse_iso8601(const char *s)
+{
+    struct tm tm;
+    const char *p;
+    int64_t t;
+    int off = 0, n = 0;
+
+    if (s == NULL)
+        return -1;
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+        n != 19)
+        return -1;
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 ||
+        tm.tm_year < 1970)
+        return -1;
+    p = s + n;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    if ((*p == 'Z' && p[1] == '\0') || strcmp(p, "UTC") == 0) {
+        off = 0;
+    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' &&
+               strspn(p + 1, "0123456789") == 2 &&
+               strspn(p + 4, "0123456789") == 2) {
+        int hh = (p[1] - '0') * 10 + (p[2] - '0');
+        int mm = (p[4] - '0') * 10 + (p[5] - '0');
+        if (hh > 23 || mm > 59)
+            return -1;
+        off = (hh * 60 + mm) * 60 * (*p == '-' ? -1 : 1);
+    } else {
+        return -1;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    if ((t = (int64_t)timegm(&tm)) == -1)
+        return -1;
+    return t - off;
 }
 
 const char *time_format_utc(int64_t t, const char *fmt, char *out,

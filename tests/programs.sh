@@ -19,6 +19,7 @@ done
 
 printf 'Region eu-west-1\nConfigurationSet tx\n' > "$T/good.conf"
 printf 'Region eu-west-1\n\nBogusKey 1\n' > "$T/bad.conf"
+printf 'Mode sometimes\nRegion eu-west-1\nBogusKey 1\n' > "$T/bad2.conf"
 head -c 4096 /dev/urandom > "$T/binary.conf"
 : > "$T/empty.conf"
 
@@ -27,6 +28,11 @@ head -c 4096 /dev/urandom > "$T/binary.conf"
 out=$("$B/milter/ses-milter" -n -c "$T/bad.conf" 2>&1); rc=$?
 is "$rc" 78 "ses-milter -n exits 78 on an invalid config"
 like "$out" "$T/bad.conf:3: unknown key \"BogusKey\"" "ses-milter -n names file:line"
+out=$("$B/milter/ses-milter" -n -c "$T/bad2.conf" 2>&1)
+like "$out" "$T/bad2.conf:1: Mode must be one of" \
+    "ses-milter -n reports the first mistake of a file..."
+like "$out" "$T/bad2.conf:3: unknown key \"BogusKey\"" \
+    "... and every other one, each with its line"
 out=$("$B/milter/ses-milter" -n -c "$T/binary.conf" 2>&1); rc=$?
 is "$rc" 78 "ses-milter -n exits 78 on a binary file"
 out=$("$B/milter/ses-milter" -n -c "$T/missing.conf" 2>&1); rc=$?

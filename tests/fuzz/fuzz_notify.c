@@ -38,7 +38,7 @@ static void check_dsn(const note_t *n)
         rcpts[i].status = n->rcpts[i].status;
         rcpts[i].diagnostic = n->rcpts[i].diagnostic;
         rcpts[i].remote_mta = n->remote_mta_ip;
-        rcpts[i].last_attempt = note_time(n->event_time);
+        rcpts[i].last_attempt = time_parse_iso8601(n->event_time);
     }
     d.nrcpts = i;
     for (i = 0; i < n->nheaders && i < 16; i++) {

@@ -8,6 +8,8 @@
 #include "ses_conf.h"
 #include "ses_util.h"
 
+#include <sys/stat.h>
+
 typedef struct {
     const char *text;
     conf_status_t want;
@@ -213,6 +215,56 @@ static void test_error_names_file_and_line(void **state)
     free(path);
 }
 
+/* Every mistake of a file in one pass (OpenSMTPD style), each with its
+ * line, then the file is refused: -n and a reload show them all. */
+static void test_every_error_is_reported_with_its_line(void **state)
+{
+    char *path = tu_write_str("Bogus x\nRegion eu-west-1\nMode sometimes\n"
+                              "Region us-east-1\nMaxSendRate\n");
+    char err[1024], want[300];
+    conf_t *c = NULL;
+
+    chmod(path, 0666);
+    assert_int_equal(conf_load(path, &c, err, sizeof(err)), CONF_INVALID);
+    assert_null(c);
+    snprintf(want, sizeof(want),
+             "%s:1: unknown key \"Bogus\"\n"
+             "%s:3: Mode must be one of ",
+             path, path);
+    assert_memory_equal(err, want, strlen(want));
+    snprintf(want, sizeof(want),
+             "\n%s:4: Region is set twice (first at line 2)\n"
+             "%s:5: MaxSendRate needs a value\n"
+             "%s: refused: the file is writable by every user",
+             path, path, path);
+    assert_non_null(strstr(err, want));
+    unlink(path);
+    free(path);
+}
+
+/* Errors that do not fit are counted, never cut in the middle. */
+static void test_errors_beyond_the_buffer_are_counted(void **state)
+{
+    char text[2000] = "", err[256], want[300];
+    char *path, *last;
+    conf_t *c = NULL;
+
+    for (int i = 0; i < 40; i++)
+        strcat(text, "Bogus x\n");
+    path = tu_write_str(text);
+    assert_int_equal(conf_load(path, &c, err, sizeof(err)), CONF_INVALID);
+    assert_non_null((last = strrchr(err, '\n')));
+    snprintf(want, sizeof(want), "\n%s: ", path);
+    assert_memory_equal(last, want, strlen(want));
+    assert_non_null(strstr(last, " more errors"));
+    assert_true(atoi(last + strlen(want)) > 30);
+    snprintf(want, sizeof(want), "%s:1: unknown key \"Bogus\"\n%s:2: ", path,
+             path);
+    assert_memory_equal(err, want, strlen(want));
+    unlink(path);
+    free(path);
+}
+
 static void test_missing_file_is_nofile(void **state)
 {
     char err[512];
@@ -311,6 +363,8 @@ static void test_values_are_typed(void **state)
     conf_unref(c);
 }
 
+static holder_t current = HOLDER_INIT(&conf_holder_ops);
+
 static void test_snapshot_outlives_swap(void **state)
 {
     char err[512];
@@ -320,15 +374,45 @@ static void test_snapshot_outlives_swap(void **state)
         load_text("ConfigurationSet first\n", &a, err, sizeof(err)), CONF_OK);
     assert_int_equal(
         load_text("ConfigurationSet second\n", &b, err, sizeof(err)), CONF_OK);
-    conf_current_set(a);
-    held = conf_current(); /* a message in flight */
-    conf_current_set(b);   /* SIGHUP reload */
+    holder_publish(&current, a);
+    held = holder_get(&current); /* a message in flight */
+    holder_publish(&current, b); /* SIGHUP reload */
     assert_string_equal(conf_str(held, CK_CONFIGURATION_SET), "first");
     conf_unref(held);
-    held = conf_current();
+    held = holder_get(&current);
     assert_string_equal(conf_str(held, CK_CONFIGURATION_SET), "second");
     conf_unref(held);
-    conf_current_set(NULL);
+    holder_publish(&current, NULL);
+}
+
+/* A worker keeps its snapshot without a lock while it is current, and
+ * trades it for the new one at its next unit of work after a reload; the
+ * old one lives until its last holder lets go. */
+static void test_worker_reference_follows_reloads(void **state)
+{
+    char err[512];
+    conf_t *a = NULL, *b = NULL;
+    holder_ref_t w = {0};
+
+    assert_null(holder_acquire(&current, &w));
+    assert_int_equal(
+        load_text("ConfigurationSet first\n", &a, err, sizeof(err)), CONF_OK);
+    assert_int_equal(
+        load_text("ConfigurationSet second\n", &b, err, sizeof(err)), CONF_OK);
+    holder_publish(&current, a);
+    assert_ptr_equal(holder_acquire(&current, &w), a);
+    assert_true(holder_is_current(&current, &w));
+    assert_ptr_equal(holder_acquire(&current, &w), a); /* kept */
+    conf_ref(a); /* to look at it after the holders let go */
+    holder_publish(&current, b);
+    assert_false(holder_is_current(&current, &w));
+    assert_string_equal(conf_str(w.snap, CK_CONFIGURATION_SET), "first");
+    assert_ptr_equal(holder_acquire(&current, &w), b);
+    assert_string_equal(conf_str(w.snap, CK_CONFIGURATION_SET), "second");
+    holder_release(&current, &w);
+    assert_null(w.snap);
+    conf_unref(a); /* the last reference: freed (LeakSanitizer checks) */
+    holder_publish(&current, NULL);
 }
 
 int main(void)
@@ -339,6 +423,8 @@ int main(void)
         cmocka_unit_test(test_every_key_accepts_a_valid_value),
         cmocka_unit_test(test_config_lines_give_expected_results),
         cmocka_unit_test(test_error_names_file_and_line),
+        cmocka_unit_test(test_every_error_is_reported_with_its_line),
+        cmocka_unit_test(test_errors_beyond_the_buffer_are_counted),
         cmocka_unit_test(test_missing_file_is_nofile),
         cmocka_unit_test(test_directory_is_not_a_config),
         cmocka_unit_test(test_long_line_is_refused),
@@ -347,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_ten_megabyte_file_is_refused),
         cmocka_unit_test(test_values_are_typed),
         cmocka_unit_test(test_snapshot_outlives_swap),
+        cmocka_unit_test(test_worker_reference_follows_reloads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,6 +58,7 @@ static void test_config_and_credentials_never_bounce(void **state)
         ST_TEMP_THROTTLED,
         ST_TEMP_QUOTA,
         ST_TEMP_STORE,
+        ST_TEMP_STORE_CONFIG,
     };
     for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
         assert_true(status_is_temporary(never[i]));

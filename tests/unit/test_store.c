@@ -10,6 +10,7 @@
 
 #include <db.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -301,6 +302,78 @@ static void test_readonly_handle_sees_writes_and_refuses_its_own(void **state)
     dir_free(dir);
 }
 
+/* A setup the operator must fix is STORE_CONFIG, apart from passing
+ * trouble (STORE_TEMPFAIL), as Postfix's DICT_ERR_CONFIG and
+ * DICT_ERR_RETRY; neither refuses mail. */
+static void test_setup_problems_are_config_errors(void **state)
+{
+    char *dir = dir_new(), path[600], err[256];
+    store_t *none = NULL;
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%.*s/plain-file",
+             (int)(strrchr(dir, '/') - dir), dir);
+    assert_non_null((fp = fopen(path, "w")));
+    fclose(fp);
+    assert_int_equal(store_open(path, STORE_READONLY, &none, err, sizeof(err)),
+                     STORE_CONFIG);
+    assert_non_null(strstr(err, "not a directory"));
+    snprintf(path, sizeof(path), "%.*s/no-parent/data",
+             (int)(strrchr(dir, '/') - dir), dir);
+    assert_int_equal(store_open(path, STORE_READWRITE, &none, err, sizeof(err)),
+                     STORE_CONFIG);
+    assert_non_null(strstr(err, "no-parent"));
+    assert_null(none);
+
+    assert_true(store_is_temporary(STORE_CONFIG));
+    assert_true(store_is_temporary(STORE_TEMPFAIL));
+    assert_false(store_is_temporary(STORE_PERMFAIL));
+    assert_int_equal(store_to_status(STORE_CONFIG), ST_TEMP_STORE_CONFIG);
+    assert_int_equal(store_to_status(STORE_TEMPFAIL), ST_TEMP_STORE);
+    assert_int_equal(store_to_status(STORE_PERMFAIL), ST_TEMP_STORE);
+    assert_int_equal(store_to_status(STORE_NOTFOUND), ST_OK);
+    assert_true(status_is_temporary(ST_TEMP_STORE_CONFIG));
+    assert_true(status_info(ST_TEMP_STORE_CONFIG)->loud);
+    assert_string_not_equal(status_info(ST_TEMP_STORE_CONFIG)->name,
+                            status_info(ST_TEMP_STORE)->name);
+    dir_free(dir);
+}
+
+static void *strerror_elsewhere(void *arg)
+{
+    return (void *)strdup(store_strerror(arg));
+}
+
+/* The message of a failed call stays with its handle: another handle's
+ * failure does not replace it, and another thread reads it. */
+static void test_error_text_belongs_to_its_handle(void **state)
+{
+    char *dir = dir_new(), *other = dir_new(), err[256];
+    store_t *rw = open_rw(dir), *ro = NULL;
+    suppression_t s = supp(SUPP_BOUNCE, SUPP_SRC_FEEDBACK, 1, 1);
+    pthread_t t;
+    void *text;
+
+    assert_int_equal(store_open(other, STORE_READONLY, &ro, err, sizeof(err)),
+                     STORE_OK);
+    assert_string_equal(store_strerror(ro), "no error");
+    assert_int_equal(store_suppression_put(ro, NULL, "w@example.com", &s),
+                     STORE_PERMFAIL);
+    assert_int_equal(store_suppression_put(rw, NULL, "no-at-sign", &s),
+                     STORE_PERMFAIL);
+    assert_non_null(strstr(store_strerror(ro), "read-only"));
+    assert_non_null(strstr(store_strerror(rw), "not an email address"));
+    assert_int_equal(pthread_create(&t, NULL, strerror_elsewhere, ro), 0);
+    assert_int_equal(pthread_join(t, &text), 0);
+    assert_non_null(strstr(text, "read-only"));
+    free(text);
+    assert_string_equal(store_strerror(NULL), "no store");
+    store_close(rw);
+    store_close(ro);
+    dir_free(dir);
+    dir_free(other);
+}
+
 static void test_one_environment_however_the_directory_is_spelled(void **state)
 {
     char *dir = dir_new(), other[600], err[256];
@@ -397,7 +470,7 @@ static void test_bad_arguments_are_errors_not_crashes(void **state)
     assert_null(none);
     assert_int_equal(store_open("/proc/ses-no-such", STORE_READWRITE, &none,
                                 err, sizeof(err)),
-                     STORE_TEMPFAIL);
+                     STORE_CONFIG);
     assert_non_null(strstr(err, "/proc/ses-no-such"));
     store_close(NULL);
     store_txn_abort(NULL);
@@ -881,6 +954,8 @@ int main(void)
         cmocka_unit_test(
             test_readonly_handle_sees_a_database_created_after_its_miss),
         cmocka_unit_test(test_one_environment_however_the_directory_is_spelled),
+        cmocka_unit_test(test_setup_problems_are_config_errors),
+        cmocka_unit_test(test_error_text_belongs_to_its_handle),
         cmocka_unit_test(test_bad_arguments_are_errors_not_crashes),
         cmocka_unit_test(test_message_map_round_trip),
         cmocka_unit_test(test_seen_is_recorded_once),

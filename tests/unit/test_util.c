@@ -93,6 +93,55 @@ static void test_trim_and_sanitize(void **state)
     assert_string_equal(b, "ok??bad??");
 }
 
+/* A loop of appends stops at the end of the buffer: the offset never
+ * passes it, the text stays terminated. */
+static void test_appendf_stops_at_the_end(void **state)
+{
+    char out[8];
+    size_t o = 0;
+
+    for (int i = 0; i < 5; i++)
+        o = str_appendf(out, sizeof(out), o, "%s<%d>", i ? "," : "", i);
+    assert_int_equal(o, sizeof(out));
+    assert_string_equal(out, "<0>,<1>");
+    assert_int_equal(str_appendf(out, sizeof(out), o, "more"), sizeof(out));
+    assert_string_equal(out, "<0>,<1>");
+    o = str_appendf(out, sizeof(out), 0, "ab");
+    assert_int_equal(o, 2);
+    assert_int_equal(str_appendf(out, sizeof(out), o, "cd"), 4);
+    assert_string_equal(out, "abcd");
+}
+
+/* One parser serves SES notifications, the suppression CSV and AWS
+ * credential expiry times. */
+static void test_iso8601_times_parse(void **state)
+{
+    static const struct {
+        const char *in;
+        int64_t want;
+    } cases[] = {
+        {"2016-01-27T14:59:38.237Z", 1453906778},  /* SES event time */
+        {"2016-01-27T14:59:38Z", 1453906778},      /* CSV, IMDS */
+        {"2016-01-27T15:59:38+01:00", 1453906778}, /* an offset */
+        {"2016-01-27T14:59:38+00:00", 1453906778}, /* credential_process */
+        {"2016-01-27T14:59:38UTC", 1453906778}, /* accepted for credentials */
+        {"2016-01-27 14:59:38Z", -1},
+        {"2016-13-27T14:59:38Z", -1},
+        {"2016-01-27T14:59:38", -1},
+        {"2016-01-27T14:59:38+1:00", -1},
+        {"16-01-27T14:59:38Z", -1},
+        {"1969-12-31T23:59:59Z", -1},
+        {"", -1},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (time_parse_iso8601(cases[i].in) != cases[i].want)
+            fail_msg("%s: %lld, want %lld", cases[i].in,
+                     (long long)time_parse_iso8601(cases[i].in),
+                     (long long)cases[i].want);
+    assert_int_equal(time_parse_iso8601(NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -102,6 +151,8 @@ int main(void)
         cmocka_unit_test(test_units_parse),
         cmocka_unit_test(test_loopback_hosts_are_recognised),
         cmocka_unit_test(test_trim_and_sanitize),
+        cmocka_unit_test(test_iso8601_times_parse),
+        cmocka_unit_test(test_appendf_stops_at_the_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
