@@ -25,15 +25,30 @@
  * TLS, timeouts, resets, HTTP 5xx). Throttling, quotas, credentials and
  * every answer about the message or the account stay in the region.
  *
+ * Failover breakers. With more than one route, each route but the last
+ * has a host-wide breaker (ses_breaker.h, scope BREAKER_REGION, keyed by
+ * region, or "*" and the endpoint id for the global endpoint) in the
+ * hoststate the caller gives routes_use_state(): every ses-relay of the
+ * host, pipe mode or LMTP, shares it. A route whose region failed over is
+ * skipped for FailoverProbeInterval; then one delivery of the host probes
+ * it (the others keep skipping it until that probe is back or its lease,
+ * Timeout twice plus ConnectTimeout, runs out). Any answer from SES that is
+ * not a regional failure closes it again - that is the failback; a
+ * regional failure opens it for another interval (never longer, so
+ * traffic returns within one FailoverProbeInterval of the recovery). The
+ * check of a closed breaker is one lock-free read of shared memory.
+ *
  * DIAGNOSTICS
  *   routes_new() returns NULL with the reason in err (a bad URL, an ARN
  *   missing for a route, a RegionEndpoint for a region not sent to). The
- *   other functions cannot fail.
+ *   other functions cannot fail; a breaker that cannot be written simply
+ *   does not hold. Nothing here logs: routes_outcome() says what to log.
  */
 #ifndef SES_ROUTE_H
 #define SES_ROUTE_H
 
 #include "ses_aws.h"
+#include "ses_breaker.h"
 #include "ses_conf.h"
 #include "ses_creds.h"
 #include "ses_ratelimit.h"
@@ -67,6 +82,32 @@ const ses_route_t *routes_at(const routes_t *r, size_t i);
 /* True when status st (with the answer resp) says the route's region is
  * failing, so the message may go to the next route. */
 bool route_fails_over(status_t st);
+
+/* The host-wide state for the failover breakers (not owned; NULL: none,
+ * every route is always tried in order). */
+void routes_use_state(routes_t *r, hoststate_t *hs);
+
+typedef enum {
+    ROUTE_TRY,   /* call it */
+    ROUTE_PROBE, /* call it: this delivery probes the failing region */
+    ROUTE_SKIP,  /* its region is failing: go on to the next route */
+} route_verdict_t;
+
+/* Before a call through route i; info (may be NULL) says why for
+ * ROUTE_SKIP and ROUTE_PROBE. The last route is never skipped. */
+route_verdict_t routes_check(routes_t *r, size_t i, breaker_info_t *info);
+
+typedef enum {
+    ROUTE_QUIET,     /* nothing to log */
+    ROUTE_OPENED,    /* this call opened the region's breaker: log it */
+    ROUTE_RECOVERED, /* this call closed it: traffic is back */
+} route_event_t;
+
+/* After a call through route i that was given verdict v: st its status,
+ * answered true when SES sent an HTTP answer, detail the text. */
+route_event_t routes_outcome(routes_t *r, size_t i, route_verdict_t v,
+                             status_t st, bool answered, const char *detail,
+                             breaker_info_t *info);
 
 /* The ARN of `key` (FromArn, SourceArn, ReturnPathArn) for region ("*":
  * the global endpoint), or NULL when the key has none for it. */

@@ -5,8 +5,9 @@
  *
  * routes_new() builds the ordered route list from Region/EndpointId,
  * Endpoint, FailoverRegion and RegionEndpoint, with each route's identity
- * ARNs; route_fails_over() is the rule for moving on to the next route.
- * See ses_route.h.
+ * ARNs; route_fails_over() is the rule for moving on to the next route;
+ * routes_check() and routes_outcome() keep each region's failover breaker
+ * (breaker.c, scope BREAKER_REGION). See ses_route.h.
  *
  * DIAGNOSTICS
  *   routes_new() returns NULL and says why in err; nothing here logs.
@@ -23,6 +24,9 @@
 struct routes {
     size_t n;
     ses_route_t r[ROUTES_MAX];
+    char id[128]; /* EndpointId, "" for none */
+    hoststate_t *hs;
+    breaker_policy_t policy;
 };
 
 static const struct {
@@ -118,6 +122,12 @@ routes_t *routes_new(const conf_t *conf, creds_provider_t *creds,
         return NULL;
     }
     aws_region(conf, region, sizeof(region));
+    str_copy(rs->id, id ? id : "", sizeof(rs->id));
+    rs->policy.first_ms = rs->policy.max_ms =
+        conf_int(conf, CK_FAILOVER_PROBE_INTERVAL);
+    rs->policy.probe_ms =
+        2 * conf_int(conf, CK_TIMEOUT) + conf_int(conf, CK_CONNECT_TIMEOUT);
+    rs->policy.threshold = 1;
     if (id) {
         snprintf(url, sizeof(url), "https://%s.endpoints.email.amazonaws.com",
                  id);
@@ -178,6 +188,59 @@ void routes_free(routes_t *rs)
     for (size_t i = 0; i < rs->n; i++)
         aws_service_free(rs->r[i].aws);
     free(rs);
+}
+
+void routes_use_state(routes_t *rs, hoststate_t *hs)
+{
+    rs->hs = hs;
+}
+
+/* Route i's breaker: its region ("*" for the global endpoint, named by its
+ * id). */
+static breaker_key_t route_key(const routes_t *rs, size_t i)
+{
+    bool global = strcmp(rs->r[i].region, "*") == 0;
+
+    return (breaker_key_t){rs->r[i].region, BREAKER_REGION,
+                           global ? rs->id : ""};
+}
+
+route_verdict_t routes_check(routes_t *rs, size_t i, breaker_info_t *info)
+{
+    breaker_key_t k;
+
+    if (rs->hs == NULL || i + 1 >= rs->n)
+        return ROUTE_TRY;
+    k = route_key(rs, i);
+    switch (breaker_check(rs->hs, &k, &rs->policy, info)) {
+    case BREAKER_HOLD:
+        return ROUTE_SKIP;
+    case BREAKER_PROBE:
+        return ROUTE_PROBE;
+    case BREAKER_PASS:
+        break;
+    }
+    return ROUTE_TRY;
+}
+
+route_event_t routes_outcome(routes_t *rs, size_t i, route_verdict_t v,
+                             status_t st, bool answered, const char *detail,
+                             breaker_info_t *info)
+{
+    breaker_key_t k;
+
+    if (rs->hs == NULL || i + 1 >= rs->n || v == ROUTE_SKIP)
+        return ROUTE_QUIET;
+    k = route_key(rs, i);
+    if (route_fails_over(st))
+        return breaker_trip(rs->hs, &k, &rs->policy, st, detail, info)
+                   ? ROUTE_OPENED
+                   : ROUTE_QUIET;
+    if (st == ST_OK || answered) /* SES is there and answering */
+        return breaker_close(rs->hs, &k, info) ? ROUTE_RECOVERED : ROUTE_QUIET;
+    if (v == ROUTE_PROBE) /* said nothing about the region */
+        breaker_release(rs->hs, &k);
+    return ROUTE_QUIET;
 }
 
 size_t routes_count(const routes_t *rs)

@@ -26,6 +26,7 @@
 #include "ses_ses.h"
 #include "ses_addr.h"
 #include "ses_aws.h"
+#include "ses_hoststate.h"
 #include "ses_http.h"
 #include "ses_jsonlimit.h"
 #include "ses_log.h"
@@ -41,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RAW_MARKER "@@ses-milter-raw-data@@"
@@ -106,6 +108,29 @@ static void rate_share(const conf_t *conf)
         log_warning(NULL, "MaxSendRate is paced by this process alone: %s",
                     err);
     }
+}
+
+/* ---- failover state: one per process, shared with the host ---- */
+
+static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
+static hoststate_t *host_state;
+
+/* DataDirectory/hoststate, opened once per process; when it cannot be,
+ * this process's own memory (said once). */
+static hoststate_t *ses_hoststate(const conf_t *conf)
+{
+    char err[512];
+
+    pthread_mutex_lock(&host_lock);
+    if (host_state == NULL &&
+        hoststate_open(conf_str(conf, CK_DATA_DIRECTORY), &host_state, err,
+                       sizeof(err)) != HOSTSTATE_OK) {
+        log_warning(NULL, "failover breakers are this process's alone: %s",
+                    err);
+        host_state = hoststate_open_private();
+    }
+    pthread_mutex_unlock(&host_lock);
+    return host_state;
 }
 
 /* ---- v2 ---- */
@@ -292,6 +317,8 @@ ses_client_t *ses_client_new(conf_t *conf, creds_provider_t *creds, char *err,
     rate_share(conf);
     if ((c->routes = routes_new(conf, creds, send_rate, err, errlen)) == NULL)
         goto fail;
+    if (routes_count(c->routes) > 1) /* failover: breakers per region */
+        routes_use_state(c->routes, ses_hoststate(conf));
     c->http = http_new((long)conf_int(conf, CK_CONNECT_TIMEOUT),
                        (long)conf_int(conf, CK_TIMEOUT));
     if (c->http == NULL) {
@@ -557,7 +584,8 @@ static bool region_give_up(void *ctx, status_t st, const aws_response_t *resp)
 static status_t send_call(ses_client_t *c, const ses_message_t *m,
                           const send_opts_t *o, const size_t *idx, size_t n,
                           bool can_move, char *message_id, size_t idlen,
-                          char *detail, size_t dlen, bool *ambiguous)
+                          char *detail, size_t dlen, bool *ambiguous,
+                          bool *answered)
 {
     char *prefix = NULL, *suffix = NULL;
     body_t *body = calloc(1, sizeof(*body));
@@ -566,7 +594,7 @@ static status_t send_call(ses_client_t *c, const ses_message_t *m,
     aws_response_t resp;
     status_t st = ST_TEMP_RESOURCE;
 
-    *ambiguous = false;
+    *ambiguous = *answered = false;
     aws_response_init(&resp);
     if (body == NULL ||
         c->api->envelope(c, m, o, idx, n, &prefix, &suffix) < 0) {
@@ -596,6 +624,7 @@ static status_t send_call(ses_client_t *c, const ses_message_t *m,
     rq.give_up_ctx = &can_move;
     st = aws_call(o->route->aws, c->http, &rq, &resp);
     *ambiguous = resp.ambiguous;
+    *answered = resp.http_code != 0;
     if (st == ST_OK && c->api->message_id(&resp.body, message_id, idlen) < 0) {
         snprintf(detail, dlen, "SES answered %ld without a MessageId",
                  resp.http_code);
@@ -617,10 +646,12 @@ out:
 }
 
 /* One message to the recipients idx[0..n): through the primary route, and
- * while a region is failing (route_fails_over()) through the next one. A
- * message refused, throttled or accepted is never sent elsewhere; after an
- * ambiguous failure (the request was sent, no answer came) the next region
- * may deliver a second copy, which the log line says. */
+ * while a region is failing (route_fails_over()) through the next one;
+ * routes whose host-wide failover breaker is open are skipped (one
+ * delivery probes them after FailoverProbeInterval). A message refused,
+ * throttled or accepted is never sent elsewhere; after an ambiguous
+ * failure (the request was sent, no answer came) the next region may
+ * deliver a second copy, which the log line says. */
 static status_t send_batch(ses_client_t *c, const ses_message_t *m,
                            const send_opts_t *o, const size_t *idx, size_t n,
                            char *message_id, size_t idlen, char *detail,
@@ -631,11 +662,41 @@ static status_t send_batch(ses_client_t *c, const ses_message_t *m,
     send_opts_t ro = *o;
 
     for (size_t i = 0; i < nroutes; i++) {
-        bool last = i + 1 == nroutes, ambiguous;
+        bool last = i + 1 == nroutes, ambiguous, answered;
+        breaker_info_t info;
+        route_verdict_t v = routes_check(c->routes, i, &info);
 
         ro.route = routes_at(c->routes, i);
+        if (v == ROUTE_SKIP) {
+            log_debug(m->queue_id,
+                      "SES %s skipped: failing since %lld s (%s); next "
+                      "probe in %lld ms",
+                      ro.route->name, (long long)(time(NULL) - info.since),
+                      info.reason, (long long)info.left_ms);
+            continue;
+        }
+        if (v == ROUTE_PROBE)
+            log_info(m->queue_id, "probing SES %s, failing since %lld s",
+                     ro.route->name, (long long)(time(NULL) - info.since));
         st = send_call(c, m, &ro, idx, n, !last, message_id, idlen, detail,
-                       dlen, &ambiguous);
+                       dlen, &ambiguous, &answered);
+        switch (routes_outcome(c->routes, i, v, st, answered, detail, &info)) {
+        case ROUTE_OPENED:
+            log_error(m->queue_id,
+                      "SES %s is failing (%s): mail goes to %s, and %s is "
+                      "probed again in %lld ms",
+                      ro.route->name, detail, routes_at(c->routes, i + 1)->name,
+                      ro.route->name, (long long)info.interval_ms);
+            break;
+        case ROUTE_RECOVERED:
+            log_notice(m->queue_id,
+                       "SES %s answers again after %lld s: mail goes there "
+                       "again",
+                       ro.route->name, (long long)(time(NULL) - info.since));
+            break;
+        case ROUTE_QUIET:
+            break;
+        }
         if (!route_fails_over(st)) {
             if (st == ST_OK && i > 0)
                 log_info(m->queue_id, "sent through failover region %s",

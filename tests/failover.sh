@@ -5,7 +5,10 @@
 # connection refused, repeated 503 and timeouts, with that region's ARN and
 # the tenant; never on MessageRejected or throttling; a single 503 is
 # retried in the primary. Each case counts what each region received (the
-# "sent twice" figure).
+# "sent twice" figure). The host-wide breaker: once the primary failed,
+# the next deliveries (other processes, the LMTP server) skip it, one
+# probes it after FailoverProbeInterval, and traffic returns (failback).
+# ses-suppress regions checks both regions' setup.
 . "${top_srcdir:-.}/tests/lib.sh"
 . "$top_srcdir/tests/sesd/lib.sh"
 sesd_need
@@ -31,8 +34,10 @@ reset_both() { on A sesd_reset; on B sesd_reset; }
 # conf NAME PRIMARY_URL [LINES...]
 conf() {
     _n=$1 _p=$2; shift 2
+    mkdir -p "$T/d-$_n"
     sesd_relay_conf "$T/$_n.conf" "Endpoint $_p" "FailoverRegion eu-west-1" \
         "RegionEndpoint eu-west-1 $B_URL" "Timeout 2s" "RetryTime 4s" \
+        "DataDirectory $T/d-$_n" "FailoverProbeInterval 2s" \
         "TenantName acme" \
         "FromArn arn:aws:ses:us-east-1:123456789012:identity/example.com arn:aws:ses:eu-west-1:123456789012:identity/example.com" \
         "$@"
@@ -90,7 +95,7 @@ figures=""
 for mode in pipe lmtp; do
     # connection refused in the primary: straight to eu-west-1
     reset_both
-    conf refused "$DEAD_URL"; use $mode refused
+    conf $mode-refused "$DEAD_URL"; use $mode $mode-refused
     deliver $mode "$mode-REFUSED"
     is "$RC" 0 "$mode: primary refuses connections: the message is sent"
     is "$(sent_in B)" 1 "$mode: ... through the failover region"
@@ -103,7 +108,7 @@ for mode in pipe lmtp; do
 
     # repeated 503: two tries in the primary, then eu-west-1, sent once
     reset_both
-    conf a "$A_URL"; use $mode a
+    conf $mode-503 "$A_URL"; use $mode $mode-503
     on A sesd_fault '{"route": "ses-send-v2", "count": -1, "status": 503, "error": "ServiceUnavailable", "message": "unavailable"}'
     deliver $mode "$mode-503"
     is "$RC" 0 "$mode: repeated 503 in the primary: the message is sent"
@@ -114,8 +119,29 @@ for mode in pipe lmtp; do
        "$mode: the failover is logged with its reason"
     figures="$figures $mode:503=${DT}s/dup=0"
 
+    # the breaker: the next delivery skips the failing primary at once
+    deliver $mode "$mode-SKIP"
+    is "$RC $(on A sesd_send_count) $(sent_in B)" "0 2 2" \
+       "$mode: the next delivery skips the failing primary (host-wide breaker)"
+    figures="$figures $mode:breaker-open=${DT}s/dup=0"
+    # failback: the primary recovers; within FailoverProbeInterval (2s) one
+    # delivery probes it, and traffic is back
+    on A sesd_reset
+    t_rec=$($PY -c 'import time; print(time.monotonic())')
+    sleep 2.2
+    deliver $mode "$mode-PROBE"
+    is "$RC $(sent_in A) $(sent_in B)" "0 1 2" \
+       "$mode: after FailoverProbeInterval a delivery probes the primary: sent there"
+    like "$(cat "$T/relay.log")" "SES us-east-1 answers again after [0-9]+ s: mail goes there again" \
+       "$mode: the failback is logged"
+    deliver $mode "$mode-BACK"
+    is "$(sent_in A) $(sent_in B)" "2 2" "$mode: the next delivery goes to the primary again"
+    FB=$($PY -c "import time; print('%.1f' % (time.monotonic() - $t_rec))")
+    figures="$figures $mode:failback-within=${FB}s"
+
     # one 503 only: retried in the primary, nothing goes to eu-west-1
     reset_both
+    conf $mode-one503 "$A_URL"; use $mode $mode-one503
     on A sesd_fault '{"route": "ses-send-v2", "count": 1, "status": 503, "error": "ServiceUnavailable", "message": "unavailable"}'
     deliver $mode "$mode-one503"
     is "$RC $(sent_in A) $(sent_in B)" "0 1 0" \
@@ -123,6 +149,7 @@ for mode in pipe lmtp; do
 
     # timeout, the primary never acting: one timeout, then eu-west-1
     reset_both
+    conf $mode-timeout "$A_URL"; use $mode $mode-timeout
     on A sesd_fault '{"route": "ses-send-v2", "count": -1, "delay": 3, "status": 503, "error": "ServiceUnavailable", "message": "late"}'
     deliver $mode "$mode-TIMEOUT"
     is "$RC $(sent_in A) $(sent_in B)" "0 0 1" \
@@ -131,6 +158,7 @@ for mode in pipe lmtp; do
 
     # timeout after the primary took the message (ambiguous): a second copy
     reset_both
+    conf $mode-ambig "$A_URL"; use $mode $mode-ambig
     on A sesd_state '{"fault_mix": {"seed": 1, "routes": ["ses-send-v2"], "slow": 1.0, "slow_delay": 3}}'
     deliver $mode "$mode-AMBIG"
     is "$RC $(sent_in A) $(sent_in B)" "0 1 1" \
@@ -142,6 +170,7 @@ for mode in pipe lmtp; do
 
     # MessageRejected: refused in the primary, never tried elsewhere
     reset_both
+    conf $mode-reject "$A_URL"; use $mode $mode-reject
     on A sesd_fault '{"route": "ses-send-v2", "count": -1, "status": 400, "error": "MessageRejected", "message": "Email rejected per SES policy"}'
     deliver $mode "$mode-REJECT"
     is "$RC $(sent_in B) $(on B sesd_send_count)" "69 0 0" \
@@ -149,6 +178,7 @@ for mode in pipe lmtp; do
 
     # throttling: waits in the primary, never fails over
     reset_both
+    conf $mode-throttle "$A_URL"; use $mode $mode-throttle
     on A sesd_fault '{"route": "ses-send-v2", "count": -1, "status": 429, "error": "TooManyRequestsException", "message": "Maximum sending rate exceeded."}'
     deliver $mode "$mode-THROTTLE"
     is "$RC $(on B sesd_send_count)" "75 0" \

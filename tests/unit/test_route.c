@@ -7,6 +7,7 @@
 
 #include "testutil.h"
 #include "ses_aws.h"
+#include "ses_hoststate.h"
 #include "ses_route.h"
 
 static conf_t *conf_text(const char *text)
@@ -128,6 +129,75 @@ static void test_only_a_failing_region_fails_over(void **state)
         assert_false(route_fails_over(stays[i]));
 }
 
+static int64_t fake_now;
+static int64_t fake_clock(void)
+{
+    return fake_now;
+}
+
+static void test_failover_breaker_skips_probes_and_fails_back(void **state)
+{
+    conf_t *c = conf_text("Region us-east-1\n"
+                          "FailoverRegion eu-west-1 us-west-2\n"
+                          "FailoverProbeInterval 10s\n");
+    char err[256];
+    routes_t *r = routes_new(c, NULL, NULL, err, sizeof(err));
+    hoststate_t *hs = hoststate_open_private();
+    breaker_info_t info;
+
+    (void)state;
+    assert_non_null(r);
+    assert_non_null(hs);
+    fake_now = 1000000;
+    hoststate_set_clock(hs, fake_clock);
+    routes_use_state(r, hs);
+
+    assert_int_equal(routes_check(r, 0, &info), ROUTE_TRY);
+    /* throttling and refusals say nothing against the region */
+    assert_int_equal(routes_outcome(r, 0, ROUTE_TRY, ST_TEMP_THROTTLED, true,
+                                    "slow down", &info),
+                     ROUTE_QUIET);
+    assert_int_equal(routes_check(r, 0, &info), ROUTE_TRY);
+    /* a regional failure opens it, once */
+    assert_int_equal(
+        routes_outcome(r, 0, ROUTE_TRY, ST_TEMP_SERVER, true, "SES 503", &info),
+        ROUTE_OPENED);
+    assert_int_equal(info.interval_ms, 10000);
+    assert_int_equal(routes_check(r, 0, &info), ROUTE_SKIP);
+    assert_string_equal(info.reason, "SES 503");
+    assert_int_equal(routes_check(r, 1, &info), ROUTE_TRY);
+    /* the last route is never skipped, its failures open nothing */
+    assert_int_equal(routes_outcome(r, 2, ROUTE_TRY, ST_TEMP_CONNECT, false,
+                                    "refused", &info),
+                     ROUTE_QUIET);
+    assert_int_equal(routes_check(r, 2, &info), ROUTE_TRY);
+
+    /* after the interval one caller probes; the others still skip */
+    fake_now += 10001;
+    assert_int_equal(routes_check(r, 0, &info), ROUTE_PROBE);
+    assert_int_equal(routes_check(r, 0, &info), ROUTE_SKIP);
+    /* a probe that failed again: another interval, not a longer one */
+    assert_int_equal(routes_outcome(r, 0, ROUTE_PROBE, ST_TEMP_TIMEOUT, false,
+                                    "timeout", &info),
+                     ROUTE_OPENED);
+    assert_int_equal(info.interval_ms, 10000);
+    fake_now += 10001;
+    assert_int_equal(routes_check(r, 0, &info), ROUTE_PROBE);
+    /* a probe with no answer about the region hands the probe on */
+    routes_outcome(r, 0, ROUTE_PROBE, ST_TEMP_CREDENTIALS, false, "no keys",
+                   &info);
+    assert_int_equal(routes_check(r, 0, &info), ROUTE_PROBE);
+    /* SES answered (here: refused the message): the region is back */
+    assert_int_equal(routes_outcome(r, 0, ROUTE_PROBE, ST_PERM_REJECTED, true,
+                                    "MessageRejected", &info),
+                     ROUTE_RECOVERED);
+    assert_int_equal(routes_check(r, 0, &info), ROUTE_TRY);
+
+    routes_free(r);
+    hoststate_close(hs);
+    conf_unref(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_endpoint_overrides_the_primary_only),
         cmocka_unit_test(test_configuration_mistakes_are_refused),
         cmocka_unit_test(test_only_a_failing_region_fails_over),
+        cmocka_unit_test(test_failover_breaker_skips_probes_and_fails_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
