@@ -28,6 +28,7 @@
 #include "ses_cli.h"
 #include "ses_conf.h"
 #include "ses_log.h"
+#include "ses_route.h"
 #include "ses_util.h"
 
 #include <errno.h>
@@ -48,8 +49,9 @@ static void usage(FILE *fp)
             "\n"
             "  -c FILE  configuration file (default %s)\n"
             "  -f       stay in the foreground, log to stderr\n"
-            "  -n       check the configuration (rules and DKIM keys "
-            "included)\n"
+            "  -n       check the configuration (rules, DKIM keys and "
+            "each region's\n"
+            "           endpoint and ARNs included)\n"
             "           and exit (0 valid, 78 not)\n"
             "  -V       print the version and exit\n"
             "  -h       print this help and exit\n",
@@ -151,8 +153,14 @@ int main(int argc, char **argv)
         snapshot_unref(snap);
         snap = NULL;
         if (check) {
+            /* where ses-relay will send: URLs and each region's ARNs */
+            routes_t *routes = routes_new(conf, NULL, NULL, err, sizeof(err));
+            int status = routes ? EX_OK : EX_CONFIG;
+            if (routes == NULL)
+                fprintf(stderr, "ses-milter: %s: %s\n", conf_path(conf), err);
+            routes_free(routes);
             conf_unref(conf);
-            return EX_OK;
+            return status;
         }
     }
     cli_start("ses-milter", conf, foreground);

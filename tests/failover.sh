@@ -37,7 +37,7 @@ conf() {
     mkdir -p "$T/d-$_n"
     sesd_relay_conf "$T/$_n.conf" "Endpoint $_p" "FailoverRegion eu-west-1" \
         "RegionEndpoint eu-west-1 $B_URL" "Timeout 2s" "RetryTime 4s" \
-        "DataDirectory $T/d-$_n" "FailoverProbeInterval 2s" \
+        "DataDirectory $T/d-$_n" "FailoverProbeInterval ${PROBE:-60s}" \
         "TenantName acme" \
         "FromArn arn:aws:ses:us-east-1:123456789012:identity/example.com arn:aws:ses:eu-west-1:123456789012:identity/example.com" \
         "$@"
@@ -124,18 +124,23 @@ for mode in pipe lmtp; do
     is "$RC $(on A sesd_send_count) $(sent_in B)" "0 2 2" \
        "$mode: the next delivery skips the failing primary (host-wide breaker)"
     figures="$figures $mode:breaker-open=${DT}s/dup=0"
-    # failback: the primary recovers; within FailoverProbeInterval (2s) one
-    # delivery probes it, and traffic is back
+    # failback: with FailoverProbeInterval 1s, the primary fails, recovers,
+    # and the first delivery after the interval probes it: traffic is back
+    reset_both
+    PROBE=1s; conf $mode-failback "$A_URL"; PROBE=; use $mode $mode-failback
+    on A sesd_fault '{"route": "ses-send-v2", "count": -1, "status": 503, "error": "ServiceUnavailable", "message": "unavailable"}'
+    deliver $mode "$mode-FAIL"
+    is "$RC $(sent_in A) $(sent_in B)" "0 0 1" "$mode: the primary fails: sent through the failover region"
     on A sesd_reset
     t_rec=$($PY -c 'import time; print(time.monotonic())')
-    sleep 2.2
+    sleep 1.2
     deliver $mode "$mode-PROBE"
-    is "$RC $(sent_in A) $(sent_in B)" "0 1 2" \
+    is "$RC $(sent_in A) $(sent_in B)" "0 1 1" \
        "$mode: after FailoverProbeInterval a delivery probes the primary: sent there"
     like "$(cat "$T/relay.log")" "SES us-east-1 answers again after [0-9]+ s: mail goes there again" \
        "$mode: the failback is logged"
     deliver $mode "$mode-BACK"
-    is "$(sent_in A) $(sent_in B)" "2 2" "$mode: the next delivery goes to the primary again"
+    is "$(sent_in A) $(sent_in B)" "2 1" "$mode: the next delivery goes to the primary again"
     FB=$($PY -c "import time; print('%.1f' % (time.monotonic() - $t_rec))")
     figures="$figures $mode:failback-within=${FB}s"
 
@@ -214,6 +219,13 @@ conf deadcheck "$DEAD_URL"
 out=$("$top_builddir/relay/ses-suppress" -c "$T/deadcheck.conf" regions 2>&1); rc=$?
 is "$rc" 75 "regions: exit 75 when a region cannot be asked"
 like "$out" "us-east-1 +region +could not ask: SES: .*connect" "regions: ... saying why"
+
+# a region without its ARN is found by ses-milter -n, before any mail
+sesd_relay_conf "$T/noarn.conf" "FailoverRegion eu-west-1" \
+    "FromArn arn:aws:ses:us-east-1:123456789012:identity/example.com"
+out=$("$top_builddir/milter/ses-milter" -n -c "$T/noarn.conf" 2>&1); rc=$?
+is "$rc" 78 "ses-milter -n: FromArn without an ARN for the FailoverRegion is a configuration error"
+like "$out" "noarn.conf: FromArn has no ARN for eu-west-1" "naming the key and the region"
 
 diag "figures (delivery time / copies beyond one):$figures"
 if grep -q "testSecretKey" "$T/relay.log" "$T/lmtp.out" 2>/dev/null; then
