@@ -185,8 +185,10 @@ CONF_KEY(REQUIRE_SAFE_KEYS, "RequireSafeKeys", CT_BOOL, "yes", NULL, NULL,
 CONF_KEY(FEEDBACK_QUEUE_URL, "FeedbackQueueUrl", CT_STRING, NULL, NULL,
          conf_v_url, "SQS queue URL that ses-feedback -Q polls")
 CONF_KEY(
-    SNS_TOPIC_ARN, "SnsTopicArn", CT_LIST, NULL, NULL, NULL,
-    "SNS topics whose notifications and subscriptions ses-feedback accepts")
+    SNS_TOPIC_ARN, "SnsTopicArn", CT_LIST, NULL, NULL, conf_v_sns_topics,
+    "SNS topics whose notifications and subscriptions ses-feedback accepts, "
+    "the topic of every region mail goes to; each message's signing "
+    "certificate must come from sns.REGION.amazonaws.com of its topic's region")
 CONF_KEY(SENDMAIL, "Sendmail", CT_PATH, "/usr/sbin/sendmail", NULL, NULL,
          "sendmail(1) program that injects DSNs into the local MTA")
 CONF_KEY(BOUNCE_DSN, "BounceDSN", CT_BOOL, "yes", NULL, NULL,

@@ -50,6 +50,7 @@ static bool conf_v_endpoint_id(const char *, char *, size_t);
 static bool conf_v_regions(const char *, char *, size_t);
 static bool conf_v_region_url(const char *, char *, size_t);
 static bool conf_v_arns(const char *, char *, size_t);
+static bool conf_v_sns_topics(const char *, char *, size_t);
 static char **split_list(const char *s);
 static void list_free(char **list);
 
@@ -235,6 +236,33 @@ static bool conf_v_arns(const char *v, char *err, size_t errlen)
                          "two ARNs for region %s: give one per region", r1);
                 ok = false;
             }
+    }
+    if (l == NULL)
+        snprintf(err, errlen, "out of memory");
+    list_free(l);
+    return ok;
+}
+
+/* SnsTopicArn: SNS topic ARNs, arn:PARTITION:sns:REGION:ACCOUNT:NAME. */
+static bool conf_v_sns_topics(const char *v, char *err, size_t errlen)
+{
+    char **l = split_list(v), region[64];
+    bool ok = l != NULL;
+
+    for (size_t i = 0; ok && l[i]; i++) {
+        const char *svc =
+            strchr(l[i], ':') ? strchr(strchr(l[i], ':') + 1, ':') : NULL;
+        if (!str_has_prefix(l[i], "arn:") || svc == NULL ||
+            !str_has_prefix(svc, ":sns:") ||
+            !conf_arn_region(l[i], region, sizeof(region)) ||
+            !conf_v_region(region, err, errlen) ||
+            strchr(svc + 5 + strlen(region) + 1, ':') == NULL) {
+            snprintf(err, errlen,
+                     "\"%.200s\" is not an SNS topic ARN "
+                     "(arn:aws:sns:REGION:ACCOUNT:NAME)",
+                     l[i]);
+            ok = false;
+        }
     }
     if (l == NULL)
         snprintf(err, errlen, "out of memory");

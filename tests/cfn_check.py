@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-2-Clause
 """cfn_check.py TEMPLATE - checks contrib/cloudformation/ses-milter.yaml
+(the primary region) or ses-milter-region.yaml (a further region)
 
 Parses the template (CloudFormation's short-form tags such as !Ref, !Sub,
 !GetAtt and !If become their long forms) and prints TAP lines, one per
 property: the resources the feedback loop needs are there and wired to
 each other, every reference resolves, and the IAM policy is least
 privilege (no wildcard action, sending only from the allowed addresses,
-the queue only, the suppression list only).
+the queue only, the suppression list only, this region only unless
+SendFromAllRegions). The region template: its configuration sets publish
+to its topic, which the primary region's queue (a parameter) subscribes;
+no queue, no IAM.
 """
 import re
 import sys
@@ -122,11 +126,72 @@ def ref_to(x, name):
     return x == {"Ref": name}
 
 
+def branches(x, conds_on=()):
+    """The values an Fn::If may take (AWS::NoValue dropped), each with the
+    conditions (name, branch taken) on its path."""
+    if isinstance(x, dict) and "Fn::If" in x:
+        c, yes, no = x["Fn::If"]
+        return branches(yes, conds_on + ((c, True),)) + \
+            branches(no, conds_on + ((c, False),))
+    if ref_to(x, "AWS::NoValue"):
+        return []
+    return [(x, conds_on)]
+
+
+def flat(xs):
+    out = []
+    for x in (xs if isinstance(xs, list) else [xs]):
+        out += [v for v, _ in branches(x)]
+    return out
+
+
+REGION_MODE = "PrimaryFeedbackQueueArn" in params
 sets = of_type("AWS::SES::ConfigurationSet")
 ok(len(sets) >= 1, "a SES configuration set")
 topics = of_type("AWS::SNS::Topic")
 ok(len(topics) == 1, "one SNS topic for the events")
 topic = next(iter(topics), None)
+
+
+def check_events():
+    dests = of_type("AWS::SES::ConfigurationSetEventDestination")
+    ok(len(dests) >= 1, "an event destination")
+    dest_sets = set()
+    for k, d in dests.items():
+        ed = d["Properties"]["EventDestination"]
+        types = set(ed.get("MatchingEventTypes", []))
+        ok({"bounce", "complaint", "delivery"} <= types,
+           "event destination %s sends bounces, complaints and deliveries" % k, types)
+        ok(ref_to(ed.get("SnsDestination", {}).get("TopicARN"), topic),
+           "event destination %s publishes to the SNS topic" % k)
+        dest_sets.add(d["Properties"]["ConfigurationSetName"]["Ref"])
+    ok(set(sets) <= dest_sets, "every configuration set has the event destination",
+       (set(sets), dest_sets))
+    tpols = of_type("AWS::SNS::TopicPolicy")
+    ok(any(s["Principal"] == {"Service": "ses.amazonaws.com"}
+           and s["Action"] in ("sns:Publish", ["sns:Publish"])
+           and "AWS:SourceAccount" in s.get("Condition", {}).get("StringEquals", {})
+           for p in tpols.values() for s in p["Properties"]["PolicyDocument"]["Statement"]),
+       "the topic policy lets SES of this account publish")
+
+
+if REGION_MODE:
+    check_events()
+    subs = of_type("AWS::SNS::Subscription")
+    ok(any(s["Properties"]["Protocol"] == "sqs" and ref_to(s["Properties"]["TopicArn"], topic)
+           and ref_to(s["Properties"]["Endpoint"], "PrimaryFeedbackQueueArn")
+           for s in subs.values()),
+       "region: the primary region's feedback queue subscribes to this region's topic")
+    ok(not of_type("AWS::SQS::Queue"), "region: no queue of its own (one ses-feedback hears every region)")
+    ok(not [k for k, v in res.items() if v["Type"].startswith("AWS::IAM::")],
+       "region: no IAM (the primary stack's policy covers every region)")
+    ok(params.get("ConfigurationSetName", {}).get("Default") == "ses-milter",
+       "region: the configuration set has the primary template's default name")
+    ok(outputs.get("FeedbackTopicArn", {}).get("Value") == {"Ref": topic},
+       "region: output FeedbackTopicArn for OtherRegionTopicArns and SnsTopicArn")
+    print("1..%d" % n)
+    sys.exit(1 if failed else 0)
+
 queues = of_type("AWS::SQS::Queue")
 redriven = {k: v for k, v in queues.items() if "RedrivePolicy" in v["Properties"]}
 ok(len(queues) == 2 and len(redriven) == 1, "a feedback queue and its dead-letter queue")
@@ -138,18 +203,7 @@ ok(dlq and rp.get("deadLetterTargetArn") == {"Fn::GetAtt": [dlq[0], "Arn"]},
 ok(qname and redriven[qname]["Properties"].get("ReceiveMessageWaitTimeSeconds") == 20,
    "the feedback queue is set up for long polling (20 s)")
 
-dests = of_type("AWS::SES::ConfigurationSetEventDestination")
-ok(len(dests) >= 1, "an event destination")
-dest_sets = set()
-for k, d in dests.items():
-    ed = d["Properties"]["EventDestination"]
-    types = set(ed.get("MatchingEventTypes", []))
-    ok({"bounce", "complaint", "delivery"} <= types,
-       "event destination %s sends bounces, complaints and deliveries" % k, types)
-    ok(ref_to(ed.get("SnsDestination", {}).get("TopicARN"), topic),
-       "event destination %s publishes to the SNS topic" % k)
-    dest_sets.add(d["Properties"]["ConfigurationSetName"]["Ref"])
-ok(set(sets) <= dest_sets, "every configuration set has the event destination", (set(sets), dest_sets))
+check_events()
 
 subs = of_type("AWS::SNS::Subscription")
 ok(any(s["Properties"]["Protocol"] == "sqs" and ref_to(s["Properties"]["TopicArn"], topic)
@@ -158,17 +212,16 @@ ok(any(s["Properties"]["Protocol"] == "sqs" and ref_to(s["Properties"]["TopicArn
 
 qpols = of_type("AWS::SQS::QueuePolicy")
 qstmts = [s for p in qpols.values() if any(ref_to(q, qname) for q in p["Properties"]["Queues"])
-          for s in p["Properties"]["PolicyDocument"]["Statement"]]
+          for s in flat(p["Properties"]["PolicyDocument"]["Statement"])]
 ok(any(s["Effect"] == "Allow" and s["Principal"] == {"Service": "sns.amazonaws.com"}
        and s["Action"] in ("sqs:SendMessage", ["sqs:SendMessage"])
        and ref_to(s.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn"), topic)
        for s in qstmts),
    "the queue policy lets only our SNS topic send (aws:SourceArn)")
-tpols = of_type("AWS::SNS::TopicPolicy")
-ok(any(s["Principal"] == {"Service": "ses.amazonaws.com"} and s["Action"] in ("sns:Publish", ["sns:Publish"])
-       and "AWS:SourceAccount" in s.get("Condition", {}).get("StringEquals", {})
-       for p in tpols.values() for s in p["Properties"]["PolicyDocument"]["Statement"]),
-   "the topic policy lets SES of this account publish")
+ok(all(any(ref_to(s.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn"), t)
+           for t in (topic, "OtherRegionTopicArns"))
+       for s in qstmts if s.get("Principal") == {"Service": "sns.amazonaws.com"}),
+   "every SNS statement of the queue policy names its topics (ours, OtherRegionTopicArns)")
 
 pools = of_type("AWS::SES::DedicatedIpPool")
 ok(len(pools) == 1 and all("Condition" in p for p in pools.values()),
@@ -194,8 +247,14 @@ def actions(s):
 
 
 def resources(s):
-    r = s.get("Resource", [])
-    return r if isinstance(r, list) else [r]
+    return flat(s.get("Resource", []))
+
+
+def resource_paths(s):
+    out = []
+    for r in (s.get("Resource") if isinstance(s.get("Resource"), list) else [s.get("Resource")]):
+        out += branches(r)
+    return out
 
 
 all_actions = [a for s in stmts for a in actions(s)]
@@ -218,8 +277,14 @@ ok(ident and all("${AWS::AccountId}:identity/" in str(r) for s in ident for r in
    "sending is limited to this account's identities")
 ok({"ses:SendRawEmail", "ses:SendEmail"} <= {a for s in ident for a in actions(s)},
    "both SendRawEmail (v1) and SendEmail (v2) are allowed")
-ok(all("*" not in str(r) or "identity/*" in str(r) for s in send for r in resources(s)),
-   "send statements name no resource wildcard beyond the account's identities")
+ok(all("*" not in str(r).replace("ses:*:", "ses:REGION:") or "identity/*" in str(r)
+       for s in send for r in resources(s)),
+   "send statements name no resource wildcard beyond the account's identities (and regions)")
+ok(all("ses:*:" not in str(r) or ("AllRegions", True) in path
+       for s in send for r, path in resource_paths(s)) and
+   conds.get("AllRegions") == {"Fn::Equals": [{"Ref": "SendFromAllRegions"}, "yes"]} and
+   params.get("SendFromAllRegions", {}).get("Default") == "no",
+   "sending in every region only with SendFromAllRegions yes (default no)")
 sqs = [s for s in stmts if any(a.startswith("sqs:") for a in actions(s))]
 ok(sqs and all(resources(s) == [{"Fn::GetAtt": [qname, "Arn"]}] for s in sqs),
    "SQS actions apply to the feedback queue only")

@@ -68,6 +68,8 @@ static const char *valid_value(const conf_keyinfo_t *ki)
         {"ReturnPathArn",
          "arn:aws:ses:eu-west-1:123456789012:identity/example.com"},
         {"EndpointId", "abcdef12.ghi"},
+        {"SnsTopicArn", "arn:aws:sns:us-east-1:123456789012:ses-feedback "
+                        "arn:aws:sns:eu-west-1:123456789012:ses-feedback"},
         {"FailoverRegion", "eu-central-1 us-east-1"},
         {"RegionEndpoint", "eu-central-1 https://vpce-1.example.com"},
         {"Socket", "inet:8891@127.0.0.1"},
@@ -183,6 +185,10 @@ static const conf_case_t cases[] = {
     {"TenantName acme\nApiVersion v1\n", CONF_INVALID,
      ":1: TenantName needs ApiVersion v2"},
     {"TenantName bad.name\n", CONF_INVALID, "not a valid SES name"},
+    {"SnsTopicArn arn:aws:sqs:us-east-1:1:q\n", CONF_INVALID,
+     "is not an SNS topic ARN"},
+    {"SnsTopicArn arn:aws:sns:us-east-1:1\n", CONF_INVALID,
+     "is not an SNS topic ARN"},
     {"Region eu\x01west\n", CONF_INVALID, ":1: control character 0x01"},
 };
 

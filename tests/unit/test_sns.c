@@ -111,6 +111,16 @@ static void test_certificate_url_rules(void **state)
                      0);
     assert_int_equal(
         sns_url_ok(SNSTEST_CERT_URL, "not-an-arn", 1, err, sizeof(err)), -1);
+    /* feedback from every region: each topic's certificate comes from its
+     * own region's SNS host, never another region's */
+    assert_int_equal(sns_url_ok("https://sns.eu-west-1.amazonaws.com/x.pem",
+                                "arn:aws:sns:eu-west-1:1:t", 1, err,
+                                sizeof(err)),
+                     0);
+    assert_int_equal(sns_url_ok(SNSTEST_CERT_URL, "arn:aws:sns:eu-west-1:1:t",
+                                1, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "is not on sns.eu-west-1.amazonaws.com"));
 }
 
 typedef struct {
