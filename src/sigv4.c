@@ -15,8 +15,9 @@
  * DIAGNOSTICS
  *   -1 on bounds exceeded (more than SIGV4_MAX_HEADERS headers, more than
  *   64 query pairs, a canonical request over 16 KB) or crypto failure.
- *   Intermediate keys are wiped (HMAC keys) or cleared and freed (the
- *   ECDSA private key) before returning.
+ *   Intermediate keys are wiped (HMAC keys) or cleared and freed before
+ *   returning; the last SigV4a key pair is kept for the next request
+ *   (v4a_key_cached()), found by a fingerprint, never by the secret.
  */
 #include "config.h"
 
@@ -34,6 +35,7 @@
 #include <openssl/param_build.h>
 #include <openssl/params.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -541,6 +543,46 @@ static EVP_PKEY *v4a_key(const sigv4_creds_t *creds)
     return pkey;
 }
 
+/* The last key derived, shared by the threads of the process: deriving
+ * costs a scalar multiplication per request otherwise. It is found by a
+ * SHA-256 fingerprint of the access key and secret (neither is kept) and
+ * replaced when the credentials change (rotation, refreshed tokens). */
+static pthread_mutex_t v4a_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char v4a_fingerprint[SHA256_DIGEST_LENGTH];
+static EVP_PKEY *v4a_last;
+
+static EVP_PKEY *v4a_key_cached(const sigv4_creds_t *creds)
+{
+    unsigned char fp[SHA256_DIGEST_LENGTH];
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY *key = NULL;
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(md, creds->access_key,
+                              strlen(creds->access_key) + 1) == 1 &&
+             EVP_DigestUpdate(md, creds->secret_key,
+                              strlen(creds->secret_key)) == 1 &&
+             EVP_DigestFinal_ex(md, fp, NULL) == 1;
+
+    EVP_MD_CTX_free(md);
+    if (!ok)
+        return v4a_key(creds);
+    pthread_mutex_lock(&v4a_lock);
+    if (v4a_last && memcmp(fp, v4a_fingerprint, sizeof(fp)) == 0 &&
+        EVP_PKEY_up_ref(v4a_last) == 1)
+        key = v4a_last;
+    pthread_mutex_unlock(&v4a_lock);
+    if (key || (key = v4a_key(creds)) == NULL)
+        return key;
+    pthread_mutex_lock(&v4a_lock);
+    if (EVP_PKEY_up_ref(key) == 1) {
+        EVP_PKEY_free(v4a_last);
+        v4a_last = key;
+        memcpy(v4a_fingerprint, fp, sizeof(fp));
+    }
+    pthread_mutex_unlock(&v4a_lock);
+    return key;
+}
+
 int sigv4a_public_key(const sigv4_creds_t *creds, char x[65], char y[65])
 {
     EC_GROUP *g = NULL;
@@ -598,7 +640,8 @@ int sigv4a_sign(const sigv4_request_t *req, const sigv4_creds_t *creds,
     buf_init(&sts, 4096);
     if (string_to_sign(req, creds, SIGV4A_ALGORITHM, NULL, region_set, service,
                        now, date, out, &cr, &sh, &sts) < 0 ||
-        (key = v4a_key(creds)) == NULL || (md = EVP_MD_CTX_new()) == NULL ||
+        (key = v4a_key_cached(creds)) == NULL ||
+        (md = EVP_MD_CTX_new()) == NULL ||
         EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
         EVP_DigestSign(md, der, &derlen, (const unsigned char *)sts.data,
                        sts.len) != 1 ||

@@ -327,11 +327,50 @@ static void test_two_signatures_differ_and_both_verify(void **state)
     free(sts);
 }
 
+static void test_new_credentials_get_their_own_key(void **state)
+{
+    sigv4_creds_t a = {"AKIDEXAMPLE",
+                       "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL};
+    sigv4_creds_t b = {"AKIDEXAMPLE", "anotherSecretKeyAfterRotation0123456",
+                       NULL};
+    sigv4_request_t rq = {.method = "GET",
+                          .host = "h.example",
+                          .path = "/",
+                          .payload_sha256 = "00"};
+    char xa[65], ya[65], xb[65], yb[65], *canon, *sts;
+    sigv4_result_t out;
+    EVP_PKEY *ka, *kb;
+
+    (void)state;
+    assert_int_equal(sigv4a_public_key(&a, xa, ya), 0);
+    assert_int_equal(sigv4a_public_key(&b, xb, yb), 0);
+    assert_string_not_equal(xa, xb);
+    ka = public_key(xa, ya);
+    kb = public_key(xb, yb);
+    assert_int_equal(
+        sigv4a_string_to_sign(&rq, &a, "*", "ses", 1440938160, &canon, &sts),
+        0);
+    /* a, then b, then a again: each signature is made with its own key,
+     * whatever the process derived before */
+    assert_int_equal(sigv4a_sign(&rq, &a, "*", "ses", 1440938160, &out), 0);
+    assert_true(verifies(ka, out.signature, sts));
+    assert_int_equal(sigv4a_sign(&rq, &b, "*", "ses", 1440938160, &out), 0);
+    assert_true(verifies(kb, out.signature, sts));
+    assert_false(verifies(ka, out.signature, sts));
+    assert_int_equal(sigv4a_sign(&rq, &a, "*", "ses", 1440938160, &out), 0);
+    assert_true(verifies(ka, out.signature, sts));
+    EVP_PKEY_free(ka);
+    EVP_PKEY_free(kb);
+    free(canon);
+    free(sts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aws_v4a_suite_every_case),
         cmocka_unit_test(test_two_signatures_differ_and_both_verify),
+        cmocka_unit_test(test_new_credentials_get_their_own_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
