@@ -7,7 +7,7 @@
  * a third of a millisecond for RSA-2048, more than the signature itself.
  * The signer (signer.c) brackets each libopendkim call that may load the
  * key with keycache_enter()/keycache_leave(); a replacement of
- * PEM_read_bio_PrivateKey() (the milter's seam, milter/interpose.c) asks
+ * PEM_read_bio_PrivateKey() (the milter's seam, milter/seam.c) asks
  * keycache_lookup(), which returns the key parsed at load time when the
  * BIO holds exactly that key's text. Without the seam libopendkim parses
  * the same text and signs the same way, only slower.
@@ -43,6 +43,10 @@ typedef bool (*keycache_sign_fn)(void *ctx, char *err, size_t errlen);
  * own release, when ownership of k's type is not known yet. */
 bool keycache_prepare(const keyfile_key_t *k, keycache_sign_fn sign, void *ctx,
                       char *err, size_t errlen);
+
+/* True once a keycache_prepare() probe was handed to libopendkim: its
+ * key parsing reaches the cache in this process. */
+bool keycache_reached(void);
 
 /* For a PEM_read_bio_PrivateKey() replacement: a reference to the parsed
  * key when this thread is inside keycache_enter() and bio holds that key's

@@ -43,7 +43,7 @@
 
 #include "filter.h"
 #include "context.h"
-#include "interpose.h"
+#include "seam.h"
 #include "ses_addr.h"
 #include "ses_log.h"
 #include "ses_status.h"
@@ -69,7 +69,7 @@ void filter_init(bool tcp)
 {
     tcp_socket = tcp;
     if (tcp)
-        interpose_tcp_acks();
+        seam_tcp_acks();
 }
 
 /* ---- small helpers ---- */

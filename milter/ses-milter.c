@@ -12,21 +12,25 @@
  * write PidFile; drop privileges to UserID; load the snapshot (rules, keys,
  * suppression store) as that user - exactly what a SIGHUP reload does
  * later, so a start that works means reloads work; then serve.
- * SIGHUP reloads the configuration (an invalid one is logged and the old
- * one kept); SIGTERM stops cleanly.
+ * SIGHUP or SIGUSR1 reloads the configuration (an invalid one is logged
+ * and the old one kept); SIGTERM stops cleanly. A start or reload with
+ * DKIM keys that libopendkim does not hand to the key cache (the seam is
+ * not in effect) is reported, as is a libmilter whose signal thread does
+ * not wait through the seam (daemon.c).
  *
  * The work per message is in filter.c; the snapshot in snapshot.c;
- * contexts in context.c; Unix daemon chores in daemon.c; the three
- * library calls taken over (TCP_NODELAY, SIGHUP, the DKIM key cache) in
- * interpose.c.
+ * contexts in context.c; Unix daemon chores (TCP_NODELAY, signals) in
+ * daemon.c; the three library calls taken over in seam.c.
  */
 #include "config.h"
 
 #include "daemon.h"
 #include "filter.h"
+#include "seam.h"
 #include "snapshot.h"
 #include "ses_cli.h"
 #include "ses_conf.h"
+#include "ses_keycache.h"
 #include "ses_log.h"
 #include "ses_route.h"
 #include "ses_util.h"
@@ -59,6 +63,17 @@ static void usage(FILE *fp)
 }
 
 /* Summary of a snapshot for the start and reload log lines. */
+/* Keys loaded, but libopendkim parses them at every signature. */
+static bool keycache_bypassed(const snapshot_t *s)
+{
+    return signer_key_count(s->dkim) > 0 && !keycache_reached();
+}
+
+#define KEYCACHE_BYPASSED                                                      \
+    "DKIM: libopendkim does not reach ses-milter's key cache (see SEAM in "    \
+    "ses-milter(8)): every signature parses its key again, about twice the "   \
+    "CPU"
+
 static void describe(const snapshot_t *s, char *out, size_t outlen)
 {
     snprintf(out, outlen,
@@ -88,6 +103,8 @@ static void reload(void)
     }
     if ((level = log_level_from_name(conf_str(conf, CK_LOG_LEVEL))) >= 0)
         log_set_level(level);
+    if (keycache_bypassed(s))
+        log_warning(NULL, "%s", KEYCACHE_BYPASSED);
     describe(s, what, sizeof(what));
     conf_unref(conf);
     snapshot_publish(s);
@@ -150,6 +167,8 @@ int main(int argc, char **argv)
             conf_unref(conf);
             return EX_CONFIG;
         }
+        if (check && keycache_bypassed(snap))
+            fprintf(stderr, "ses-milter: warning: %s\n", KEYCACHE_BYPASSED);
         snapshot_unref(snap);
         snap = NULL;
         if (check) {
@@ -181,6 +200,18 @@ int main(int argc, char **argv)
         log_error(NULL, "cannot open the milter socket %s", sock);
         return EX_OSERR;
     }
+    if (str_has_prefix(sock, "inet")) {
+        if (daemon_tcp_nodelay() > 0)
+            log_debug(NULL,
+                      "TCP_NODELAY set on the listening socket %s: every "
+                      "connection accepted on it has it",
+                      sock);
+        else
+            log_warning(NULL,
+                        "cannot set TCP_NODELAY on the listening socket %s: "
+                        "answers may wait 40 ms for delayed ACKs",
+                        sock);
+    }
     if (daemon_socket_perms(sock, conf_str(conf, CK_SOCKET_MODE), runas, err,
                             sizeof(err)) < 0) {
         log_error(NULL, "milter socket: %s", err);
@@ -209,6 +240,8 @@ int main(int argc, char **argv)
         daemon_pidfile_remove(pidfile);
         return EX_CONFIG;
     }
+    if (keycache_bypassed(snap))
+        log_warning(NULL, "%s", KEYCACHE_BYPASSED);
     if (snapshot_store(snap, err, sizeof(err)) == NULL && err[0])
         log_error(NULL,
                   "%s: %s; suppression lookups follow OnError %s until "
@@ -221,6 +254,8 @@ int main(int argc, char **argv)
     log_info(NULL, "starting on %s: %s", sock, what);
     rc = smfi_main();
     log_info(NULL, "stopped");
+    log_debug(NULL, "seam: %lu command heads read, %lu quick ACKs",
+              seam_heads_read(), seam_quick_acks());
     snapshot_publish(NULL);
     daemon_pidfile_remove(pidfile);
     return rc == MI_SUCCESS ? EX_OK : EX_SOFTWARE;

@@ -88,6 +88,14 @@ static void probe_init(void)
     probe_index = EVP_PKEY_get_ex_new_index(0, NULL, NULL, NULL, probe_freed);
 }
 
+bool keycache_reached(void)
+{
+    for (int t = 0; t < KEYFILE__TYPES; t++)
+        if (atomic_load(&lib_owns[t]) != OWN_UNKNOWN)
+            return true;
+    return false;
+}
+
 bool keycache_prepare(const keyfile_key_t *k, keycache_sign_fn sign, void *ctx,
                       char *err, size_t errlen)
 {

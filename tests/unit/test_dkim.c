@@ -207,7 +207,7 @@ static void test_rsa_signature_verifies_after_ses_rewrites(void **state)
     s = signer_of(conf);
     assert_int_equal(signer_key_count(s), 1);
     sig = sign_msg(s, "Alice <alice@example.com>", &cached);
-    assert_true(cached); /* the interposer handed over the loaded key */
+    assert_true(cached); /* the seam handed over the loaded key */
     assert_non_null(strstr(sig, "a=rsa-sha256"));
     assert_non_null(strstr(sig, "c=relaxed/relaxed"));
     assert_non_null(strstr(sig, "h=From:To:Subject:MIME-Version:From;"));
