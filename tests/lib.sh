@@ -48,16 +48,53 @@ tap_done() {
 }
 
 # A private scratch directory removed at exit (kept with KEEP_TEST_DIR=1).
+# SIGINT, SIGTERM and SIGHUP exit with ON_SIGNAL_STATUS (default 128+2,
+# 128+15, 128+1 like a shell killed by them; the demo sets 0), and the exit
+# runs the cleanup: first every add_cleanup command (newest first), then
+# the directory. The cleanup cannot be cut short: it runs without set -e,
+# ignores each command's failure and the signals that started it, and
+# removes the directory only once the processes are gone.
 tmpdir_make() {
     T=$(mktemp -d "${TMPDIR:-/tmp}/ses-test.XXXXXX")
     chmod 755 "$T"
-    trap 'tmpdir_cleanup' EXIT INT TERM
+    trap 'tmpdir_cleanup' EXIT
+    trap 'tmpdir_signal 130' INT
+    trap 'tmpdir_signal 143' TERM
+    trap 'tmpdir_signal 129' HUP
+}
+tmpdir_signal() {
+    trap '' INT TERM HUP
+    exit "${ON_SIGNAL_STATUS:-$1}"
 }
 tmpdir_cleanup() {
-    if [ -n "${TEST_CLEANUP:-}" ]; then eval "$TEST_CLEANUP"; fi
-    if [ -z "${KEEP_TEST_DIR:-}" ] && [ -n "${T:-}" ]; then rm -rf "$T"; fi
+    _st=$?
+    set +e
+    trap '' INT TERM HUP
+    if [ -n "${TEST_CLEANUP:-}" ]; then
+        _c=$TEST_CLEANUP
+        TEST_CLEANUP=
+        eval "$_c" || :
+    fi
+    if [ -z "${KEEP_TEST_DIR:-}" ] && [ -n "${T:-}" ] && [ -d "$T" ]; then
+        rm -rf "$T" 2>/dev/null || { sleep 1; rm -rf "$T"; }
+    fi
+    return "$_st"
 }
-add_cleanup() { TEST_CLEANUP="$1; ${TEST_CLEANUP:-}"; }
+add_cleanup() { TEST_CLEANUP="$1 || :; ${TEST_CLEANUP:-}"; }
+
+# proc_stop PID: SIGTERM, then SIGKILL if it is still there after
+# PROC_STOP_WAIT seconds (10); reaps it when it is this shell's child.
+proc_stop() {
+    kill "$1" 2>/dev/null || return 0
+    _i=0
+    while [ "$_i" -lt "$(( ${PROC_STOP_WAIT:-10} * 10 ))" ] &&
+          ps -o stat= -p "$1" 2>/dev/null | grep -qv '^Z'; do
+        sleep 0.1; _i=$((_i + 1))
+    done
+    kill -9 "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    return 0
+}
 
 # A free TCP port on 127.0.0.1.
 free_port() {

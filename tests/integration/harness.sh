@@ -24,7 +24,7 @@ emu_start() {
     node "$top_srcdir/tests/emulator/run.js" --port "$EMU_PORT" \
         > "$T/emulator.log" 2>&1 &
     EMU_PID=$!
-    add_cleanup "kill $EMU_PID 2>/dev/null"
+    add_cleanup "proc_stop $EMU_PID"
     wait_for 30 curl -sf "http://127.0.0.1:$EMU_PORT/health-check" || {
         diag "emulator did not start:"; sed 's/^/# /' "$T/emulator.log"; return 1; }
 }
@@ -90,7 +90,7 @@ milter_start() {
     _n=$(milter_started)
     "$B/milter/ses-milter" -f -c "$1" >> "$T/milter.out" 2>&1 &
     MILTER_PID=$!
-    add_cleanup "kill $MILTER_PID 2>/dev/null"
+    add_cleanup "proc_stop $MILTER_PID"
     wait_for 10 test -S "$T/milter.sock" || {
         diag "ses-milter did not start:"; sed 's/^/# /' "$T/milter.out"; return 1; }
     chmod 666 "$T/milter.sock"

@@ -50,7 +50,7 @@ sesd_start() {
         --portfile "$T/sesd.port" --pidfile "$T/sesd.pid" "$@" \
         > "$T/sesd.log" 2>&1 &
     SESD_PID=$!
-    add_cleanup "kill $SESD_PID 2>/dev/null"
+    add_cleanup "proc_stop $SESD_PID"
     wait_for 30 test -s "$T/sesd.port" || {
         diag "sesd did not start:"; sed 's/^/# /' "$T/sesd.log"; return 1; }
     SESD_PORT=$(cat "$T/sesd.port")
