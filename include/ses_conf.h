@@ -74,8 +74,9 @@ const char *const *conf_list(const conf_t *c, conf_key_t k);
 /* CT_MAP: the value given for name, or NULL. conf_list() holds the pairs
  * as name, value, name, value, ... */
 const char *conf_map_get(const conf_t *c, conf_key_t k, const char *name);
-bool conf_is_set(const conf_t *c, conf_key_t k); /* given in the file */
-const char *conf_path(const conf_t *c);          /* file it came from */
+bool conf_is_set(const conf_t *c, conf_key_t k);  /* given in the file */
+int conf_key_line(const conf_t *c, conf_key_t k); /* its line there, or 0 */
+const char *conf_path(const conf_t *c);           /* file it came from */
 /* For enum keys: true when the value equals `value` (case-insensitive). */
 bool conf_is(const conf_t *c, conf_key_t k, const char *value);
 

@@ -59,8 +59,8 @@ static void usage(FILE *fp)
         "  -m SUBDOMAIN  custom MAIL FROM subdomain (default bounce)\n"
         "  -u USER       owner of the key file when run as root (default "
         "UserID)\n"
-        "  -V            print the version and exit\n"
-        "  -h            print this help and exit\n"
+        "  -V, --version  print the version and exit\n"
+        "  -h, --help     print this help and exit\n"
         "\n"
         "Exit: 0 done, 64 usage, 73 key file exists or cannot be written,\n"
         "67 unknown user, 78 bad configuration.\n",
@@ -189,7 +189,7 @@ int main(int argc, char **argv)
     int ch, rc = EX_OK;
 
     daemon_core_dumps(0); /* it holds a private key: never in a core */
-    while ((ch = getopt(argc, argv, "c:a:d:s:D:r:m:u:Vh")) != -1) {
+    while ((ch = cli_getopt(argc, argv, "c:a:d:s:D:r:m:u:Vh")) != -1) {
         switch (ch) {
         case 'c':
             conffile = optarg;

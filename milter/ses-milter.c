@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -57,8 +58,8 @@ static void usage(FILE *fp)
             "each region's\n"
             "           endpoint and ARNs included)\n"
             "           and exit (0 valid, 78 not)\n"
-            "  -V       print the version and exit\n"
-            "  -h       print this help and exit\n",
+            "  -V, --version  print the version and exit\n"
+            "  -h, --help     print this help and exit\n",
             CLI_DEFAULT_CONF);
 }
 
@@ -81,6 +82,23 @@ static void describe(const snapshot_t *s, char *out, size_t outlen)
              s->observe ? "observe" : "enforce", rules_count(s->rules),
              signer_key_count(s->dkim),
              conf_str(s->conf, CK_SUPPRESSION_ACTION));
+}
+
+/* What is valid but most likely a mistake, said where -n is run. A
+ * CredentialsFile that does not exist is skipped by the credential chain
+ * (ses-relay and ses-feedback then look further: the environment, an
+ * instance role), so it is no error; a missing file is mostly a typo. */
+static void warn_doubtful(const conf_t *conf)
+{
+    const char *cf = conf_str(conf, CK_CREDENTIALS_FILE);
+    struct stat sb;
+
+    if (cf && stat(cf, &sb) < 0 && (errno == ENOENT || errno == ENOTDIR))
+        fprintf(stderr,
+                "ses-milter: %s:%d: warning: CredentialsFile %s does not "
+                "exist; ses-relay and ses-feedback skip it and look for AWS "
+                "credentials elsewhere (environment, instance role)\n",
+                conf_path(conf), conf_key_line(conf, CK_CREDENTIALS_FILE), cf);
 }
 
 /* SIGHUP (daemon.c's thread): a new snapshot, or the old one kept. */
@@ -120,7 +138,7 @@ int main(int argc, char **argv)
     char err[1024], sock[256], what[160], pidbuf[4096];
     int ch, foreground = 0, check = 0, rc;
 
-    while ((ch = getopt(argc, argv, "c:fnVh")) != -1) {
+    while ((ch = cli_getopt(argc, argv, "c:fnVh")) != -1) {
         switch (ch) {
         case 'c':
             conffile = optarg;
@@ -171,6 +189,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "ses-milter: warning: %s\n", KEYCACHE_BYPASSED);
         snapshot_unref(snap);
         snap = NULL;
+        warn_doubtful(conf);
         if (check) {
             /* where ses-relay will send: URLs and each region's ARNs */
             routes_t *routes = routes_new(conf, NULL, NULL, err, sizeof(err));

@@ -62,8 +62,8 @@ static void usage(FILE *fp)
             "  -Q       long-poll the SQS queue FeedbackQueueUrl; a message\n"
             "           is deleted only after it was applied\n"
             "  -f       log to stderr instead of syslog (LogFile wins)\n"
-            "  -V       print the version and exit\n"
-            "  -h       print this help and exit\n"
+            "  -V, --version  print the version and exit\n"
+            "  -h, --help     print this help and exit\n"
             "\n"
             "-F exits 0 when the notification was applied (or was a\n"
             "duplicate), 65 when it is malformed, 77 when its signature or\n"
@@ -317,7 +317,7 @@ int main(int argc, char **argv)
     conf_t *conf = NULL;
     int ch, foreground = 0, queue = 0, rc = EX_TEMPFAIL;
 
-    while ((ch = getopt(argc, argv, "c:F:H:QfVh")) != -1) {
+    while ((ch = cli_getopt(argc, argv, "c:F:H:QfVh")) != -1) {
         switch (ch) {
         case 'c':
             conffile = optarg;

@@ -60,8 +60,8 @@ static void usage(FILE *fp)
             "MetricsTextfile\n"
             "  -l SOCKET    with -d: listen here instead of MetricsListen\n"
             "  -f           with -d: stay in the foreground, log to stderr\n"
-            "  -V           print the version and exit\n"
-            "  -h           print this help and exit\n"
+            "  -V, --version  print the version and exit\n"
+            "  -h, --help     print this help and exit\n"
             "\n"
             "Without -t or -d the metrics are printed on stdout.\n",
             CLI_DEFAULT_CONF);
@@ -165,7 +165,7 @@ int main(int argc, char **argv)
     char err[PATH_MAX + 256];
     int ch, daemon_mode = 0, foreground = 0, rc;
 
-    while ((ch = getopt(argc, argv, "c:t:dl:fVh")) != -1) {
+    while ((ch = cli_getopt(argc, argv, "c:t:dl:fVh")) != -1) {
         switch (ch) {
         case 'c':
             conffile = optarg;

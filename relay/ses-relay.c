@@ -48,8 +48,8 @@ static void usage(FILE *fp)
         "  -q QUEUEID  Postfix queue id, for logs and the mta-queue-id tag\n"
         "  -l SOCKET   serve LMTP on SOCKET instead of pipe mode\n"
         "  -F          LMTP mode: stay in the foreground, log to stderr\n"
-        "  -V          print the version and exit\n"
-        "  -h          print this help and exit\n"
+        "  -V, --version  print the version and exit\n"
+        "  -h, --help     print this help and exit\n"
         "\n"
         "Pipe mode reads the message on stdin and exits with a sysexits\n"
         "code: 0 sent, 75 try again later (the message stays queued),\n"
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
     int ch, foreground = 0, rc;
 
     opterr = 0;
-    while ((ch = getopt(argc, argv, "c:f:q:l:FVh")) != -1) {
+    while ((ch = cli_getopt(argc, argv, "c:f:q:l:FVh")) != -1) {
         switch (ch) {
         case 'c':
             conffile = optarg;
@@ -165,8 +165,12 @@ int main(int argc, char **argv)
             return EX_OK;
         default:
             /* A master.cf mistake must not bounce mail: defer. */
-            snprintf(err, sizeof(err), "ses-relay: bad option -%c (see -h)",
-                     optopt);
+            if (optopt != 0)
+                snprintf(err, sizeof(err), "ses-relay: bad option -%c (see -h)",
+                         optopt);
+            else
+                snprintf(err, sizeof(err), "ses-relay: bad option %s (see -h)",
+                         argv[optind - 1]);
             return finish(ST_TEMP_CONFIG, err);
         }
     }

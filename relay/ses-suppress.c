@@ -78,8 +78,8 @@ static void usage(FILE *fp)
             "                        GetConfigurationSet; exit 1 when not\n"
             "\n"
             "  -c FILE  configuration file (default %s)\n"
-            "  -V       print the version and exit\n"
-            "  -h       print this help and exit\n",
+            "  -V, --version  print the version and exit\n"
+            "  -h, --help     print this help and exit\n",
             CLI_DEFAULT_CONF);
 }
 
@@ -99,6 +99,10 @@ static int want_args(const ctx_t *c, int n)
 }
 
 /* ---- list, export -------------------------------------------------- */
+
+/* list: one line per address under a header naming the columns (the
+ * times are 20 characters, ISO 8601 UTC); export: the CSV import reads. */
+#define LIST_FORMAT "%-40s %-9s %-8s %-20s %-20s "
 
 typedef struct {
     buf_t out;
@@ -122,7 +126,7 @@ static int print_one(void *ctx, const char *addr, const suppression_t *s,
     if (p->csv)
         suppress_export_line(&p->out, addr, s);
     else
-        buf_printf(&p->out, "%-40s %-9s %-8s %s %s %u\n", addr,
+        buf_printf(&p->out, LIST_FORMAT "%u\n", addr,
                    store_reason_name(s->reason), store_source_name(s->source),
                    suppress_iso_time(s->first, first, sizeof(first)),
                    suppress_iso_time(s->last, last, sizeof(last)), s->count);
@@ -140,6 +144,9 @@ static int walk_print(ctx_t *c, int csv)
         return EX_USAGE;
     buf_init(&p.out, 0);
     p.csv = csv;
+    if (!csv)
+        buf_printf(&p.out, LIST_FORMAT "%s\n", "ADDRESS", "REASON", "SOURCE",
+                   "FIRST", "LAST", "COUNT");
     rc = store_suppression_each(c->store, 0, print_one, &p);
     flush_out(&p);
     buf_free(&p.out);
@@ -511,7 +518,7 @@ int main(int argc, char **argv)
     size_t i;
     int ch, rc;
 
-    while ((ch = getopt(argc, argv, "+c:Vh")) != -1) {
+    while ((ch = cli_getopt(argc, argv, "+c:Vh")) != -1) {
         switch (ch) {
         case 'c':
             conffile = optarg;

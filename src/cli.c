@@ -11,6 +11,8 @@
 #include "ses_daemon.h"
 #include "ses_log.h"
 
+#include <getopt.h>
+
 conf_status_t cli_load_conf(const char *path, conf_t **out, char *err,
                             size_t errlen)
 {
@@ -33,4 +35,15 @@ void cli_start(const char *ident, const conf_t *c, int foreground)
 const char *cli_version(void)
 {
     return "(" PACKAGE_NAME ") " PACKAGE_VERSION;
+}
+
+int cli_getopt(int argc, char *const argv[], const char *optstring)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+
+    return getopt_long(argc, argv, optstring, longopts, NULL);
 }

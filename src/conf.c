@@ -771,6 +771,11 @@ bool conf_is_set(const conf_t *c, conf_key_t k)
     return c->v[k].set;
 }
 
+int conf_key_line(const conf_t *c, conf_key_t k)
+{
+    return c->v[k].set ? c->v[k].line : 0;
+}
+
 bool conf_is(const conf_t *c, conf_key_t k, const char *value)
 {
     return c->v[k].s && str_iequal(c->v[k].s, value);

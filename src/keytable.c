@@ -400,7 +400,8 @@ conf_status_t keytable_load(const conf_t *c, keytable_t **out, char *err,
     if (kf) {
         if (!kt_add(&lc, "default", dom, sel, kf, 0, msg, sizeof(msg)) ||
             !st_add(lc.t, dom, "default", NULL, 0, msg, sizeof(msg))) {
-            snprintf(err, errlen, "%s: %s", conf_path(c), msg);
+            snprintf(err, errlen, "%s:%d: %s", conf_path(c),
+                     conf_key_line(c, CK_KEY_FILE), msg);
             goto fail;
         }
     } else if ((rc = tables_load(&lc, kt, st, err, errlen)) != CONF_OK) {

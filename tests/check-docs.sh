@@ -43,7 +43,8 @@ done
 is "$extra" "" "ses-milter.conf(5) lists no key the table does not have"
 
 # 3. Options: every option in -h output has an entry in the program's page.
-#    An entry is a line starting .B/.BI/.BR followed by the option.
+#    An entry is a line starting .B/.BI/.BR that names the option
+#    (".BR \-h \", \" \-\-help" documents both).
 for p in milter/ses-milter milter/ses-keygen relay/ses-relay \
          relay/ses-feedback relay/ses-suppress relay/ses-metrics; do
     name=$(basename $p)
@@ -55,7 +56,7 @@ for p in milter/ses-milter milter/ses-keygen relay/ses-relay \
     undocumented=""
     for o in $opts; do
         esc=$(printf '%s' "$o" | sed 's/-/\\\\-/g')
-        grep -qE "^\\.(B|BI|BR) $esc( |\$)" "$page" || undocumented="$undocumented $o"
+        grep -qE "^\\.(B|BI|BR) (.* )?$esc( |\$)" "$page" || undocumented="$undocumented $o"
     done
     if [ -z "$undocumented" ]; then ok 0 "every option $name -h shows is documented in $name.8"; else
         ok 1 "every option $name -h shows is documented in $name.8"

@@ -1,12 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# The five programs: -V, -h, usage errors, config checks, exit codes.
+# The six programs: -V/--version, -h/--help, usage errors, config checks,
+# exit codes.
 . "${top_srcdir:-.}/tests/lib.sh"
 tmpdir_make
 B=$top_builddir
 
 for p in milter/ses-milter milter/ses-keygen relay/ses-relay \
-         relay/ses-feedback relay/ses-suppress; do
+         relay/ses-feedback relay/ses-suppress relay/ses-metrics; do
     name=$(basename $p)
     out=$("$B/$p" -V 2>&1); rc=$?
     is "$rc" 0 "$name -V exits 0"
@@ -15,6 +16,13 @@ for p in milter/ses-milter milter/ses-keygen relay/ses-relay \
     is "$rc" 0 "$name -h exits 0"
     like "$out" "usage: $name" "$name -h prints usage"
     like "$out" "-c FILE" "$name -h documents -c"
+    # --help and --version: the same answers, on standard output
+    help=$("$B/$p" --help 2>/dev/null); rc=$?
+    is "$rc" 0 "$name --help exits 0"
+    is "$help" "$("$B/$p" -h 2>/dev/null)" "$name --help prints on stdout what -h prints"
+    like "$help" "-h, --help" "$name --help documents itself"
+    out=$("$B/$p" --version 2>/dev/null); rc=$?
+    is "$rc:$out" "0:$("$B/$p" -V 2>/dev/null)" "$name --version is -V"
 done
 
 printf 'Region eu-west-1\nConfigurationSet tx\n' > "$T/good.conf"
@@ -40,6 +48,24 @@ is "$rc" 78 "ses-milter -n exits 78 on a missing file"
 out=$("$B/milter/ses-milter" -x 2>&1); rc=$?
 is "$rc" 64 "ses-milter with a bad option exits 64 (EX_USAGE)"
 
+# ses-milter -n: a CredentialsFile that is not there is skipped by the
+# credential chain, so it is a warning (with file:line), not an error; a
+# KeyFile that is not there is an error at its line.
+printf 'Region eu-west-1\n# AWS keys\nCredentialsFile %s/no-such-creds\n' "$T" > "$T/nocredsfile.conf"
+out=$("$B/milter/ses-milter" -n -c "$T/nocredsfile.conf" 2>&1); rc=$?
+is "$rc" 0 "ses-milter -n accepts a CredentialsFile that does not exist ..."
+like "$out" "^ses-milter: $T/nocredsfile.conf:3: warning: CredentialsFile $T/no-such-creds does not exist" \
+    "... and warns about it with file:line"
+: > "$T/empty-creds"
+printf 'CredentialsFile %s/empty-creds\n' "$T" > "$T/credsfile.conf"
+out=$("$B/milter/ses-milter" -n -c "$T/credsfile.conf" 2>&1); rc=$?
+is "$rc:$out" "0:" "ses-milter -n is silent about a CredentialsFile that exists"
+printf 'Domain example.com\nSelector s1\n\nKeyFile %s/no-such.private\n' "$T" > "$T/nokey.conf"
+out=$("$B/milter/ses-milter" -n -c "$T/nokey.conf" 2>&1); rc=$?
+is "$rc" 78 "ses-milter -n refuses a KeyFile that does not exist (78)"
+like "$out" "$T/nokey.conf:4: key file $T/no-such.private: No such file or directory" \
+    "... naming file:line of KeyFile"
+
 # ses-relay must never bounce because of its own configuration.
 out=$(echo "Subject: t" | "$B/relay/ses-relay" -c "$T/bad.conf" -f a@example.com -- b@example.com 2>&1); rc=$?
 is "$rc" 75 "ses-relay with an invalid config exits 75 (EX_TEMPFAIL)"
@@ -49,6 +75,11 @@ is "$rc" 75 "ses-relay with an unreadable config exits 75"
 like "$out" "^4\\.3\\.5 " "ses-relay unreadable config diagnostic is 4.3.5"
 out=$(echo "Subject: t" | "$B/relay/ses-relay" -c "$T/good.conf" -Z 2>&1); rc=$?
 is "$rc" 75 "ses-relay with a bad option defers (75), never bounces"
+out=$(echo "Subject: t" | "$B/relay/ses-relay" -c "$T/good.conf" --bogus -f a@example.com -- b@example.com 2>&1); rc=$?
+is "$rc" 75 "ses-relay with an unknown long option defers (75): pipe(8) would bounce EX_USAGE"
+like "$out" "^4\\.3\\.5 ses-relay: bad option --bogus" "... naming the option"
+out=$("$B/milter/ses-milter" --bogus 2>&1); rc=$?
+is "$rc" 64 "ses-milter with an unknown long option exits 64 (EX_USAGE)"
 out=$(echo "Subject: t" | "$B/relay/ses-relay" -c "$T/good.conf" -f a@example.com 2>&1); rc=$?
 is "$rc" 75 "ses-relay without recipients defers (75)"
 like "$out" "^4\\.3\\.5 .*at least one recipient" "ses-relay explains the missing recipient"

@@ -19,7 +19,7 @@ NOW=$(date +%s)
 seed() { printf "%s" "$1" | curl -sf -X POST --data-binary @- "$SESD_URL/_suppression" >/dev/null; }
 remote() { curl -sf "$SESD_URL/_suppression" |
            $PY -c 'import json,sys; print(" ".join(e["EmailAddress"].lower() + ":" + e["Reason"] for e in json.load(sys.stdin)))'; }
-here() { $S list | awk '{print $1 ":" $2 ":" $3}' | tr '\n' ' ' | sed 's/ $//'; }
+here() { $S list | awk 'NR > 1 {print $1 ":" $2 ":" $3}' | tr '\n' ' ' | sed 's/ $//'; }  # below the header
 
 seed "[{\"EmailAddress\": \"X@Remote.example\", \"Reason\": \"BOUNCE\", \"LastUpdateTime\": $((NOW - 100))},
        {\"EmailAddress\": \"both@example.com\", \"Reason\": \"COMPLAINT\", \"LastUpdateTime\": $((NOW - 100))},
