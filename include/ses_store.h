@@ -37,9 +37,12 @@
  * read AND write the environment's region files, which even a read-only
  * user needs for locking.
  *
- * Tuning: a DB_CONFIG file in DataDirectory overrides the defaults set here
- * (cache 64 MB, 10 MB log files, lock table sizes), as with any Berkeley DB
- * application.
+ * Size: the process that creates the environment sizes it for everyone:
+ * a 64 MB cache (a million suppressed addresses, 75 MB of suppression.db,
+ * still look up from memory), 10,000 locks and lock objects, 2,000
+ * lockers, 2 MB of log buffer; its region files take about 93 MB of disk,
+ * reserved when they are created. A DB_CONFIG file in DataDirectory
+ * overrides these, as with any Berkeley DB application.
  *
  * DIAGNOSTICS
  *   Every function returns STORE_OK, STORE_NOTFOUND, STORE_TEMPFAIL (it may
@@ -73,6 +76,11 @@ typedef enum {
 typedef enum {
     STORE_READONLY = 1, /* the milter: lookups only */
     STORE_READWRITE = 2,
+    /* A read-only command (ses-suppress list, check, export, report): as
+     * STORE_READONLY, but a DataDirectory that holds no store (missing, or
+     * without region and database files) reads as empty and nothing is
+     * created in it. */
+    STORE_INSPECT = 3,
 } store_mode_t;
 
 typedef enum {

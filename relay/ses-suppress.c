@@ -499,13 +499,13 @@ static const struct {
     int (*fn)(ctx_t *c);
     store_mode_t mode;
 } cmds[] = {
-    {"list", cmd_list, STORE_READONLY},
-    {"check", cmd_check, STORE_READONLY},
+    {"list", cmd_list, STORE_INSPECT},
+    {"check", cmd_check, STORE_INSPECT},
     {"add", cmd_add, STORE_READWRITE},
     {"remove", cmd_remove, STORE_READWRITE},
     {"import", cmd_import, STORE_READWRITE},
-    {"export", cmd_export, STORE_READONLY},
-    {"report", cmd_report, STORE_READONLY},
+    {"export", cmd_export, STORE_INSPECT},
+    {"report", cmd_report, STORE_INSPECT},
     {"sync", cmd_sync, STORE_READWRITE},
     {"regions", cmd_regions, NO_STORE},
 };

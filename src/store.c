@@ -23,7 +23,11 @@
  *     recovered the environment under us) holds it for writing.
  *   - Database handles open lazily, read-only or read-write as the handle
  *     asks; a read-only user whose database does not exist yet sees "not
- *     found" and retries the open at most once a second.
+ *     found" and looks for the file again at its next operation.
+ *   - A STORE_INSPECT open (a read-only command) of a DataDirectory that
+ *     holds no store opens no environment and creates nothing: every read
+ *     finds nothing until another process makes the store, which the next
+ *     operation then joins.
  *   - Lookups on the milter path read uncommitted data (DB_READ_UNCOMMITTED)
  *     so they never wait behind an import transaction.
  *   - A file system too full for new region files makes the open a
@@ -66,26 +70,34 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#define FILE_MODE        0660
-#define DIR_MODE         02770
-#define CACHE_BYTES      (128u << 20)
+#define FILE_MODE 0660
+#define DIR_MODE  02770
+/* The environment's size, fixed by the process that creates it (README,
+ * "The stores"). The cache holds a million suppressed addresses (75 MB of
+ * suppression.db: Berkeley DB adds a quarter to caches this small); an
+ * import of a million addresses peaks at about 170 locks and 4 lockers,
+ * and each process or thread using the store holds a few of each. The
+ * region files, reserved on disk: 82 MB of cache, 7 MB for locks, log
+ * buffer and transactions, 4 MB of mutexes. */
+#define CACHE_BYTES      (64u << 20)
 #define LOG_FILE_BYTES   (10u << 20)
 #define LOG_BUFFER_BYTES (2u << 20)
 #define LOCK_TIMEOUT_US  (2u * 1000 * 1000)
-#define MAX_LOCKS        50000
-#define MAX_LOCKERS      10000
+#define MAX_LOCKS        10000
+#define MAX_LOCKERS      2000
 #define CKP_INTERVAL_MS  2000 /* at most this often after commits */
 #define CKP_LOG_KB       8192 /* ... when this much log was written */
 #define CKP_MINUTES      1    /* ... or this much time passed */
 #define REOPEN_PAUSE_MS  1000
 #define RETRIES          4
-/* Free space an open needs: the region files (~25 MB) are mapped, and a
- * page of a mapped file the file system cannot back is SIGBUS, not ENOSPC.
- * Below this, opening is a clean temporary failure instead. */
+/* Free space creating the environment needs: the region files (~93 MB
+ * when reserved) are mapped, and a page of a mapped file the file system
+ * cannot back is SIGBUS, not ENOSPC. Below this, creating it is a clean
+ * temporary failure instead. */
 #define MIN_FREE_BYTES (48ull << 20)
 
-const char *const store_db_files[DBI__N] = {
-    "suppression.db", "messages.db", "seen.db", "stats.db", "outbox.db"};
+const char *const store_db_files[DBI__N] = {"suppression.db", "messages.db",
+                                            "seen.db", "stats.db", "outbox.db"};
 
 struct env {
     struct env *next;
@@ -101,7 +113,8 @@ struct env {
     atomic_llong last_ckp;    /* ms */
     atomic_int keys_upgraded; /* store_supp_upgrade_keys() done */
     int64_t last_reopen;
-    unsigned fork_gen; /* forks seen when this was opened */
+    unsigned fork_gen;   /* forks seen when this was opened */
+    atomic_int deferred; /* STORE_INSPECT found no store: not opened */
 };
 
 struct store {
@@ -467,6 +480,24 @@ static store_status_t back_regions(const char *dir, bool joining)
     return st;
 }
 
+/* Whether dir may hold a store: a region file or a database, or it cannot
+ * tell (anything but "no such file": permissions, I/O), in which case
+ * opening the store is what says what is wrong. */
+static bool store_present(const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat sb;
+
+    for (int i = -1; i < DBI__N; i++) {
+        if (snprintf(path, sizeof(path), "%s/%s", dir,
+                     i < 0 ? "__db.001" : store_db_files[i]) >=
+                (int)sizeof(path) ||
+            stat(path, &sb) == 0 || (errno != ENOENT && errno != ENOTDIR))
+            return true;
+    }
+    return false;
+}
+
 /* Opens e->dbenv under the directory's open lock. */
 static store_status_t env_open(env_t *e)
 {
@@ -561,6 +592,16 @@ static store_status_t env_enter(env_t *e)
                           "%s: store handle inherited across "
                           "fork(); open a new one",
                           e->dir);
+    if (atomic_load(&e->deferred) && store_present(e->dir)) {
+        /* another process has made a store since: join it */
+        store_status_t st = STORE_OK;
+        pthread_rwlock_wrlock(&e->lock);
+        if (atomic_load(&e->deferred) && (st = env_open(e)) == STORE_OK)
+            atomic_store(&e->deferred, 0);
+        pthread_rwlock_unlock(&e->lock);
+        if (st != STORE_OK)
+            return st;
+    }
     if (atomic_load(&e->broken)) {
         pthread_rwlock_wrlock(&e->lock);
         if (atomic_load(&e->broken)) {
@@ -582,7 +623,7 @@ static store_status_t env_enter(env_t *e)
         pthread_rwlock_unlock(&e->lock);
     }
     pthread_rwlock_rdlock(&e->lock);
-    if (e->dbenv == NULL) {
+    if (e->dbenv == NULL && !atomic_load(&e->deferred)) {
         pthread_rwlock_unlock(&e->lock);
         return store_fail(STORE_TEMPFAIL, "%s: environment not open", e->dir);
     }
@@ -611,6 +652,10 @@ store_status_t store_env_db(env_t *e, int i, int rw, DB **out)
     pthread_mutex_lock(&e->dblock);
     if ((*out = e->db[i][rw]) != NULL)
         goto done;
+    if (e->dbenv == NULL) { /* deferred: nothing stored in DataDirectory */
+        st = store_fail(STORE_NOTFOUND, "nothing stored in %s yet", e->dir);
+        goto done;
+    }
     if (!rw) {
         char path[PATH_MAX];
         struct stat sb;
@@ -712,7 +757,8 @@ store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
 
     *out = NULL;
     if (datadir == NULL || *datadir == '\0' ||
-        (mode != STORE_READONLY && mode != STORE_READWRITE)) {
+        (mode != STORE_READONLY && mode != STORE_READWRITE &&
+         mode != STORE_INSPECT)) {
         st = store_fail(STORE_PERMFAIL, "store_open: bad arguments");
         goto fail;
     }
@@ -736,7 +782,9 @@ store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
         pthread_rwlock_init(&e->lock, NULL);
         pthread_mutex_init(&e->dblock, NULL);
         e->fork_gen = atomic_load(&fork_gen);
-        if ((st = env_open(e)) != STORE_OK) {
+        if (mode == STORE_INSPECT && !store_present(datadir))
+            atomic_store(&e->deferred, 1); /* nothing to read: create none */
+        else if ((st = env_open(e)) != STORE_OK) {
             pthread_mutex_unlock(&envs_lock);
             pthread_rwlock_destroy(&e->lock);
             pthread_mutex_destroy(&e->dblock);
@@ -746,6 +794,15 @@ store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
         }
         e->next = envs;
         envs = e;
+    } else if (mode != STORE_INSPECT && atomic_load(&e->deferred)) {
+        pthread_rwlock_wrlock(&e->lock); /* a user that needs the store */
+        if (atomic_load(&e->deferred) && (st = env_open(e)) == STORE_OK)
+            atomic_store(&e->deferred, 0);
+        pthread_rwlock_unlock(&e->lock);
+        if (st != STORE_OK) {
+            pthread_mutex_unlock(&envs_lock);
+            goto fail;
+        }
     }
     e->refs++;
     pthread_mutex_unlock(&envs_lock);
@@ -794,7 +851,9 @@ store_status_t store_checkpoint(store_t *st)
         return store_fail(STORE_PERMFAIL, "no store");
     if ((rc = env_enter(st->env)) != STORE_OK)
         return store_done(st, rc);
-    ret = st->env->dbenv->txn_checkpoint(st->env->dbenv, 0, 0, 0);
+    ret = st->env->dbenv == NULL /* deferred: nothing to write out */
+              ? 0
+              : st->env->dbenv->txn_checkpoint(st->env->dbenv, 0, 0, 0);
     rc = store_db_status(st->env, ret, "checkpoint");
     env_leave(st->env);
     return store_done(st, rc);

@@ -84,6 +84,29 @@ out=$(echo "Subject: t" | "$B/relay/ses-relay" -c "$T/good.conf" -f a@example.co
 is "$rc" 75 "ses-relay without recipients defers (75)"
 like "$out" "^4\\.3\\.5 .*at least one recipient" "ses-relay explains the missing recipient"
 
+# ses-suppress: the read-only commands on a DataDirectory that holds no
+# store answer "nothing there" and create nothing (a store is some 93 MB of
+# region files); list labels its columns, export stays bare CSV.
+printf 'DataDirectory %s/nodata\nSyslog no\n' "$T" > "$T/supp.conf"
+S="$B/relay/ses-suppress -c $T/supp.conf"
+out=$($S list 2>&1); rc=$?
+is "$rc:$out" "0:$(printf '%-40s %-9s %-8s %-20s %-20s %s' ADDRESS REASON SOURCE FIRST LAST COUNT)" \
+    "ses-suppress list on a missing DataDirectory: only the header, exit 0"
+out=$($S check a@example.com 2>&1); rc=$?
+is "$rc:$out" "1:a@example.com: not suppressed" "ses-suppress check on a missing DataDirectory: not suppressed (1)"
+is "$($S export 2>&1; echo rc=$?)" "rc=0" "ses-suppress export on a missing DataDirectory: nothing, exit 0"
+$S report >/dev/null 2>&1; is "$?" 0 "ses-suppress report on a missing DataDirectory: exit 0"
+[ ! -e "$T/nodata" ]; ok $? "... and none of them created the DataDirectory"
+mkdir "$T/nodata"
+$S list >/dev/null 2>&1 && $S check a@example.com >/dev/null 2>&1
+is "$(ls -A "$T/nodata")" "" "... nor a store in an empty one"
+$S add b@example.com --reason bounce >/dev/null 2>&1; ok $? "ses-suppress add creates the store"
+out=$($S list 2>&1)
+like "$(printf '%s\n' "$out" | head -1)" "^ADDRESS +REASON +SOURCE +FIRST +LAST +COUNT$" "ses-suppress list: a header line names the columns"
+like "$(printf '%s\n' "$out" | sed -n 2p)" "^b@example.com +bounce +manual +[0-9T:-]+Z +[0-9T:-]+Z +1$" "... above one line per entry"
+is "$(printf '%s\n' "$out" | wc -l)" 2 "... and nothing else"
+like "$($S export)" "^b@example.com,bounce,[0-9T:-]+Z$" "ses-suppress export: CSV, no header"
+
 # No credentials: defer with 4.3.5, never bounce.
 printf 'Region eu-west-1\nEndpoint http://127.0.0.1:9\nRetryTime 0\nSyslog no\n' > "$T/nocreds.conf"
 out=$(echo "Subject: t" | env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \

@@ -9,6 +9,7 @@
 #include "ses_store.h"
 
 #include <db.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
@@ -437,6 +438,67 @@ test_readonly_handle_sees_a_database_created_after_its_miss(void **state)
     assert_int_equal(store_suppression_get(ro, "late@example.com", &got),
                      STORE_OK);
     store_close(ro);
+    dir_free(dir);
+}
+
+/* The files in dir, or -1 when it does not exist. */
+static int files_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void
+test_inspect_of_a_directory_without_a_store_creates_nothing(void **state)
+{
+    char *dir = dir_new(); /* not created */
+    store_t *st = NULL;
+    suppression_t got;
+    walk_t w = {0};
+    char err[256];
+
+    for (int pass = 0; pass < 2; pass++) { /* missing, then empty */
+        assert_int_equal(store_open(dir, STORE_INSPECT, &st, err, sizeof(err)),
+                         STORE_OK);
+        assert_int_equal(store_suppression_get(st, "a@example.com", &got),
+                         STORE_NOTFOUND);
+        assert_int_equal(store_suppression_each(st, 0, collect, &w), STORE_OK);
+        assert_int_equal(w.n, 0);
+        assert_int_equal(store_checkpoint(st), STORE_OK);
+        assert_int_equal(store_suppression_put(st, NULL, "a@example.com", &got),
+                         STORE_PERMFAIL);
+        store_close(st);
+        assert_int_equal(files_in(dir), pass == 0 ? -1 : 0);
+        if (pass == 0)
+            assert_int_equal(mkdir(dir, 0770), 0);
+    }
+    dir_free(dir);
+}
+
+static void test_inspect_handle_joins_a_store_made_after_it_opened(void **state)
+{
+    char *dir = dir_new();
+    store_t *st = NULL;
+    suppression_t got;
+    char err[256];
+
+    assert_int_equal(mkdir(dir, 0770), 0);
+    assert_int_equal(store_open(dir, STORE_INSPECT, &st, err, sizeof(err)),
+                     STORE_OK);
+    assert_int_equal(store_suppression_get(st, "late@example.com", &got),
+                     STORE_NOTFOUND);
+    assert_int_equal(in_child(child_adds_late, dir), 0);
+    assert_int_equal(store_suppression_get(st, "late@example.com", &got),
+                     STORE_OK);
+    store_close(st);
     dir_free(dir);
 }
 
@@ -956,6 +1018,10 @@ int main(void)
         cmocka_unit_test(test_one_environment_however_the_directory_is_spelled),
         cmocka_unit_test(test_setup_problems_are_config_errors),
         cmocka_unit_test(test_error_text_belongs_to_its_handle),
+        cmocka_unit_test(
+            test_inspect_of_a_directory_without_a_store_creates_nothing),
+        cmocka_unit_test(
+            test_inspect_handle_joins_a_store_made_after_it_opened),
         cmocka_unit_test(test_bad_arguments_are_errors_not_crashes),
         cmocka_unit_test(test_message_map_round_trip),
         cmocka_unit_test(test_seen_is_recorded_once),
