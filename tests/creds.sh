@@ -232,7 +232,9 @@ t0=$(date +%s)
 AWS_PROFILE=pslow CREDS_PROCESS_TIMEOUT_MS=1000 send "process slow"
 is "$RC" 75 "a credential_process that hangs: deferred"
 like "$OUT" 'credential_process of profile "pslow" timed out and was killed' "... after the time limit"
-ok $([ $(( $(date +%s) - t0 )) -lt 10 ] && echo 0 || echo 1) "... without waiting for it"
+# the command sleeps 31.25 s: a delivery that waited for it is the failure
+# (a bound of wall-clock speed this is not: the limit is 1 s)
+ok $([ $(( $(date +%s) - t0 )) -lt 30 ] && echo 0 || echo 1) "... without waiting for it"
 sleep 0.2
 pgrep -x -f "sleep 31.25" > /dev/null; is "$?" 1 "... and what the command started is killed with it"
 AWS_PROFILE=both send "keys before process"
@@ -310,13 +312,15 @@ send "imds no role"
 is "$RC" 75 "an instance without a role: no credentials, deferred"
 like "$OUT" "no instance role|no AWS credentials found" "and the diagnostic says so"
 sesd_state '{"imds_role": "sesd-role"}'
-sesd_fault '{"route": "imds-token", "count": -1, "delay": 10}'
+# the metadata service answers after 60 s: a delivery that waited for the
+# answer is the failure, not a slow machine
+sesd_fault '{"route": "imds-token", "count": -1, "delay": 60}'
 t0=$(date +%s%N)
 send "imds slow"
 t1=$(date +%s%N)
 is "$RC" 75 "an unanswering metadata service defers"
-ok $([ $(( (t1 - t0) / 1000000 )) -lt 5000 ] && echo 0 || echo 1) \
-   "and does not stall delivery (gave up after $(( (t1 - t0) / 1000000 )) ms; limit 1 s per try)"
+ok $([ $(( (t1 - t0) / 1000000 )) -lt 50000 ] && echo 0 || echo 1) \
+   "and does not stall delivery (gave up after $(( (t1 - t0) / 1000000 )) ms, not waiting for the answer; limit 1 s per try)"
 reset
 
 # ---- caching, refresh and threads (creds-get) ----

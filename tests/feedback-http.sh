@@ -97,12 +97,16 @@ PYEOF
 SL=$!
 sleep 3
 t0=$(date +%s)
-code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' --data-binary @"$T/big" "http://127.0.0.1:$PORT/")
+# the slow clients hold their connections for 30 s and more: an answer
+# before that is not stuck behind them, however busy the machine
+code=$(curl -s -m 25 -o /dev/null -w '%{http_code}' --data-binary @"$T/big" "http://127.0.0.1:$PORT/")
 is "$code" 413 "while slow clients hold connections, another client is answered at once"
 wait $SL
 diag "slowloris clients (seconds, answer):" "$(cat "$T/slow.out")"
 is "$(grep -c 'HTTP/1.1 408' "$T/slow.out")" 5 "each slowloris client gets 408"
-is "$(awk '$1 > 40' "$T/slow.out" | wc -l)" 0 "... within the 30 s request deadline (not 120 s of trickling)"
+# cut off by the 30 s request deadline, not after their 120 s of trickling
+# (twice the deadline is the bound: a busy machine answers late, not never)
+is "$(awk '$1 > 60' "$T/slow.out" | wc -l)" 0 "... within the 30 s request deadline (not 120 s of trickling)"
 kill -0 $FB; ok $? "ses-feedback -H is still serving"
 
 # a unix socket for a TLS proxy on the same host: mode 0660, served like

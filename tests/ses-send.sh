@@ -140,7 +140,9 @@ is "$(sesd_py 'len(sent)')" 1 "and one message"
 like "$(cat "$T/relay.log")" "RETRY1: SES attempt 2: SES 429 TooManyRequestsException: Maximum sending rate exceeded.; retrying in [0-9]+ ms" \
      "each retry is logged with its wait"
 sesd_reset
-sesd_relay_conf "$T/r1.conf" "RetryTime 1s"
+# RetryTime 5s: a retry (the first within 250 ms) happens unless the first
+# attempt alone took most of it, which no busy machine should make it do
+sesd_relay_conf "$T/r1.conf" "RetryTime 5s"
 sesd_fault '{"route": "ses-send-v2", "count": -1, "status": 503, "error": "ServiceUnavailable"}'
 t0=$(date +%s%N)
 relay -f sender@example.com -- a@example.net < "$T/badhdr.eml"
@@ -148,7 +150,7 @@ t1=$(date +%s%N)
 is "$RC" 75 "503 beyond RetryTime: deferred (75)"
 like "$OUT" "^4\\.3\\.0 SES 503 ServiceUnavailable" "with 4.3.0"
 n=$(sends)
-ok $([ "$n" -ge 2 ] && echo 0 || echo 1) "after $n attempts in $(( (t1 - t0) / 1000000 )) ms (RetryTime 1s)"
+ok $([ "$n" -ge 2 ] && echo 0 || echo 1) "after $n attempts in $(( (t1 - t0) / 1000000 )) ms (RetryTime 5s)"
 # a streamed body survives a reset in mid-upload: the retry rewinds it
 sesd_reset
 RELAY_CONF=$T/v2.conf
@@ -157,16 +159,23 @@ relay -f sender@example.com -- a@example.net < "$T/7m.eml"
 is "$RC" 0 "a reset during a 9.7 MB upload is retried and delivered"
 is "$(sesd_py 'sent[0]["sha256"]')" "$(crlf_sha "$T/7m.eml")" "and the retried body is whole"
 
-# MaxSendRate: calls paced below the server's rate; without it, throttled
+# MaxSendRate: calls paced below the server's rate; without it, throttled.
+# What is asserted holds on a busy machine too: the time limits are far
+# beyond what a delivery needs (a slow run is not a failure), the server's
+# bucket, like SES's, absorbs a burst of up to a second of calls (a late
+# answer makes the next call follow at once), and the pacing check is a
+# lower bound on the typical gap between calls, which load only lengthens.
+# How fast it goes is bench/rate.sh's business.
+median_gap='sorted(b["time"] - a["time"] for a, b in zip(req, req[1:]))[(len(req) - 1) // 2]'
 sesd_reset
 sesd_state '{"throttle_rate": 10}'
-sesd_relay_conf "$T/rate.conf" "RecipientsPerCall 1" "MaxSendRate 10"
+sesd_relay_conf "$T/rate.conf" "RecipientsPerCall 1" "MaxSendRate 10" \
+    "RetryTime 120s" "ConnectTimeout 30s" "Timeout 60s"
 relay -f sender@example.com -- $(echo $rcpts | cut -d' ' -f1-20) < "$T/badhdr.eml"
 is "$RC" 0 "MaxSendRate 10 against a server throttling above 10/s: sent"
 is "$(sesd_py 'len([r for r in req if r.get("fault") == "throttled"])')" 0 "never throttled"
-# the mean gap: one late arrival (a loaded machine) must not fail the test
-gap=$(sesd_py 'int((req[-1]["time"] - req[0]["time"]) / (len(req) - 1) * 1000)')
-ok $([ "$gap" -ge 90 ] && echo 0 || echo 1) "calls are paced (mean gap $gap ms, 100 ms due)"
+gap=$(sesd_py "int($median_gap * 1000)")
+ok $([ "$gap" -ge 90 ] && echo 0 || echo 1) "calls are paced (median gap $gap ms, 100 ms due)"
 # pipe mode runs a process per delivery: four at once still keep one rate
 # (the bucket is shared through DataDirectory/sendrate)
 sesd_reset
@@ -182,12 +191,13 @@ for p in $pids; do wait "$p" || prc=$?; done
 is "$prc" 0 "MaxSendRate 10, four pipe-mode relays at once, 5 recipients each: all sent"
 is "$(sesd_py 'len([r for r in req if r.get("fault") == "throttled"])')" 0 \
     "... never throttled: the four processes share one bucket"
-gap=$(sesd_py 'int((req[-1]["time"] - req[0]["time"]) / (len(req) - 1) * 1000)')
-ok $([ "$gap" -ge 90 ] && echo 0 || echo 1) "... together paced at 10/s (mean gap $gap ms over 20 calls, 100 ms due)"
+gap=$(sesd_py "int($median_gap * 1000)")
+ok $([ "$gap" -ge 90 ] && echo 0 || echo 1) "... together paced at 10/s (median gap $gap ms over 20 calls, 100 ms due)"
 ls -l "$T/data/sendrate" > /dev/null 2>&1; ok $? "the shared bucket is DataDirectory/sendrate"
 sesd_reset
 sesd_state '{"throttle_rate": 5}'
-sesd_relay_conf "$T/norate.conf" "RecipientsPerCall 1" "RetryTime 30s"
+sesd_relay_conf "$T/norate.conf" "RecipientsPerCall 1" "RetryTime 120s" \
+    "ConnectTimeout 30s" "Timeout 60s"
 relay -f sender@example.com -- $(echo $rcpts | cut -d' ' -f1-20) < "$T/badhdr.eml"
 is "$RC" 0 "without MaxSendRate, a server throttling above 5/s still gets all 20 calls through retries"
 like "$(sesd_py 'len([r for r in req if r.get("fault") == "throttled"])')" "^[1-9]" "after being throttled"

@@ -14,6 +14,13 @@ tmpdir_make
 sesd_start; ok $? "sesd starts"
 sesd_state '{"max_encoded_v2": 0}'
 sesd_relay_conf "$T/r.conf" "LogLevel info" "Timeout 120s"
+# The first delivery SES accepts creates the store (DataDirectory) for the
+# message map, which maps and initialises its region files: a one-time
+# cost in RSS (some 4 MB) that is not the message's. A small message pays
+# it, so every measured run below only joins the store.
+test_message | "$top_builddir/relay/ses-relay" -c "$T/r.conf" -f sender@example.com \
+    -q SMALL -- rcpt@example.net > "$T/out-small" 2>&1
+is "$?" 0 "a small message creates the store"
 
 for mb in 10 20 40; do
     $SESD_PY - "$T/m$mb.eml" "$mb" <<'EOF'
@@ -32,11 +39,11 @@ EOF
         -f sender@example.com -q BIG$mb -- rcpt@example.net \
         < "$T/m$mb.eml" > "$T/out$mb" 2> "$T/time$mb"
     rc=$?
-    rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$T/time$mb")
+    rss=$(sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\)$/\1/p' "$T/time$mb" | tail -1)
     wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$T/time$mb")
     is "$rc" 0 "$mb MiB message: sent"
     diag "$mb MiB: peak RSS $rss kB, $wall wall clock"
-    echo "$rss" > "$T/rss$mb"
+    echo "${rss:-999999}" > "$T/rss$mb" # none measured: fail below
     is "$(sesd_py 'sent[-1]["sha256"]')" "$(sha256sum < "$T/m$mb.eml" | cut -d' ' -f1)" \
        "$mb MiB message: the bytes arrive intact"
     rm -f "$T/m$mb.eml"
