@@ -8,9 +8,10 @@
  *
  * Writes DIR/SELECTOR.private (PEM, mode 0600, never over an existing
  * file), and prints, in zone-file syntax ready to paste: the DKIM TXT
- * record (split into 255-byte strings), SPF, DMARC, the custom MAIL FROM
- * MX and TXT records for the region, and the ses-milter.conf, KeyTable and
- * SigningTable lines that use the key.
+ * record (split into 255-byte strings), the custom MAIL FROM MX and SPF
+ * records for the region, DMARC, and the ses-milter.conf, KeyTable and
+ * SigningTable lines that use the key. No SPF record for the domain
+ * itself: SES never sends from it.
  *
  * This file stays thin: options, then src/dkimkey.c does the keys.
  */
@@ -141,21 +142,25 @@ static int print_records(const records_t *r)
     if (strcmp(dkimkey_type(r->key), "ed25519") == 0)
         printf("; Many receivers do not check Ed25519 signatures yet: sign "
                "with an RSA\n; key too (a second KeyTable entry).\n\n");
-    printf("; 2. SPF for %s: add include:amazonses.com to the SPF record "
-           "you have\n;    (a domain may have only one), or publish:\n"
-           "%s. IN TXT \"v=spf1 include:amazonses.com ~all\"\n\n",
-           r->domain, r->domain);
+    /* SPF checks the envelope sender's domain. SES sends from the custom
+     * MAIL FROM domain below (or, without one, from amazonses.com), never
+     * from the apex, so the apex's own SPF record needs no amazonses.com
+     * (AWS, "Authenticating Email with SPF in Amazon SES"). */
+    printf("; 2. Custom MAIL FROM domain %s.%s (region %s; set the same "
+           "in SES).\n;    Bounces reach SES through the MX, and SPF passes "
+           "for this\n;    subdomain of %s, which aligns for DMARC:\n"
+           "%s.%s. IN MX 10 feedback-smtp.%s.amazonses.com.\n"
+           "%s.%s. IN TXT \"v=spf1 include:amazonses.com ~all\"\n"
+           ";    SPF is checked for this MAIL FROM domain, never for %s\n"
+           ";    itself: %s's own SPF record needs no "
+           "include:amazonses.com.\n\n",
+           r->mailfrom, r->domain, r->region, r->domain, r->mailfrom, r->domain,
+           r->region, r->mailfrom, r->domain, r->domain, r->domain);
     printf("; 3. DMARC: start with p=none, read the reports, then tighten "
            "to\n;    quarantine or reject.\n"
            "_dmarc.%s. IN TXT \"v=DMARC1; p=none; "
            "rua=mailto:dmarc-reports@%s\"\n\n",
            r->domain, r->domain);
-    printf("; 4. Custom MAIL FROM domain %s.%s for SES region %s (set it in "
-           "SES\n;    too), so SPF aligns with the From domain:\n"
-           "%s.%s. IN MX 10 feedback-smtp.%s.amazonses.com.\n"
-           "%s.%s. IN TXT \"v=spf1 include:amazonses.com ~all\"\n\n",
-           r->mailfrom, r->domain, r->region, r->mailfrom, r->domain, r->region,
-           r->mailfrom, r->domain);
     printf("; ses-milter.conf, for this one key:\n"
            ";   Domain              %s\n"
            ";   Selector            %s\n"

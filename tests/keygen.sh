@@ -61,7 +61,9 @@ longest=$(sed -n 's/.*_domainkey.* IN TXT ( \(.*\) )$/\1/p' "$T/rsa-3072.out" | 
 is "$longest" 255 "the strings are at most 255 bytes, the first one full"
 
 out=$(cat "$T/rsa-2048.out")
-like "$out" '^example\.com\. IN TXT "v=spf1 include:amazonses\.com ~all"$' "prints the SPF record"
+is "$(printf '%s\n' "$out" | grep -c '^example\.com\. IN TXT')" 0 \
+    "no SPF record for the domain itself: SES sends from the MAIL FROM domain"
+like "$out" "^;    itself: example\\.com's own SPF record needs no include:amazonses\\.com\\.\$" "... and it says so"
 like "$out" '^_dmarc\.example\.com\. IN TXT "v=DMARC1; p=none; ' "prints the DMARC record"
 like "$out" '^bounce\.example\.com\. IN MX 10 feedback-smtp\.eu-west-2\.amazonses\.com\.$' \
     "prints the MAIL FROM MX for the configured Region"
