@@ -8,9 +8,9 @@
  * shared credentials provider (SigV4a when the service has a region
  * set), sends on the caller's per-thread http_t,
  * parses AWS error answers of every protocol, classifies them through
- * aws_classify_error() - the only function in the package that reads AWS
- * error codes - and retries retryable statuses with full-jitter exponential
- * backoff until the service's retry budget is spent.
+ * answer_classify() (ses_answer.h) - the only function in the package that
+ * reads AWS error codes - and retries retryable statuses with full-jitter
+ * exponential backoff until the service's retry budget is spent.
  *
  * An aws_service_t is immutable once made: one per (service, region,
  * endpoint), shared by all threads of a process. Example, SQS:
@@ -49,7 +49,13 @@
  *
  * Statuses the operator must hear about (status_info()->loud: paused
  * sending, missing configuration set, refused credentials, ...) are logged
- * once per call at LOG_ERR with the queue id; retries at LOG_INFO.
+ * once per call at LOG_ERR with the queue id, unless the request says its
+ * caller logs them (ses-relay, whose breakers log once per interval);
+ * retries at LOG_INFO.
+ *
+ * A request may carry a deadline (monotonic ms): no attempt starts unless
+ * its whole Timeout fits before it, and rate-limit waits end before it, so
+ * a caller with a time limit of its own (an LMTP transaction) keeps it.
  *
  * DIAGNOSTICS
  *   aws_call() returns ST_OK for a 2xx answer, else the classified status;
@@ -64,6 +70,7 @@
 #ifndef SES_AWS_H
 #define SES_AWS_H
 
+#include "ses_answer.h"
 #include "ses_conf.h"
 #include "ses_creds.h"
 #include "ses_http.h"
@@ -115,6 +122,8 @@ typedef struct {
      * there (e.g. to fail over to another region instead). */
     bool (*give_up)(void *ctx, status_t st, const struct aws_response *resp);
     void *give_up_ctx;
+    bool caller_logs;                 /* loud statuses: the caller logs */
+    int64_t deadline_ms;              /* clock_mono_ms() limit; 0: none */
 } aws_request_t;
 
 typedef struct aws_response {
@@ -128,6 +137,7 @@ typedef struct aws_response {
     bool ambiguous;   /* the last attempt failed after the whole request
                          was sent (timeout, reset): it may have been acted
                          on */
+    answer_t answer;  /* the classification of the last error answer */
 } aws_response_t;
 
 aws_service_t *aws_service_new(const aws_service_config_t *cfg, char *err,
@@ -140,12 +150,6 @@ void aws_response_free(aws_response_t *r); /* NULL is fine */
 
 status_t aws_call(const aws_service_t *s, http_t *http, const aws_request_t *rq,
                   aws_response_t *resp);
-
-/* THE map from an AWS error answer to a status: http_code, the error code
- * (as found; anything after ':' or up to '#' is ignored) and its message.
- * Unknown errors are temporary. */
-status_t aws_classify_error(long http_code, const char *code,
-                            const char *message);
 
 /* Fills code/message from an error answer: x-amzn-ErrorType header, JSON
  * "__type"/"code" and "message"/"Message", or a query-protocol XML

@@ -38,7 +38,8 @@
  * many deliveries are held.
  *
  * breaker_check() breaker_trip() breaker_close() breaker_release()
- * breaker_each() breaker_reset() breaker_scope_name()
+ * breaker_each() breaker_reset() breaker_render_metrics()
+ * breaker_scope_name()
  *
  * DIAGNOSTICS
  *   None of them fails as a whole: when the shared state cannot be written
@@ -50,6 +51,7 @@
 
 #include "ses_hoststate.h"
 #include "ses_status.h"
+#include "ses_util.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -119,6 +121,13 @@ void breaker_each(hoststate_t *hs,
 /* Closes every breaker (the operator fixed the cause); returns how many
  * were open. */
 int breaker_reset(hoststate_t *hs);
+
+/* The open breakers in the Prometheus text format (a metrics_renderer_t
+ * for metrics_add_renderer(), hs being the hoststate_t):
+ *   sesmilter_breaker_open{region,scope,name,status} intervals in a row
+ *   sesmilter_breakers_open how many (0 when none: alert on > 0)
+ * Returns 0, or -1 when b is full. */
+int breaker_render_metrics(void *hs, buf_t *b);
 
 /* "account", "configuration-set", "identity", "region", "none" */
 const char *breaker_scope_name(breaker_scope_t s);

@@ -61,6 +61,22 @@ CONF_KEY(MAX_SEND_RATE, "MaxSendRate", CT_INT, "0", "0..100000", NULL,
          "unlimited)")
 CONF_KEY(API_ADDRESS_LIMIT, "RecipientsPerCall", CT_INT, "50", "1..50", NULL,
          "envelope recipients per SES call; more are split into several calls")
+CONF_KEY(BREAKER_INTERVAL, "BreakerInterval", CT_DURATION, "30s", "0..3600000",
+         NULL,
+         "how long every ses-relay of the host stops calling SES for an "
+         "account, configuration set or identity SES said cannot send "
+         "(paused, suspended, keys refused, clock off, not verified); the "
+         "interval doubles while the problem lasts and a probe delivery "
+         "ends it (0: no breaker)")
+CONF_KEY(BREAKER_MAX_INTERVAL, "BreakerMaxInterval", CT_DURATION, "15m",
+         "1000..86400000", NULL,
+         "longest breaker interval between two probe deliveries")
+CONF_KEY(DELIVERY_TIME_LIMIT, "DeliveryTimeLimit", CT_DURATION, "540s",
+         "1000..3600000", NULL,
+         "time one delivery (a pipe(8) run or an LMTP transaction, all its "
+         "SES calls, rate-limit waits and retries) may take; no SES request "
+         "starts unless its Timeout fits. Keep it under Postfix's "
+         "lmtp_data_done_timeout (600 s)")
 /* message content */
 CONF_KEY(CONFIGURATION_SET, "ConfigurationSet", CT_STRING, NULL, NULL,
          conf_v_ses_name, "default SES configuration set")
@@ -81,7 +97,8 @@ CONF_KEY(TENANT_NAME, "TenantName", CT_STRING, NULL, NULL, conf_v_ses_name,
          "rules action tenant= and the X-SES-TENANT header override it; "
          "ApiVersion v2 only")
 CONF_KEY(FEEDBACK_FORWARDING, "FeedbackForwardingEmailAddress", CT_STRING, NULL,
-         NULL, NULL, "address that receives bounces and complaints (v2)")
+         NULL, conf_v_address,
+         "address that receives bounces and complaints (v2)")
 CONF_KEY(MAX_MESSAGE_SIZE, "MaxMessageSize", CT_SIZE, "40M", "1024..41943040",
          NULL, "largest message accepted for relay")
 /* daemons */

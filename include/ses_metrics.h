@@ -79,6 +79,10 @@ metrics_status_t metrics_observe_ms(metrics_t *m, const char *config_set,
 
 /* Appends the Prometheus text exposition (format 0.0.4) to out. */
 metrics_status_t metrics_render(metrics_t *m, buf_t *out);
+/* Series kept outside the file (the host-wide breakers): fn appends them
+ * to every rendering; returns 0, or -1 when out is full. */
+typedef int (*metrics_renderer_t)(void *ud, buf_t *out);
+void metrics_add_renderer(metrics_t *m, metrics_renderer_t fn, void *ud);
 /* Renders into path atomically (temporary file + rename, mode 0644), as
  * node_exporter's textfile collector wants. */
 metrics_status_t metrics_write_textfile(metrics_t *m, const char *path,

@@ -21,14 +21,13 @@
 typedef enum {
     ST_OK = 0,
     /* permanent: Postfix bounces */
-    ST_PERM_REJECTED,    /* SES MessageRejected */
+    ST_PERM_REJECTED,    /* SES refused the content ("Illegal content.") */
     ST_PERM_BAD_ADDRESS, /* invalid recipient or sender address */
-    ST_PERM_MAILFROM,    /* MailFromDomainNotVerified */
     ST_PERM_TOO_LARGE,   /* over the SES or MaxMessageSize limit */
     ST_PERM_NON_ASCII,   /* SMTPUTF8 address SES cannot take */
     ST_PERM_SUPPRESSED,  /* recipient on the suppression list */
     ST_PERM_UNVERIFIED,  /* sender/recipient not a verified identity */
-    ST_PERM_BAD_MESSAGE, /* malformed message or request SES refuses */
+    ST_PERM_BAD_MESSAGE, /* header or MIME syntax SES refuses */
     ST_PERM_FORGED,      /* a signature that does not verify (SNS) */
     /* temporary: the message stays in Postfix's queue */
     ST_TEMP_THROTTLED,         /* Throttling, 429, Maximum sending rate */
@@ -53,6 +52,8 @@ typedef enum {
     ST_TEMP_UNKNOWN,           /* anything we cannot classify */
     ST_TEMP_IDENTITY,          /* SES: identity not verified here */
     ST_TEMP_STORE_CONFIG,      /* Berkeley DB setup: directory, permissions */
+    ST_TEMP_MAILFROM,          /* MailFromDomainNotVerified (MX lookup) */
+    ST_TEMP_UNRECOGNISED,      /* an SES answer no rule knows */
     ST__COUNT
 } status_t;
 

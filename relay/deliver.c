@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include "deliver.h"
+#include "scopes.h"
 #include "ses_creds.h"
 #include "ses_addr.h"
 #include "ses_holder.h"
@@ -46,6 +47,7 @@ struct relay {
     pthread_mutex_t lock; /* store, store_retry */
     store_t *store;
     int64_t store_retry; /* monotonic ms before which not to retry */
+    scopes_t *scopes;    /* the host-wide breakers */
 };
 
 struct deliver {
@@ -109,6 +111,12 @@ relay_t *relay_new(conf_t *conf, char *err, size_t errlen)
         conf_unref(conf);
         return NULL;
     }
+    if ((r->scopes = scopes_new()) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        snap_unref(s);
+        free(r);
+        return NULL;
+    }
     holder_init(&r->snaps, &snap_ops);
     holder_publish(&r->snaps, s);
     pthread_mutex_init(&r->lock, NULL);
@@ -143,6 +151,7 @@ void relay_free(relay_t *r)
         return;
     holder_destroy(&r->snaps);
     store_close(r->store);
+    scopes_free(r->scopes);
     pthread_mutex_destroy(&r->lock);
     free(r);
 }
@@ -273,29 +282,87 @@ static size_t sendable(const deliver_msg_t *m, ses_result_t *res, char **ascii,
     return n;
 }
 
+/* Per-batch work space, RecipientsPerCall entries each. */
+typedef struct {
+    ses_result_t *br, *sr; /* the batch's results; ses_send()'s */
+    bool *go;              /* the breakers let recipient i go */
+    size_t *gi;            /* sub[j] is the batch's recipient gi[j] */
+    const char **sub;
+} batch_bufs_t;
+
+static void batch_bufs_free(batch_bufs_t *b)
+{
+    free(b->br);
+    free(b->sr);
+    free(b->go);
+    free(b->gi);
+    free(b->sub);
+}
+
+static bool batch_bufs_new(batch_bufs_t *b, size_t per)
+{
+    b->br = calloc(per, sizeof(*b->br));
+    b->sr = calloc(per, sizeof(*b->sr));
+    b->go = calloc(per, sizeof(*b->go));
+    b->gi = calloc(per, sizeof(*b->gi));
+    b->sub = calloc(per, sizeof(*b->sub));
+    return b->br && b->sr && b->go && b->gi && b->sub;
+}
+
+/* One batch: the recipients its breakers let go are sent in one
+ * ses_send(); br[0..k) gets every recipient's result. */
+static void send_batch(deliver_t *d, snap_t *s, ses_client_t *ses,
+                       const deliver_msg_t *m, const char *sender, char **rcpts,
+                       size_t k, batch_bufs_t *b, int64_t deadline)
+{
+    scopes_call_t *call;
+    size_t ng = 0;
+
+    memset(b->br, 0, k * sizeof(*b->br));
+    call =
+        scopes_before(d->r->scopes, s->conf, ses_client_region(ses),
+                      m->queue_id, sender, m->spool, (const char *const *)rcpts,
+                      k, m->stop_on_defer, b->go, b->br);
+    for (size_t i = 0; i < k; i++)
+        if (b->go[i]) {
+            b->gi[ng] = i;
+            b->sub[ng++] = rcpts[i];
+        }
+    if (ng > 0) {
+        ses_message_t sm = {sender,      b->sub,   ng,
+                            m->queue_id, m->spool, deadline};
+        (void)ses_send(ses, &sm, b->sr);
+        for (size_t j = 0; j < ng; j++)
+            b->br[b->gi[j]] = b->sr[j];
+    }
+    scopes_after(d->r->scopes, call, b->go, b->br);
+}
+
 /* Sends the sendable recipients in batches; results into res[idx[]]. */
 static void send_batches(deliver_t *d, snap_t *s, const deliver_msg_t *m,
                          const char *sender, char **ascii, const size_t *idx,
-                         size_t n, ses_result_t *res)
+                         size_t n, ses_result_t *res, int64_t deadline)
 {
     size_t per = (size_t)conf_int(s->conf, CK_API_ADDRESS_LIMIT);
-    ses_result_t *br = calloc(per, sizeof(*br));
+    batch_bufs_t b;
     status_t deferred = ST_OK;
     char err[512] = "";
     ses_client_t *ses = deliver_client(d, s, err, sizeof(err));
+    bool bufs = batch_bufs_new(&b, per);
 
-    if (br == NULL || ses == NULL) {
+    if (!bufs || ses == NULL) {
         if (ses == NULL)
             log_error(m->queue_id, "cannot set up the SES client: %s", err);
         for (size_t i = 0; i < n; i++)
             set_results(res, idx[i], idx[i] + 1,
                         ses ? ST_TEMP_RESOURCE : ST_TEMP_CONFIG,
                         ses ? "out of memory" : err);
-        free(br);
+        batch_bufs_free(&b);
         return;
     }
     for (size_t first = 0; first < n; first += per) {
         size_t k = n - first < per ? n - first : per;
+        const ses_result_t *br = b.br;
         if (deferred != ST_OK && m->stop_on_defer) {
             for (size_t i = first; i < first + k; i++)
                 set_results(res, idx[i], idx[i] + 1, deferred,
@@ -303,11 +370,7 @@ static void send_batches(deliver_t *d, snap_t *s, const deliver_msg_t *m,
                             "deferred");
             continue;
         }
-        {
-            ses_message_t sm = {sender, (const char *const *)ascii + first, k,
-                                m->queue_id, m->spool};
-            (void)ses_send(ses, &sm, br);
-        }
+        send_batch(d, s, ses, m, sender, ascii + first, k, &b, deadline);
         /* A batch is one SES call, but ses_send() may resend recipients
          * of a refused call one by one: record each MessageId with the
          * recipients it covers (they are adjacent). */
@@ -325,7 +388,7 @@ static void send_batches(deliver_t *d, snap_t *s, const deliver_msg_t *m,
             }
         }
     }
-    free(br);
+    batch_bufs_free(&b);
 }
 
 /* "<a>,<b>,<c> +57" for the log line. */
@@ -340,14 +403,14 @@ static void rcpt_list(const deliver_msg_t *m, char *out, size_t outlen)
         str_appendf(out, outlen, o, " +%zu", m->nrcpts - LOG_RCPTS);
 }
 
-static void log_delivery(const deliver_msg_t *m, const ses_result_t *res,
-                         int64_t t0)
+static void log_delivery(const conf_t *conf, const deliver_msg_t *m,
+                         const ses_result_t *res, int64_t t0)
 {
     size_t ok = 0, temp = 0, perm = 0, o = 0;
     const ses_result_t *bad = NULL;
     const char *last = "";
     char ids[512] = "", rc[600], what[900];
-    int loud = 0;
+    const status_info_t *loud = NULL;
 
     for (size_t i = 0; i < m->nrcpts; i++) {
         const status_info_t *si = status_info(res[i].status);
@@ -363,7 +426,9 @@ static void log_delivery(const deliver_msg_t *m, const ses_result_t *res,
         status_is_permanent(res[i].status) ? perm++ : temp++;
         if (bad == NULL)
             bad = &res[i];
-        loud |= si->loud;
+        /* account-level stops: the breaker logs them once an interval */
+        if (si->loud && !scopes_logged(conf, &res[i]) && loud == NULL)
+            loud = si;
     }
     if (bad == NULL)
         snprintf(what, sizeof(what), "status=sent (2.0.0 queued as %s)", ids);
@@ -380,9 +445,11 @@ static void log_delivery(const deliver_msg_t *m, const ses_result_t *res,
     }
     rcpt_list(m, rc, sizeof(rc));
     log_msg(loud ? LOG_ERR : LOG_INFO, m->queue_id,
-            "from=<%s>, to=%s, nrcpt=%zu, relay=ses, size=%zu, delay=%.2f, %s",
+            "from=<%s>, to=%s, nrcpt=%zu, relay=ses, size=%zu, delay=%.2f, "
+            "%s%s%s%s",
             m->sender, rc, m->nrcpts, spool_size(m->spool),
-            (double)(clock_mono_ms() - t0) / 1000.0, what);
+            (double)(clock_mono_ms() - t0) / 1000.0, what, loud ? " [" : "",
+            loud ? loud->name : "", loud ? ": an operator must act]" : "");
 }
 
 void deliver_message(deliver_t *d, const deliver_msg_t *m, ses_result_t *res)
@@ -405,8 +472,9 @@ void deliver_message(deliver_t *d, const deliver_msg_t *m, ses_result_t *res)
                                                 : ST_PERM_BAD_ADDRESS,
                     detail);
     } else if ((n = sendable(m, res, ascii, idx)) > 0)
-        send_batches(d, s, m, sender, ascii, idx, n, res);
-    log_delivery(m, res, t0);
+        send_batches(d, s, m, sender, ascii, idx, n, res,
+                     t0 + conf_int(s->conf, CK_DELIVERY_TIME_LIMIT));
+    log_delivery(s->conf, m, res, t0);
     /* metrics (ses-metrics(8)): one count per recipient, one latency */
     metrics_delivery(s->conf, m->spool, res, m->nrcpts, clock_mono_ms() - t0);
     for (size_t i = 0; ascii && i < m->nrcpts; i++)

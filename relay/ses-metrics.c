@@ -22,6 +22,7 @@
 #include "ses_daemon.h"
 #include "ses_exporter.h"
 #include "ses_log.h"
+#include "ses_breaker.h"
 #include "ses_metrics.h"
 #include "ses_util.h"
 
@@ -162,6 +163,7 @@ int main(int argc, char **argv)
     const char *conffile = NULL, *textfile = NULL, *listen = NULL;
     conf_t *conf = NULL;
     metrics_t *m = NULL;
+    hoststate_t *hs = NULL;
     char err[PATH_MAX + 256];
     int ch, daemon_mode = 0, foreground = 0, rc;
 
@@ -206,9 +208,16 @@ int main(int argc, char **argv)
         conf_unref(conf);
         return EX_UNAVAILABLE;
     }
+    /* the breakers' state lives in DataDirectory/hoststate */
+    if (hoststate_open(conf_str(conf, CK_DATA_DIRECTORY), &hs, err,
+                       sizeof(err)) == HOSTSTATE_OK)
+        metrics_add_renderer(m, breaker_render_metrics, hs);
+    else
+        fprintf(stderr, "ses-metrics: no breaker metrics: %s\n", err);
     if (daemon_mode) { /* serve() keeps conf (reloads replace it) */
         rc = serve(conf, m, listen, foreground);
         metrics_close(m);
+        hoststate_close(hs);
         return rc;
     }
     if (textfile) {
@@ -227,6 +236,7 @@ int main(int argc, char **argv)
         buf_free(&b);
     }
     metrics_close(m);
+    hoststate_close(hs);
     conf_unref(conf);
     return rc;
 }

@@ -13,12 +13,17 @@
  * LMTP mode: ses-relay [-c FILE] -l unix:PATH|inet:PORT@ADDR [-F] serves
  * Postfix's lmtp(8) client (server.h), one reply per recipient.
  *
+ * For the operator: -n checks the configuration (and that one delivery's
+ * time limit fits Postfix's), -b lists the host-wide SES breakers, -R
+ * closes them all.
+ *
  * This file stays thin: it parses options and wires the modules together.
  */
 #include "config.h"
 
 #include "deliver.h"
 #include "server.h"
+#include "ses_breaker.h"
 #include "ses_addr.h"
 #include "ses_cli.h"
 #include "ses_conf.h"
@@ -35,12 +40,17 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+/* Postfix's default lmtp_data_done_timeout, which -n holds
+ * DeliveryTimeLimit against. */
+#define RELAY_POSTFIX_DATA_DONE_MS 600000
+
 static void usage(FILE *fp)
 {
     fprintf(
         fp,
         "usage: ses-relay [-c FILE] -f SENDER [-q QUEUEID] [--] RCPT...\n"
         "       ses-relay [-c FILE] -l unix:PATH|inet:PORT@ADDR [-F]\n"
+        "       ses-relay [-c FILE] -n | -b | -R\n"
         "       ses-relay -V | -h\n"
         "\n"
         "  -c FILE     configuration file (default %s)\n"
@@ -48,6 +58,10 @@ static void usage(FILE *fp)
         "  -q QUEUEID  Postfix queue id, for logs and the mta-queue-id tag\n"
         "  -l SOCKET   serve LMTP on SOCKET instead of pipe mode\n"
         "  -F          LMTP mode: stay in the foreground, log to stderr\n"
+        "  -n          check the configuration and exit (0 valid, 78 not)\n"
+        "  -b          list the host-wide SES breakers and exit\n"
+        "  -R          close every breaker now (after fixing the cause; then\n"
+        "              postqueue -f sends what Postfix deferred)\n"
         "  -V, --version  print the version and exit\n"
         "  -h, --help     print this help and exit\n"
         "\n"
@@ -131,16 +145,85 @@ out:
     return rc;
 }
 
+/* -n: what a delivery needs of the times (see DeliveryTimeLimit). */
+static int check_conf(const conf_t *conf)
+{
+    long long limit = conf_int(conf, CK_DELIVERY_TIME_LIMIT);
+    long long timeout = conf_int(conf, CK_TIMEOUT);
+    long long retry = conf_int(conf, CK_RETRY_TIME);
+
+    if (timeout >= limit) {
+        fprintf(stderr,
+                "ses-relay: %s: Timeout (%lld s) must be shorter than "
+                "DeliveryTimeLimit (%lld s): no SES request could start\n",
+                conf_path(conf), timeout / 1000, limit / 1000);
+        return EX_CONFIG;
+    }
+    if (limit >= RELAY_POSTFIX_DATA_DONE_MS)
+        fprintf(stderr,
+                "ses-relay: warning: DeliveryTimeLimit (%lld s) is not under "
+                "Postfix's default lmtp_data_done_timeout (%d s): give the "
+                "ses transport a longer one (-o lmtp_data_done_timeout=...), "
+                "or Postfix gives up on a transaction ses-relay may still "
+                "send\n",
+                limit / 1000, RELAY_POSTFIX_DATA_DONE_MS / 1000);
+    if (timeout + retry > limit)
+        fprintf(stderr,
+                "ses-relay: warning: Timeout + RetryTime (%lld s) exceed "
+                "DeliveryTimeLimit (%lld s): retries end at the delivery's "
+                "limit\n",
+                (timeout + retry) / 1000, limit / 1000);
+    return EX_OK;
+}
+
+static int print_breaker(void *ud, const breaker_key_t *k,
+                         const breaker_info_t *info)
+{
+    char since[32];
+
+    (void)ud;
+    time_format_utc(info->since, "%Y-%m-%dT%H:%M:%SZ", since, sizeof(since));
+    printf("%s %s %s: %s, %s for %lld s more (interval %d, %lld s), since "
+           "%s: %s\n",
+           k->region, breaker_scope_name(k->scope), k->name[0] ? k->name : "-",
+           info->level ? "open" : "closed",
+           info->probing   ? "probing"
+           : info->left_ms ? "holding"
+                           : "probe due",
+           (long long)(info->left_ms + 999) / 1000, info->level,
+           (long long)info->interval_ms / 1000, since, info->reason);
+    return 0;
+}
+
+/* -b and -R: the breakers in DataDirectory/hoststate. */
+static int breakers_admin(const conf_t *conf, int reset)
+{
+    hoststate_t *hs = NULL;
+    char err[512];
+
+    if (hoststate_open(conf_str(conf, CK_DATA_DIRECTORY), &hs, err,
+                       sizeof(err)) != HOSTSTATE_OK) {
+        fprintf(stderr, "ses-relay: %s\n", err);
+        return EX_UNAVAILABLE;
+    }
+    if (reset)
+        printf("%d breaker(s) closed\n", breaker_reset(hs));
+    else
+        breaker_each(hs, print_breaker, NULL);
+    hoststate_close(hs);
+    return EX_OK;
+}
+
 int main(int argc, char **argv)
 {
     const char *conffile = NULL, *qid = NULL, *listen = NULL;
     char *sender = NULL;
     conf_t *conf = NULL;
     char err[1024];
-    int ch, foreground = 0, rc;
+    int ch, foreground = 0, rc, admin = 0;
 
     opterr = 0;
-    while ((ch = cli_getopt(argc, argv, "c:f:q:l:FVh")) != -1) {
+    while ((ch = cli_getopt(argc, argv, "c:f:q:l:FnbRVh")) != -1) {
         switch (ch) {
         case 'c':
             conffile = optarg;
@@ -156,6 +239,11 @@ int main(int argc, char **argv)
             break;
         case 'F':
             foreground = 1;
+            break;
+        case 'n':
+        case 'b':
+        case 'R':
+            admin = ch;
             break;
         case 'V':
             printf("ses-relay %s\n", cli_version());
@@ -175,11 +263,17 @@ int main(int argc, char **argv)
         }
     }
     if (cli_load_conf(conffile, &conf, err, sizeof(err)) != CONF_OK) {
-        if (listen) { /* a daemon: say why it cannot start */
+        if (listen || admin) { /* a person or a daemon: say why */
             fprintf(stderr, "ses-relay: %s\n", err);
             return EX_CONFIG;
         }
         return finish(ST_TEMP_CONFIG, err);
+    }
+    if (admin) {
+        rc = admin == 'n' ? check_conf(conf)
+                          : breakers_admin(conf, admin == 'R');
+        conf_unref(conf);
+        return rc;
     }
     cli_start("ses-relay", conf, foreground);
     if (http_global_init() < 0) {

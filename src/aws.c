@@ -4,10 +4,10 @@
  *
  * aws_call() = for each attempt: take rate-limit tokens, get credentials,
  * sign (sigv4.c), perform (http.c), and on an error answer parse it
- * (aws_parse_error) and classify it (aws_classify_error); then decide
- * whether and when to try again. The error table below is the only place
- * in the package that knows AWS error codes; statuses then go through
- * status.c like every other outcome.
+ * (aws_parse_error) and classify it (answer_classify() in answer.c, the
+ * only place in the package that knows AWS error codes); then decide
+ * whether and when to try again. Statuses then go through status.c like
+ * every other outcome.
  *
  * DIAGNOSTICS
  *   See ses_aws.h. Detail texts are formatted through log_format(), so any
@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include "ses_aws.h"
+#include "ses_answer.h"
 #include "ses_jsonlimit.h"
 #include "ses_log.h"
 #include "ses_sigv4.h"
@@ -268,22 +269,13 @@ int aws_xml_text(const char *xml, size_t len, const char *tag, char *out,
 
 /* ---- errors ---- */
 
-/* "Code:http://internal..." -> "Code"; "com.amazonaws.sqs#Code" -> "Code" */
-static void bare_code(const char *in, char *out, size_t outlen)
-{
-    const char *h = strrchr(in, '#');
-
-    str_copy(out, h ? h + 1 : in, outlen);
-    out[strcspn(out, ":")] = '\0';
-}
-
 void aws_parse_error(const char *error_type_header, const char *body,
                      size_t len, char *code, size_t codelen, char *msg,
                      size_t msglen)
 {
     json_t *j;
 
-    bare_code(error_type_header ? error_type_header : "", code, codelen);
+    answer_code(error_type_header, code, codelen);
     msg[0] = '\0';
     if (body == NULL || len == 0)
         return;
@@ -300,7 +292,7 @@ void aws_parse_error(const char *error_type_header, const char *body,
         if (m)
             str_copy(msg, m, msglen);
         if (!*code && t)
-            bare_code(t, code, codelen);
+            answer_code(t, code, codelen);
         json_decref(j);
         return;
     }
@@ -310,160 +302,6 @@ void aws_parse_error(const char *error_type_header, const char *body,
         aws_xml_text(body, len, "Code", code, codelen);
     if (!aws_xml_text(body, len, "Message", msg, msglen))
         msg[0] = '\0';
-}
-
-/* Codes whose meaning does not depend on the message text. */
-static const struct {
-    const char *code;
-    status_t status;
-} error_codes[] = {
-    /* SES, v1 and v2 spellings */
-    {"MailFromDomainNotVerified", ST_PERM_MAILFROM},
-    {"MailFromDomainNotVerifiedException", ST_PERM_MAILFROM},
-    {"AccountSendingPaused", ST_TEMP_ACCOUNT_PAUSED},
-    {"AccountSendingPausedException", ST_TEMP_ACCOUNT_PAUSED},
-    {"ConfigurationSetSendingPaused", ST_TEMP_CONFIGSET_PAUSED},
-    {"ConfigurationSetSendingPausedException", ST_TEMP_CONFIGSET_PAUSED},
-    {"ConfigurationSetDoesNotExist", ST_TEMP_CONFIGSET_MISSING},
-    {"ConfigurationSetDoesNotExistException", ST_TEMP_CONFIGSET_MISSING},
-    {"AccountSuspended", ST_TEMP_ACCOUNT_SUSPENDED},
-    {"AccountSuspendedException", ST_TEMP_ACCOUNT_SUSPENDED},
-    {"LimitExceeded", ST_TEMP_QUOTA},
-    {"LimitExceededException", ST_TEMP_QUOTA},
-    /* throttling, as botocore's retry handler lists it */
-    {"Throttling", ST_TEMP_THROTTLED},
-    {"ThrottlingException", ST_TEMP_THROTTLED},
-    {"ThrottledException", ST_TEMP_THROTTLED},
-    {"TooManyRequestsException", ST_TEMP_THROTTLED},
-    {"RequestThrottled", ST_TEMP_THROTTLED},
-    {"RequestThrottledException", ST_TEMP_THROTTLED},
-    {"RequestLimitExceeded", ST_TEMP_THROTTLED},
-    {"BandwidthLimitExceeded", ST_TEMP_THROTTLED},
-    {"SlowDown", ST_TEMP_THROTTLED},
-    {"PriorRequestNotComplete", ST_TEMP_THROTTLED},
-    {"EC2ThrottledException", ST_TEMP_THROTTLED},
-    /* the service's own trouble */
-    {"InternalFailure", ST_TEMP_SERVER},
-    {"InternalFailureException", ST_TEMP_SERVER},
-    {"InternalError", ST_TEMP_SERVER},
-    {"InternalServerError", ST_TEMP_SERVER},
-    {"ServiceUnavailable", ST_TEMP_SERVER},
-    {"ServiceUnavailableException", ST_TEMP_SERVER},
-    {"IDPCommunicationError", ST_TEMP_SERVER},
-    {"RequestTimeout", ST_TEMP_TIMEOUT},
-    {"RequestTimeoutException", ST_TEMP_TIMEOUT},
-    /* signature, keys, permissions: an operator must act */
-    {"SignatureDoesNotMatch", ST_TEMP_AUTH},
-    {"InvalidSignatureException", ST_TEMP_AUTH},
-    {"IncompleteSignature", ST_TEMP_AUTH},
-    {"IncompleteSignatureException", ST_TEMP_AUTH},
-    {"InvalidClientTokenId", ST_TEMP_AUTH},
-    {"UnrecognizedClientException", ST_TEMP_AUTH},
-    {"MissingAuthenticationToken", ST_TEMP_AUTH},
-    {"MissingAuthenticationTokenException", ST_TEMP_AUTH},
-    {"AccessDenied", ST_TEMP_AUTH},
-    {"AccessDeniedException", ST_TEMP_AUTH},
-    {"NotAuthorized", ST_TEMP_AUTH},
-    {"OptInRequired", ST_TEMP_AUTH},
-    {"RequestExpired", ST_TEMP_AUTH}, /* the host's clock is off */
-    {"InvalidSignatureDate", ST_TEMP_AUTH},
-    {"ExpiredToken", ST_TEMP_CREDENTIALS},
-    {"ExpiredTokenException", ST_TEMP_CREDENTIALS},
-    {"InvalidIdentityToken", ST_TEMP_CREDENTIALS},
-    {"InvalidIdentityTokenException", ST_TEMP_CREDENTIALS},
-};
-
-/* SES's texts for an address it cannot take (v1 InvalidParameterValue,
- * v2 BadRequestException). Anything vaguer stays temporary: an invalid
- * parameter of our own making must not bounce mail. */
-static const char *const bad_address_texts[] = {
-    "Illegal address",
-    "Missing final '@domain'",
-    "Missing final \"@domain\"",
-    "Local address contains control or whitespace",
-    "Domain contains illegal character",
-    "Domain contains control or whitespace",
-    "Domain ends with dot",
-    "Domain starts with dot",
-    "Domain name is too long",
-    "Local part is too long",
-    "Invalid email address",
-    "not a valid email address",
-};
-
-static const char *const too_large_texts[] = {
-    "Message length is more than",
-    "message too large",
-    "message is too large",
-    "Message size exceeds",
-    "exceeds the maximum message size",
-    "Request entity too large",
-};
-
-static bool text_has_any(const char *msg, const char *const *texts, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcasestr(msg, texts[i]))
-            return true;
-    return false;
-}
-
-status_t aws_classify_error(long http_code, const char *code,
-                            const char *message)
-{
-    const char *msg = message ? message : "";
-    char c[128];
-
-    bare_code(code ? code : "", c, sizeof(c));
-
-    /* SES reuses Throttling for both limits; only the text tells them
-     * apart. */
-    if (strcasestr(msg, "Daily message quota exceeded") ||
-        strcasestr(msg, "Daily sending quota exceeded"))
-        return ST_TEMP_QUOTA;
-    if (strcasestr(msg, "Maximum sending rate exceeded"))
-        return ST_TEMP_THROTTLED;
-
-    if (strcmp(c, "MessageRejected") == 0 ||
-        strcmp(c, "MessageRejectedException") == 0) {
-        /* "Email address is not verified. The following identities failed
-         * the check in region ...": the operator's Region or sandbox, not
-         * the message - it waits in the queue for the fix. */
-        if (strcasestr(msg, "not verified"))
-            return ST_TEMP_IDENTITY;
-        if (text_has_any(msg, too_large_texts, ARRAY_SIZE(too_large_texts)))
-            return ST_PERM_TOO_LARGE;
-        return ST_PERM_REJECTED;
-    }
-    if (strcmp(c, "SendingPausedException") == 0) /* v2: account or set */
-        return strcasestr(msg, "configuration set") ? ST_TEMP_CONFIGSET_PAUSED
-                                                    : ST_TEMP_ACCOUNT_PAUSED;
-    if (strcmp(c, "NotFoundException") == 0 &&
-        strcasestr(msg, "configuration set"))
-        return ST_TEMP_CONFIGSET_MISSING;
-    for (size_t i = 0; i < ARRAY_SIZE(error_codes); i++)
-        if (strcmp(c, error_codes[i].code) == 0)
-            return error_codes[i].status;
-    if (strcmp(c, "InvalidParameterValue") == 0 ||
-        strcmp(c, "BadRequestException") == 0 ||
-        strcmp(c, "ValidationError") == 0) {
-        if (text_has_any(msg, bad_address_texts, ARRAY_SIZE(bad_address_texts)))
-            return ST_PERM_BAD_ADDRESS;
-        if (text_has_any(msg, too_large_texts, ARRAY_SIZE(too_large_texts)))
-            return ST_PERM_TOO_LARGE;
-        return ST_TEMP_UNKNOWN;
-    }
-    if (http_code == 429)
-        return ST_TEMP_THROTTLED;
-    if (http_code == 413)
-        return ST_PERM_TOO_LARGE;
-    if (http_code == 408)
-        return ST_TEMP_TIMEOUT;
-    if (http_code >= 500)
-        return ST_TEMP_SERVER;
-    if (http_code == 401 || http_code == 403)
-        return ST_TEMP_AUTH;
-    return ST_TEMP_UNKNOWN;
 }
 
 /* ---- one attempt ---- */
@@ -655,10 +493,11 @@ static status_t attempt(const aws_service_t *s, http_t *http,
     }
     aws_parse_error(hr.error_type, resp->body.data, resp->body.len, code,
                     sizeof(code), msg, sizeof(msg));
-    msg[strcspn(msg, "\r\n")] = '\0';
+    answer_classify(hr.code, code, msg, &resp->answer);
+    st = resp->answer.status;
+    msg[strcspn(msg, "\r\n")] = '\0'; /* the rest may echo the request */
     str_copy(resp->error_code, code, sizeof(resp->error_code));
     str_copy(resp->error_message, msg, sizeof(resp->error_message));
-    st = aws_classify_error(hr.code, code, msg);
     detail_printf(resp->detail, sizeof(resp->detail), "%s %ld %s%s%s", s->name,
                   hr.code, code[0] ? code : "error", msg[0] ? ": " : "", msg);
 out:
@@ -713,6 +552,11 @@ status_t aws_call(const aws_service_t *s, http_t *http, const aws_request_t *rq,
     int64_t pace_deadline = deadline > start + AWS_PACE_WAIT_MS
                                 ? deadline
                                 : start + AWS_PACE_WAIT_MS;
+    /* the caller's limit: the last moment an attempt may start */
+    int64_t last_start =
+        rq->deadline_ms > 0
+            ? rq->deadline_ms - (rq->timeout_ms > 0 ? rq->timeout_ms : 0)
+            : 0;
     int64_t backoff = AWS_BACKOFF_BASE_MS;
     char hash[65];
     aws_creds_t *used = calloc(1, sizeof(*used));
@@ -723,6 +567,11 @@ status_t aws_call(const aws_service_t *s, http_t *http, const aws_request_t *rq,
     resp->http_code = 0;
     resp->ambiguous = false;
     resp->error_code[0] = resp->error_message[0] = resp->detail[0] = '\0';
+    memset(&resp->answer, 0, sizeof(resp->answer));
+    if (last_start && deadline > last_start)
+        deadline = last_start;
+    if (last_start && pace_deadline > last_start)
+        pace_deadline = last_start;
     if (used == NULL) {
         detail_printf(resp->detail, sizeof(resp->detail), "out of memory");
         return ST_TEMP_RESOURCE;
@@ -741,6 +590,14 @@ status_t aws_call(const aws_service_t *s, http_t *http, const aws_request_t *rq,
     for (;;) {
         int64_t wait, left;
 
+        if (last_start && clock_mono_ms() > last_start) {
+            st = ST_TEMP_TIMEOUT;
+            detail_printf(resp->detail, sizeof(resp->detail),
+                          "%s: not sent: no time left for a request within "
+                          "the delivery's time limit",
+                          s->name);
+            break;
+        }
         if (s->rate && ratelimit_acquire(s->rate, rq->cost > 0 ? rq->cost : 1,
                                          pace_deadline, NULL) < 0) {
             st = ST_TEMP_THROTTLED;
@@ -786,7 +643,7 @@ status_t aws_call(const aws_service_t *s, http_t *http, const aws_request_t *rq,
         backoff =
             backoff * 2 > AWS_BACKOFF_CAP_MS ? AWS_BACKOFF_CAP_MS : backoff * 2;
     }
-    if (st != ST_OK && status_info(st)->loud)
+    if (st != ST_OK && status_info(st)->loud && !rq->caller_logs)
         log_error(rq->qid, "%s [%s: an operator must act]", resp->detail,
                   status_info(st)->name);
 out:

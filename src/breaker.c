@@ -325,6 +325,63 @@ int breaker_reset(hoststate_t *hs)
     return r.n;
 }
 
+/* ---- Prometheus ---- */
+
+/* A label value: backslash, double quote and newline escaped. */
+static int label(buf_t *b, const char *v)
+{
+    int rc = 0;
+
+    for (; *v && rc == 0; v++)
+        rc = *v == '\\'   ? buf_puts(b, "\\\\")
+             : *v == '"'  ? buf_puts(b, "\\\"")
+             : *v == '\n' ? buf_puts(b, "\\n")
+                          : buf_putc(b, *v);
+    return rc;
+}
+
+typedef struct {
+    buf_t *b;
+    int open, rc;
+} render_t;
+
+static int render_one(void *ud, const breaker_key_t *k,
+                      const breaker_info_t *info)
+{
+    render_t *r = ud;
+
+    if (info->level == 0)
+        return 0;
+    r->open++;
+    r->rc |= buf_puts(r->b, "sesmilter_breaker_open{region=\"");
+    r->rc |= label(r->b, k->region);
+    r->rc |= buf_printf(r->b, "\",scope=\"%s\",name=\"",
+                        breaker_scope_name(k->scope));
+    r->rc |= label(r->b, k->name);
+    r->rc |= buf_printf(r->b, "\",status=\"%s\"} %d\n",
+                        status_info(info->status)->name, info->level);
+    return r->rc != 0;
+}
+
+int breaker_render_metrics(void *hs, buf_t *b)
+{
+    render_t r = {b, 0, 0};
+
+    r.rc = buf_puts(b, "# HELP sesmilter_breaker_open Scopes every ses-relay "
+                       "of the host holds mail for, because SES said they "
+                       "cannot send; the value is the number of intervals "
+                       "in a row.\n"
+                       "# TYPE sesmilter_breaker_open gauge\n");
+    breaker_each(hs, render_one, &r);
+    r.rc |= buf_printf(b,
+                       "# HELP sesmilter_breakers_open How many scopes are "
+                       "held (alert on > 0).\n"
+                       "# TYPE sesmilter_breakers_open gauge\n"
+                       "sesmilter_breakers_open %d\n",
+                       r.open);
+    return r.rc ? -1 : 0;
+}
+
 const char *breaker_scope_name(breaker_scope_t s)
 {
     switch (s) {

@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include "ses_conf.h"
+#include "ses_addr.h"
 #include "ses_tags.h"
 #include "ses_textfile.h"
 #include "ses_util.h"
@@ -53,6 +54,7 @@ static bool conf_v_arns(const char *, char *, size_t);
 static bool conf_v_sns_topics(const char *, char *, size_t);
 static char **split_list(const char *s);
 static void list_free(char **list);
+static bool conf_v_address(const char *, char *, size_t);
 
 typedef struct {
     conf_keyinfo_t info;
@@ -295,6 +297,20 @@ static bool conf_v_endpoint_id(const char *v, char *err, size_t errlen)
                  "\"%.128s\" is not a multi-region endpoint id (letters, "
                  "digits, '-' and '.', as GetMultiRegionEndpoint shows it)",
                  v);
+        return false;
+    }
+    return true;
+}
+
+/* An address SES will be given as it is: a wrong one would make SES
+ * refuse every message ("Missing final '@domain'"), which must be a
+ * configuration error (mail deferred), never a bounce. */
+static bool conf_v_address(const char *v, char *err, size_t errlen)
+{
+    char key[ADDR_MAX_LEN + 1];
+
+    if (!addr_safe(v) || addr_key(v, key, sizeof(key)) != ADDR_OK) {
+        snprintf(err, errlen, "\"%s\" is not an email address", v);
         return false;
     }
     return true;

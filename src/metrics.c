@@ -22,8 +22,9 @@
  * running.
  *
  * metrics_open() metrics_close() metrics_add() metrics_observe_ms()
- * metrics_render() metrics_write_textfile(); process-wide: metrics_count()
- * metrics_observe() metrics_delivery() metrics_config_set().
+ * metrics_render() metrics_add_renderer() metrics_write_textfile();
+ * process-wide: metrics_count() metrics_observe() metrics_delivery()
+ * metrics_config_set().
  *
  * DIAGNOSTICS
  *   See ses_metrics.h. The process-wide calls log the first failure (at
@@ -107,6 +108,8 @@ struct metrics {
     header_t *hdr;
     slot_t *slots;
     int writable;
+    metrics_renderer_t more; /* series kept elsewhere (the breakers) */
+    void *more_ud;
 };
 
 /* ---- the file ---- */
@@ -493,6 +496,12 @@ static void render_histograms(buf_t *b, const series_t *s, size_t n)
     }
 }
 
+void metrics_add_renderer(metrics_t *m, metrics_renderer_t fn, void *ud)
+{
+    m->more = fn;
+    m->more_ud = ud;
+}
+
 metrics_status_t metrics_render(metrics_t *m, buf_t *b)
 {
     series_t *s;
@@ -516,6 +525,8 @@ metrics_status_t metrics_render(metrics_t *m, buf_t *b)
                (unsigned long long)atomic_load_explicit(&m->hdr->dropped,
                                                         memory_order_relaxed),
                (long long)m->hdr->created);
+    if (m->more && m->more(m->more_ud, b) < 0)
+        return METRICS_FAIL;
     return METRICS_OK;
 }
 

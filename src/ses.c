@@ -63,7 +63,8 @@ typedef struct {
     const char *name;
     const char *path;
     const char *content_type;
-    bool form_encode; /* the base64 goes into a form field */
+    bool form_encode;   /* the base64 goes into a form field */
+    size_t max_encoded; /* the API's limit on the message after base64 */
     /* The body around the message data; prefix/suffix malloc'd. */
     int (*envelope)(const ses_client_t *c, const ses_message_t *m,
                     const send_opts_t *o, const size_t *idx, size_t n,
@@ -286,15 +287,21 @@ int ses_answer_message_id(bool v1, const char *body, size_t len, char *out,
               : v2_message_id(&answer, out, outlen);
 }
 
-static const ses_api_t api_v2 = {"v2",
-                                 "/v2/email/outbound-emails",
-                                 "application/json",
-                                 false,
-                                 v2_envelope,
-                                 v2_message_id};
+static const ses_api_t api_v2 = {.name = "v2",
+                                 .path = "/v2/email/outbound-emails",
+                                 .content_type = "application/json",
+                                 .form_encode = false,
+                                 .max_encoded = SES_V2_MAX_ENCODED,
+                                 .envelope = v2_envelope,
+                                 .message_id = v2_message_id};
 static const ses_api_t api_v1 = {
-    "v1", "/",         "application/x-www-form-urlencoded; charset=utf-8",
-    true, v1_envelope, v1_message_id};
+    .name = "v1",
+    .path = "/",
+    .content_type = "application/x-www-form-urlencoded; charset=utf-8",
+    .form_encode = true,
+    .max_encoded = SES_V1_MAX_ENCODED,
+    .envelope = v1_envelope,
+    .message_id = v1_message_id};
 
 /* ---- client ---- */
 
@@ -344,6 +351,11 @@ void ses_client_free(ses_client_t *c)
     routes_free(c->routes);
     conf_unref(c->conf);
     free(c);
+}
+
+const char *ses_client_region(const ses_client_t *c)
+{
+    return routes_at(c->routes, 0)->region;
 }
 
 const char *ses_client_url(const ses_client_t *c)
@@ -579,13 +591,14 @@ static bool region_give_up(void *ctx, status_t st, const aws_response_t *resp)
 }
 
 /* One call through route o->route for the recipients idx[0..n); fills
- * message_id on success. *ambiguous: the last attempt may have been taken
- * (a timeout or reset after the whole request was sent). */
+ * message_id on success, *ans with the classification of an error answer.
+ * *ambiguous: the last attempt may have been taken (a timeout or reset
+ * after the whole request was sent). */
 static status_t send_call(ses_client_t *c, const ses_message_t *m,
                           const send_opts_t *o, const size_t *idx, size_t n,
                           bool can_move, char *message_id, size_t idlen,
                           char *detail, size_t dlen, bool *ambiguous,
-                          bool *answered)
+                          bool *answered, answer_t *ans)
 {
     char *prefix = NULL, *suffix = NULL;
     body_t *body = calloc(1, sizeof(*body));
@@ -595,6 +608,7 @@ static status_t send_call(ses_client_t *c, const ses_message_t *m,
     status_t st = ST_TEMP_RESOURCE;
 
     *ambiguous = *answered = false;
+    memset(ans, 0, sizeof(*ans));
     aws_response_init(&resp);
     if (body == NULL ||
         c->api->envelope(c, m, o, idx, n, &prefix, &suffix) < 0) {
@@ -622,9 +636,13 @@ static status_t send_call(ses_client_t *c, const ses_message_t *m,
     rq.qid = m->queue_id;
     rq.give_up = region_give_up;
     rq.give_up_ctx = &can_move;
+    rq.caller_logs = true; /* ses-relay: the breakers log once an interval */
+    rq.deadline_ms = m->deadline_ms;
+    rq.timeout_ms = (long)conf_int(c->conf, CK_TIMEOUT);
     st = aws_call(o->route->aws, c->http, &rq, &resp);
     *ambiguous = resp.ambiguous;
     *answered = resp.http_code != 0;
+    *ans = resp.answer;
     if (st == ST_OK && c->api->message_id(&resp.body, message_id, idlen) < 0) {
         snprintf(detail, dlen, "SES answered %ld without a MessageId",
                  resp.http_code);
@@ -655,12 +673,14 @@ out:
 static status_t send_batch(ses_client_t *c, const ses_message_t *m,
                            const send_opts_t *o, const size_t *idx, size_t n,
                            char *message_id, size_t idlen, char *detail,
-                           size_t dlen)
+                           size_t dlen, answer_t *ans, const char **region)
 {
     size_t nroutes = routes_count(c->routes);
     status_t st = ST_TEMP_RESOURCE;
     send_opts_t ro = *o;
 
+    memset(ans, 0, sizeof(*ans));
+    *region = NULL;
     for (size_t i = 0; i < nroutes; i++) {
         bool last = i + 1 == nroutes, ambiguous, answered;
         breaker_info_t info;
@@ -678,8 +698,9 @@ static status_t send_batch(ses_client_t *c, const ses_message_t *m,
         if (v == ROUTE_PROBE)
             log_info(m->queue_id, "probing SES %s, failing since %lld s",
                      ro.route->name, (long long)(time(NULL) - info.since));
+        *region = ro.route->region;
         st = send_call(c, m, &ro, idx, n, !last, message_id, idlen, detail,
-                       dlen, &ambiguous, &answered);
+                       dlen, &ambiguous, &answered, ans);
         switch (routes_outcome(c->routes, i, v, st, answered, detail, &info)) {
         case ROUTE_OPENED:
             log_error(m->queue_id,
@@ -716,11 +737,16 @@ static status_t send_batch(ses_client_t *c, const ses_message_t *m,
 }
 
 static void set_result(ses_result_t *r, status_t st, const char *id,
-                       const char *detail)
+                       const char *detail, const answer_t *ans,
+                       const char *region)
 {
     r->status = st;
     str_copy(r->message_id, id, sizeof(r->message_id));
     str_copy(r->detail, detail, sizeof(r->detail));
+    r->scope = ans && st != ST_OK ? ans->scope : BREAKER_NONE;
+    str_copy(r->identity, ans && st != ST_OK ? ans->identity : "",
+             sizeof(r->identity));
+    str_copy(r->region, region ? region : "", sizeof(r->region));
 }
 
 /* Sends idx[0..n) in one call; when SES refuses it for one bad address,
@@ -730,9 +756,12 @@ static void send_group(ses_client_t *c, const ses_message_t *m,
                        ses_result_t *results)
 {
     char id[128] = "", detail[256] = "";
+    const char *region = NULL;
+    answer_t ans;
     status_t st;
 
-    st = send_batch(c, m, o, idx, n, id, sizeof(id), detail, sizeof(detail));
+    st = send_batch(c, m, o, idx, n, id, sizeof(id), detail, sizeof(detail),
+                    &ans, &region);
     if (st == ST_PERM_BAD_ADDRESS && n > 1) {
         log_info(m->queue_id, "%s; sending to each of %zu recipients alone",
                  detail, n);
@@ -741,7 +770,7 @@ static void send_group(ses_client_t *c, const ses_message_t *m,
         return;
     }
     for (size_t i = 0; i < n; i++)
-        set_result(&results[idx[i]], st, id, detail);
+        set_result(&results[idx[i]], st, id, detail, &ans, region);
 }
 
 status_t ses_send(ses_client_t *c, const ses_message_t *m,
@@ -763,12 +792,18 @@ status_t ses_send(ses_client_t *c, const ses_message_t *m,
                  "sender address has a non-ASCII local "
                  "part; Amazon SES does not support "
                  "SMTPUTF8");
-    } else if (c->api == &api_v1 && encoded > SES_V1_MAX_ENCODED) {
+    } else if (spool_too_large(m->spool)) {
+        early = ST_PERM_TOO_LARGE; /* never send what the spool had to cut */
+        snprintf(why, sizeof(why),
+                 "message size exceeds fixed limit of %zu bytes",
+                 spool_size(m->spool));
+    } else if (encoded > c->api->max_encoded) {
         early = ST_PERM_TOO_LARGE;
         snprintf(why, sizeof(why),
-                 "message is %zu bytes after base64, over the %d-byte limit "
-                 "of the SES v1 API (ApiVersion v2 allows 40 MB)",
-                 encoded, SES_V1_MAX_ENCODED);
+                 "message is %zu bytes after CRLF and base64, over the "
+                 "%zu-byte limit of the SES %s API%s",
+                 encoded, c->api->max_encoded, c->api->name,
+                 c->api == &api_v1 ? " (ApiVersion v2 allows 40 MB)" : "");
     } else {
         message_options(c, m, cs, sizeof(cs), tn, sizeof(tn), &o);
         idx = calloc(m->nrcpts, sizeof(*idx));
@@ -788,14 +823,15 @@ status_t ses_send(ses_client_t *c, const ses_message_t *m,
     }
     if (early != ST_OK) {
         for (size_t i = 0; i < m->nrcpts; i++)
-            set_result(&results[i], early, "", why);
+            set_result(&results[i], early, "", why, NULL, NULL);
         goto out;
     }
     for (size_t i = 0; i < m->nrcpts; i++) {
         if (addr_local_non_ascii(m->rcpts[i]))
             set_result(&results[i], ST_PERM_NON_ASCII, "",
                        "recipient address has a non-ASCII local part; "
-                       "Amazon SES does not support SMTPUTF8");
+                       "Amazon SES does not support SMTPUTF8",
+                       NULL, NULL);
         else
             idx[n++] = i;
     }

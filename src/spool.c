@@ -7,6 +7,9 @@
  * left behind if the process dies. Bare LF becomes CRLF on the way in; the
  * state of a CR at the end of one write is carried to the next. The header
  * block (up to the first empty line, bounded) is copied aside for lookups.
+ * Past max_size nothing more is stored, and every byte not stored (an
+ * added CR included) is counted: spool_too_large() is true as soon as one
+ * was dropped, so a cut message is never mistaken for a whole one.
  *
  * DIAGNOSTICS
  *   See ses_spool.h.
@@ -32,6 +35,7 @@ struct spool {
     int fd;         /* -1 while in memory */
     size_t size;    /* bytes stored */
     size_t seen;    /* bytes offered */
+    size_t dropped; /* bytes (CRs added included) not stored: over max */
     int last_cr;    /* the previous byte written was CR */
     int in_headers; /* still in the header block */
     int line_start; /* at the start of a line (for the empty-line test) */
@@ -107,8 +111,10 @@ to_memory:
 
 static int put(spool_t *s, char c)
 {
-    if (s->size >= s->max_size)
-        return 0; /* counted in seen, not stored */
+    if (s->size >= s->max_size) {
+        s->dropped++; /* the message is cut: never sent, see too_large */
+        return 0;
+    }
     if (s->in_headers) {
         if (c == '\n' && s->line_start) /* the empty line ends the headers */
             s->in_headers = 0;
@@ -192,7 +198,10 @@ size_t spool_seen(const spool_t *s)
 
 bool spool_too_large(const spool_t *s)
 {
-    return s->size >= s->max_size && s->seen > s->size;
+    /* what was dropped, not seen vs stored: the CRs added to bare LFs
+     * count in the stored size, so a cut message could store as many
+     * bytes as it was offered */
+    return s->dropped > 0;
 }
 
 bool spool_in_memory(const spool_t *s)

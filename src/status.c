@@ -28,11 +28,9 @@ static const status_info_t table[ST__COUNT] = {
     [ST_OK] = {ST_OK, "ok", EX_OK, 250, "2.0.0", MILTER_CONTINUE, false, false,
                "Ok"},
     P(ST_PERM_REJECTED, "rejected", EX_UNAVAILABLE, 554, "5.7.1", MILTER_REJECT,
-      "message rejected by Amazon SES"),
+      "message content refused by Amazon SES"),
     P(ST_PERM_BAD_ADDRESS, "bad-address", EX_NOUSER, 550, "5.1.3",
       MILTER_REJECT, "address rejected by Amazon SES"),
-    P(ST_PERM_MAILFROM, "mail-from-not-verified", EX_UNAVAILABLE, 550, "5.7.1",
-      MILTER_REJECT, "MAIL FROM domain not verified in Amazon SES"),
     P(ST_PERM_TOO_LARGE, "too-large", EX_DATAERR, 552, "5.3.4", MILTER_REJECT,
       "message too large"),
     P(ST_PERM_NON_ASCII, "non-ascii-address", EX_DATAERR, 553, "5.6.7",
@@ -89,6 +87,12 @@ static const status_info_t table[ST__COUNT] = {
       "Region, the sandbox, verified identities)"),
     T(ST_TEMP_STORE_CONFIG, "store-config-error", "4.3.5", false, true,
       "local database misconfigured (DataDirectory, permissions)"),
+    T(ST_TEMP_MAILFROM, "mail-from-not-verified", "4.7.1", false, true,
+      "Amazon SES cannot use the MAIL FROM domain (not verified, or its MX "
+      "record could not be read)"),
+    T(ST_TEMP_UNRECOGNISED, "unrecognised-answer", "4.0.0", false, true,
+      "Amazon SES refused the call with an answer this version does not "
+      "know; the message stays queued"),
 };
 
 const status_info_t *status_info(status_t st)

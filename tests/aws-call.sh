@@ -41,7 +41,7 @@ is "$?" 0 "an extra signed header with odd whitespace is accepted"
 # error answers of every protocol, classified
 sesd_fault '{"route":"echo","status":400,"error":"QueueDoesNotExist","message":"The specified queue does not exist.","protocol":"json-type"}'
 out=$($CALL -p /_echo/ -T application/x-amz-json-1.0 -d '{}' 2>&1)
-like "$out" "status=unknown http=400 attempts=1 error=QueueDoesNotExist" \
+like "$out" "status=unrecognised-answer http=400 attempts=1 error=QueueDoesNotExist" \
      "a JSON 1.0 __type error is parsed and unknown codes are not retried"
 sesd_fault '{"route":"echo","status":400,"error":"Throttling","message":"Rate exceeded","protocol":"xml"}'
 out=$($CALL -R 5000 -p /_echo/ -d 'Action=X' -T application/x-www-form-urlencoded 2>&1)

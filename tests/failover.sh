@@ -176,7 +176,7 @@ for mode in pipe lmtp; do
     # MessageRejected: refused in the primary, never tried elsewhere
     reset_both
     conf $mode-reject "$A_URL"; use $mode $mode-reject
-    on A sesd_fault '{"route": "ses-send-v2", "count": -1, "status": 400, "error": "MessageRejected", "message": "Email rejected per SES policy"}'
+    on A sesd_fault '{"route": "ses-send-v2", "count": -1, "status": 400, "error": "MessageRejected", "message": "Illegal content."}'
     deliver $mode "$mode-REJECT"
     is "$RC $(sent_in B) $(on B sesd_send_count)" "69 0 0" \
        "$mode: MessageRejected bounces and never reaches the failover region"

@@ -121,12 +121,32 @@ sesd_reset
 RELAY_CONF=$T/v1.conf
 relay -f sender@example.com -- a@example.net < "$T/8m.eml"
 is "$RC" 65 "v1: 8 MB (10.7 MB in base64) is refused: 65"
-like "$OUT" "^5\\.3\\.4 message is [0-9]+ bytes after base64, over the 10485760-byte limit of the SES v1 API" \
+like "$OUT" "^5\\.3\\.4 message is [0-9]+ bytes after CRLF and base64, over the 10485760-byte limit of the SES v1 API" \
      "with 5.3.4 and the reason"
 is "$(sends)" 0 "without a call"
 relay -f sender@example.com -- a@example.net < "$T/7m.eml"
 is "$RC" 0 "v1: 7.3 MB (9.7 MB in base64) is sent"
 is "$(sesd_py 'sent[0]["sha256"]')" "$(crlf_sha "$T/7m.eml")" "v1: the large message arrives intact"
+
+# v2 limit: 40 MB after base64 (30 MiB of message), before any call too
+$PY -c 'import sys; sys.stdout.buffer.write(b"From: a@example.com\r\nSubject: big\r\n\r\n" + (b"y" * 998 + b"\r\n") * 31500)' > "$T/31m.eml"
+sesd_reset
+RELAY_CONF=$T/v2.conf
+relay -f sender@example.com -- a@example.net < "$T/31m.eml"
+is "$RC" 65 "v2: 30.04 MiB (40.05 MiB in base64) is refused: 65"
+like "$OUT" "^5\\.3\\.4 message is [0-9]+ bytes after CRLF and base64, over the 41943040-byte limit of the SES v2 API" \
+     "with 5.3.4 and the reason"
+is "$(sends)" 0 "without a call"
+
+# never cut short: a message that fits MaxMessageSize with LF line ends
+# but not once every LF is CRLF is refused, not sent without its end
+$PY -c 'import sys; sys.stdout.buffer.write(b"From: a@example.com\nSubject: lf\n\n" + b"x" * 1000 + b"\n" * 1000 + b"the end\n")' > "$T/lf.eml"
+sesd_relay_conf "$T/small.conf" "MaxMessageSize 2500"
+relay -f sender@example.com -- a@example.net < "$T/lf.eml"
+is "$RC" 65 "2041 bytes with LF, 3045 with CRLF, MaxMessageSize 2500: refused (65)"
+like "$OUT" "^5\\.3\\.4 message size exceeds fixed limit" "with 5.3.4"
+is "$(sends)" 0 "and nothing was sent cut short"
+RELAY_CONF=$T/v1.conf
 
 # retries
 sesd_reset

@@ -6,7 +6,7 @@
  *
  *   0  an error answer (JSON or query XML, with an x-amzn-ErrorType header
  *      cut from the body's first line) through aws_parse_error() and
- *      aws_classify_error() at several HTTP codes
+ *      answer_classify() at several HTTP codes
  *   1  an SES SendEmail (v2, JSON) answer: ses_answer_message_id()
  *   2  an SES SendRawEmail (v1, XML) answer: the same, and aws_xml_text()
  *      for the tags the query protocol answers carry
@@ -45,8 +45,10 @@ static void error_answer(const char *body, size_t len)
     fits(code, sizeof(code));
     fits(msg, sizeof(msg));
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-        status_t st = aws_classify_error(codes[i], code, msg);
-        if (st <= ST_OK || st >= ST__COUNT)
+        answer_t a;
+        answer_classify(codes[i], code, msg, &a);
+        if (a.status <= ST_OK || a.status >= ST__COUNT ||
+            memchr(a.identity, '\0', sizeof(a.identity)) == NULL)
             abort();
     }
 }

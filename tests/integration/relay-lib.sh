@@ -139,17 +139,17 @@ relay_transport_tests() {
         "$M: Postfix logs 60 recipients as sent"
 
     # Permanent rejection: Postfix bounces, the DSN reaches the sender.
-    sesd_fault '{"route": "ses-send-v2", "count": 1, "status": 400, "error": "MessageRejected", "message": "Email rejected per SES policy: the content looks like spam"}'
+    sesd_fault '{"route": "ses-send-v2", "count": 1, "status": 400, "error": "BadRequestException", "message": "Illegal content."}'
     pf_send alice@sender.example dave@example.net --header "Subject: rejected-$M" >/dev/null
     ok $? "$M: swaks submits a message SES will reject"
     wait_for 30 sh -c "[ \$(find '$PF_DIR/mail/alice/new' -type f 2>/dev/null | wc -l) -ge 1 ]"
     ok $? "$M: a DSN lands in the sender's mailbox"
     pf_wait_empty 30
-    like "$(pf_log | grep 'to=<dave@example.net>')" "dsn=5\\.7\\.1, status=bounced \\(.*MessageRejected" \
+    like "$(pf_log | grep 'to=<dave@example.net>')" "dsn=5\\.7\\.1, status=bounced \\(.*BadRequestException: Illegal content" \
         "$M: Postfix bounces with 5.7.1 and SES's error"
     dsn=$(cat "$PF_DIR"/mail/alice/new/* 2>/dev/null)
     like "$dsn" "Status: 5\\.7\\.1" "$M: the DSN says 5.7.1"
-    like "$dsn" "MessageRejected: Email rejected per SES policy" "$M: the DSN carries SES's reason"
+    like "$dsn" "BadRequestException: Illegal content" "$M: the DSN carries SES's reason"
     like "$dsn" "Subject: rejected-$M" "$M: the DSN returns the original headers"
     is "$(sent_summary "rejected-$M")" "calls=0 dests=0 unique=0 sizes=" \
         "$M: SES recorded nothing for the rejected message"

@@ -32,7 +32,7 @@ like "$(pf_log | grep 'to=<carol@example.net>')" "status=sent \\(250 2\\.0\\.0 O
     "Postfix's own log line carries the SES MessageId"
 
 # ---- one transaction, 60 recipients, two SES calls that disagree ----
-sesd_fault '{"route": "ses-send-v2", "count": 1, "status": 400, "error": "MessageRejected", "message": "Message rejected"}'
+sesd_fault '{"route": "ses-send-v2", "count": 1, "status": 400, "error": "BadRequestException", "message": "Illegal content."}'
 pf_send alice@sender.example "$(rcpt_list 60 big.example)" \
     --header "Subject: split-lmtp" --header "To: list@example.org" >/dev/null
 ok $? "swaks submits 60 recipients for one LMTP transaction"

@@ -27,10 +27,10 @@ is "$(sent_summary direct-ok)" "calls=2 dests=60 unique=60 sizes=50,10" \
     "... two SES calls, each recipient once"
 is "$(sent_field direct-ok 'e["from"]')" None "the null sender is sent without a FromEmailAddress"
 
-sesd_fault '{"route": "ses-send-v2", "count": 1, "status": 400, "error": "MessageRejected", "message": "Message rejected"}'
+sesd_fault '{"route": "ses-send-v2", "count": 1, "status": 400, "error": "BadRequestException", "message": "Illegal content."}'
 out=$(msg direct-perm | run_relay -f alice@sender.example -- $(rcpt_list 60 d.example | tr , ' ')); rc=$?
 is "$rc" 69 "first batch rejected for good, second accepted: exit 69 (bounce)"
-like "$out" "^5\\.7\\.1 SES 400 MessageRejected: Message rejected; 10 of 60 recipients were accepted by SES \\(.+\\) and received the message$" \
+like "$out" "^5\\.7\\.1 SES 400 BadRequestException: Illegal content\\.; 10 of 60 recipients were accepted by SES \\(.+\\) and received the message$" \
     "... the diagnostic says which part SES accepted, so the DSN tells the truth"
 is "$(sent_summary direct-perm)" "calls=1 dests=10 unique=10 sizes=10" \
     "... SES has the second batch only"

@@ -17,7 +17,10 @@
 #                             pointing at sesd (DataDirectory $T/data, never
 #                             the system's), with the test key in a
 #                             shared credentials file unless --no-creds;
-#                             a line given replaces the default of its key
+#                             a line given replaces the default of its key;
+#                             the host-wide breakers are off (BreakerInterval
+#                             0) unless a test sets them: each case of a
+#                             test starts from a clean slate
 #   relay [ARGS...]           run ses-relay in pipe mode (stdin = message)
 #                             with this test's conf: prints the diagnostic,
 #                             RC = exit code
@@ -94,7 +97,8 @@ CREDS
         for _d in "Region us-east-1" "Endpoint $SESD_URL" \
                   "CredentialsFile $T/aws-credentials" "LogFile $T/relay.log" \
                   "LogLevel debug" "RetryTime 5s" "ConnectTimeout 2s" \
-                  "Timeout 20s" "DataDirectory $T/data"; do
+                  "Timeout 20s" "DataDirectory $T/data" \
+                  "BreakerInterval 0"; do
             _k=${_d%% *}
             [ $_k = CredentialsFile ] && [ $_creds = no ] && continue
             for _l in "$@"; do

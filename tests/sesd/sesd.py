@@ -30,9 +30,15 @@ Control endpoints (no signature):
           "status": 429, "error": "TooManyRequestsException",
           "message": "Maximum sending rate exceeded.",
           "delay": 2.5, "reset": false, "reset_early": false,
-          "protocol": "json", "skip": 0}
+          "protocol": "json", "skip": 0, "rcpt": "a@b", "body": "..."}
          route "*" matches every AWS request; count -1 means until reset;
-         skip N lets the first N matching requests through untouched.
+         skip N lets the first N matching requests through untouched;
+         "rcpt" applies it only to SES sends with that destination (a
+         recipient SES refuses: the same call without it succeeds).
+         The error answer is the protocol's shape with "status", "error"
+         and "message" exactly as given (escaped for XML); "body" instead
+         answers that text as it is (text/plain), e.g. an answer with no
+         parseable error, as some SES front ends give.
          "reset" closes the connection (RST) after reading the request,
          "reset_early" before reading its body (whatever the route); "protocol" picks the error
          format: "json" (x-amzn-ErrorType header, REST-JSON), "json-type"
@@ -89,6 +95,7 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.sax.saxutils import escape as xml_escape
 
 import hashlib
 import hmac
@@ -304,10 +311,12 @@ class Server(ThreadingHTTPServer):
             self.counter += 1
             return self.counter
 
-    def take_fault(self, route):
+    def take_fault(self, route, body=b""):
         with self.lock:
             for f in self.faults:
                 if f.get("reset_early"):
+                    continue
+                if f.get("rcpt") and f["rcpt"] not in destinations(body):
                     continue
                 if f.get("route", "*") in ("*", route) and f.get("count", 1) != 0:
                     if f.get("skip", 0) > 0:
@@ -359,6 +368,19 @@ def echo(server, req):
     return 200, {}, json.dumps(out).encode()
 
 
+def destinations(body):
+    """The destinations of an SES send: v2 JSON or v1 form; [] otherwise."""
+    try:
+        j = json.loads(body)
+        d = j.get("Destination", {}) if isinstance(j, dict) else {}
+        return [a for k in ("ToAddresses", "CcAddresses", "BccAddresses")
+                for a in d.get(k, [])]
+    except (ValueError, UnicodeDecodeError):
+        pass
+    form = urllib.parse.parse_qs(body.decode("latin-1"), keep_blank_values=True)
+    return [v[0] for k, v in form.items() if k.startswith("Destinations.member.")]
+
+
 def aws_error(status, code, message, protocol="json"):
     if protocol == "json-type":
         body = json.dumps({"__type": f"com.amazonaws.test#{code}",
@@ -367,7 +389,8 @@ def aws_error(status, code, message, protocol="json"):
     if protocol == "xml":
         body = (f'<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/">'
                 f'<Error><Type>{"Sender" if status < 500 else "Receiver"}</Type>'
-                f'<Code>{code}</Code><Message>{message}</Message></Error>'
+                f'<Code>{xml_escape(code)}</Code>'
+                f'<Message>{xml_escape(message)}</Message></Error>'
                 f'<RequestId>{os.urandom(8).hex()}</RequestId></ErrorResponse>')
         return status, {"Content-Type": "text/xml"}, body.encode()
     body = json.dumps({"message": message}).encode()
@@ -449,7 +472,7 @@ class Handler(BaseHTTPRequestHandler):
                           urllib.parse.parse_qs(parsed.query), headers, body, akid)
             if name.startswith("control-"):  # test plumbing, not AWS
                 return self.reply(*handler(self.server, req))
-            fault = self.server.take_fault(name)
+            fault = self.server.take_fault(name, body)
             rec = self.record(name, parsed, headers, body, akid, None)
             req.rec = rec  # handlers may annotate their request's record
             if not fault:
@@ -464,6 +487,11 @@ class Handler(BaseHTTPRequestHandler):
                 if fault.get("reset"):
                     rec["fault"] = "reset"
                     return self.reset()
+                if fault.get("status") and "body" in fault:
+                    rec["fault"] = fault["status"]
+                    return self.reply(int(fault["status"]),
+                                      {"Content-Type": "text/plain"},
+                                      fault["body"].encode())
                 if fault.get("status"):
                     rec["fault"] = fault.get("error") or fault["status"]
                     proto = fault.get("protocol") or (

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_aws.c - the AWS call module's pure parts: error parsing of every
- * protocol, the classification table, XML text, query encoding, regions,
- * and the rate limiter's bookkeeping (no timing: only refusals).
+ * protocol, XML text, query encoding, regions, and the rate limiter's
+ * bookkeeping (no timing: only refusals). The classification of answers
+ * is tested in test_answer.c.
  *
  * Calls over the network are tested against sesd in tests/aws-call.sh and
  * the ses-relay script tests.
@@ -15,110 +16,6 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
-
-static const struct {
-    long http;
-    const char *code, *msg;
-    status_t want;
-} classify_cases[] = {
-    /* permanent: the message or an address */
-    {400, "MessageRejected", "Message rejected: virus detected",
-     ST_PERM_REJECTED},
-    {400, "MessageRejected:http://internal.amazon.com/coral/", "x",
-     ST_PERM_REJECTED},
-    {400, "MailFromDomainNotVerifiedException", "", ST_PERM_MAILFROM},
-    {400, "MailFromDomainNotVerified", "", ST_PERM_MAILFROM},
-    {400, "InvalidParameterValue", "Illegal address", ST_PERM_BAD_ADDRESS},
-    {400, "InvalidParameterValue", "Missing final '@domain'",
-     ST_PERM_BAD_ADDRESS},
-    {400, "BadRequestException", "Local address contains control or whitespace",
-     ST_PERM_BAD_ADDRESS},
-    {400, "InvalidParameterValue",
-     "Message length is more than 10485760 bytes long: '11000000'.",
-     ST_PERM_TOO_LARGE},
-    {400, "MessageRejected", "Message too large", ST_PERM_TOO_LARGE},
-    {413, "", "", ST_PERM_TOO_LARGE},
-    /* temporary: throttling and quota, whatever the code */
-    {400, "Throttling", "Maximum sending rate exceeded.", ST_TEMP_THROTTLED},
-    {400, "Throttling", "Daily message quota exceeded.", ST_TEMP_QUOTA},
-    {400, "ThrottlingException", "Rate exceeded", ST_TEMP_THROTTLED},
-    {429, "TooManyRequestsException", "Too many requests", ST_TEMP_THROTTLED},
-    {429, "", "", ST_TEMP_THROTTLED},
-    {400, "LimitExceededException", "", ST_TEMP_QUOTA},
-    {400, "LimitExceeded", "", ST_TEMP_QUOTA},
-    /* temporary: the service */
-    {500, "InternalFailure", "", ST_TEMP_SERVER},
-    {503, "ServiceUnavailable", "", ST_TEMP_SERVER},
-    {502, "", "<html>bad gateway</html>", ST_TEMP_SERVER},
-    {504, "WhateverNew", "", ST_TEMP_SERVER},
-    {408, "", "", ST_TEMP_TIMEOUT},
-    /* temporary and loud: credentials and signatures */
-    {403, "SignatureDoesNotMatch", "", ST_TEMP_AUTH},
-    {403, "InvalidClientTokenId", "", ST_TEMP_AUTH},
-    {403, "UnrecognizedClientException", "", ST_TEMP_AUTH},
-    {403, "AccessDeniedException", "not authorized to ses:SendEmail",
-     ST_TEMP_AUTH},
-    {400, "RequestExpired", "", ST_TEMP_AUTH},
-    {403, "ExpiredToken", "", ST_TEMP_CREDENTIALS},
-    {403, "", "", ST_TEMP_AUTH},
-    /* temporary and loud: the account or the configuration set */
-    {400, "AccountSendingPausedException", "", ST_TEMP_ACCOUNT_PAUSED},
-    {400, "SendingPausedException", "Sending is paused for this account.",
-     ST_TEMP_ACCOUNT_PAUSED},
-    {400, "SendingPausedException",
-     "Sending is paused for this configuration set.", ST_TEMP_CONFIGSET_PAUSED},
-    {400, "ConfigurationSetSendingPausedException", "",
-     ST_TEMP_CONFIGSET_PAUSED},
-    {400, "ConfigurationSetDoesNotExist", "", ST_TEMP_CONFIGSET_MISSING},
-    {404, "NotFoundException", "Configuration set <x> does not exist.",
-     ST_TEMP_CONFIGSET_MISSING},
-    {400, "AccountSuspendedException", "", ST_TEMP_ACCOUNT_SUSPENDED},
-    {400, "MessageRejected",
-     "Email address is not verified. The following identities failed the "
-     "check in region US-EAST-1: a@example.com",
-     ST_TEMP_IDENTITY},
-    /* unknown or vague: never a bounce */
-    {400, "InvalidParameterValue", "Invalid FeedbackForwardingEmailAddress",
-     ST_TEMP_UNKNOWN},
-    {400, "BadRequestException", "Tag value is invalid", ST_TEMP_UNKNOWN},
-    {404, "NotFoundException", "Email address not on the list",
-     ST_TEMP_UNKNOWN},
-    {400, "SomethingBrandNew", "", ST_TEMP_UNKNOWN},
-    {418, "", "", ST_TEMP_UNKNOWN},
-    {0, NULL, NULL, ST_TEMP_UNKNOWN},
-};
-
-static void test_classify_table(void **state)
-{
-    for (size_t i = 0; i < ARRAY_SIZE(classify_cases); i++) {
-        status_t got =
-            aws_classify_error(classify_cases[i].http, classify_cases[i].code,
-                               classify_cases[i].msg);
-        if (got != classify_cases[i].want)
-            fail_msg("case %zu (%ld %s \"%s\"): got %s, want %s", i,
-                     classify_cases[i].http,
-                     classify_cases[i].code ? classify_cases[i].code : "-",
-                     classify_cases[i].msg ? classify_cases[i].msg : "-",
-                     status_info(got)->name,
-                     status_info(classify_cases[i].want)->name);
-    }
-}
-
-static void test_unknown_errors_never_bounce(void **state)
-{
-    const char *codes[] = {"",
-                           "X",
-                           "InvalidParameterValue",
-                           "ValidationError",
-                           "NotFoundException",
-                           "BadRequestException"};
-    for (long http = 300; http < 600; http++)
-        for (size_t i = 0; i < ARRAY_SIZE(codes); i++) {
-            status_t st = aws_classify_error(http, codes[i], "whatever");
-            if (http != 413)
-                assert_true(status_is_temporary(st));
-        }
-}
 
 static void test_parse_error_json_header(void **state)
 {
@@ -358,8 +255,6 @@ static void test_ratelimit_shared_between_processes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_classify_table),
-        cmocka_unit_test(test_unknown_errors_never_bounce),
         cmocka_unit_test(test_parse_error_json_header),
         cmocka_unit_test(test_parse_error_json_type),
         cmocka_unit_test(test_parse_error_query_xml),

@@ -78,6 +78,7 @@ static const char *valid_value(const conf_keyinfo_t *ki)
         {"MetricsListen", "inet:9465@127.0.0.1"},
         {"FeedbackQueueUrl",
          "https://sqs.eu-west-1.amazonaws.com/123456789012/ses-feedback"},
+        {"FeedbackForwardingEmailAddress", "bounces@example.com"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(v); i++)
         if (str_iequal(v[i].name, ki->name))

@@ -114,6 +114,32 @@ static void test_oversized_message_is_flagged(void **state)
     spool_free(s);
 }
 
+/* A message that fits with LF line ends but not once each LF became
+ * CRLF: as many bytes stored as were offered, yet the end was cut. */
+static void test_message_cut_by_added_crs_is_flagged(void **state)
+{
+    spool_t *s = spool_new(100, 0);
+    char buf[80];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = i % 4 == 3 ? '\n' : 'x'; /* 20 bare LFs: 100 bytes CRLF */
+    spool_write(s, buf, sizeof(buf));
+    spool_write(s, "tail\n", 5);
+    spool_finish(s);
+    assert_int_equal(spool_seen(s), 85);
+    assert_int_equal(spool_size(s), 100);
+    assert_true(spool_too_large(s));
+    spool_free(s);
+    /* exactly at the limit after CRLF: whole, not cut */
+    s = spool_new(100, 0);
+    spool_write(s, buf, sizeof(buf));
+    spool_finish(s);
+    assert_int_equal(spool_size(s), 100);
+    assert_false(spool_too_large(s));
+    spool_free(s);
+}
+
 static void test_spool_from_fd_reports_too_large(void **state)
 {
     char *path =
@@ -138,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_headers_beyond_the_kept_bound_are_not_seen),
         cmocka_unit_test(test_large_message_moves_to_a_file),
         cmocka_unit_test(test_oversized_message_is_flagged),
+        cmocka_unit_test(test_message_cut_by_added_crs_is_flagged),
         cmocka_unit_test(test_spool_from_fd_reports_too_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
