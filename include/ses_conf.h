@@ -92,7 +92,6 @@ void conf_unref(conf_t *c); /* NULL is fine */
 extern const holder_ops_t conf_holder_ops;
 
 /* Shared value checks, also used by the rules parser and the relay. */
-bool conf_ses_name_ok(const char *s); /* SES name/tag chars, 1..256 */
 bool conf_url_ok(const char *url, char *err, size_t errlen);
 /* The REGION field of an ARN ("*" for every region; "" for global
  * services); false when s is not an ARN. */

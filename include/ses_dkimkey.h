@@ -7,7 +7,7 @@
  * file of mode 0600 and never replaces an existing one;
  * dkimkey_public() gives the p= value of the DKIM record (RFC 6376: the
  * base64 SubjectPublicKeyInfo for RSA; RFC 8463: the base64 of the raw
- * 32-byte key for Ed25519). dns_txt_quote() splits a TXT value into the
+ * 32-byte key for Ed25519). dkimkey_txt_quote() splits a TXT value into the
  * quoted character-strings of at most 255 bytes that DNS needs.
  *
  * DIAGNOSTICS
@@ -57,6 +57,6 @@ const char *dkimkey_signature_algorithm(const dkimkey_t *k);
 
 /* Appends txt as "..." "..." (chunks of at most DNS_TXT_CHUNK bytes,
  * '"' and '\' escaped) to out; 0, or -1 when out is full. */
-int dns_txt_quote(const char *txt, buf_t *out);
+int dkimkey_txt_quote(const char *txt, buf_t *out);
 
 #endif

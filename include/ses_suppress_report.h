@@ -2,8 +2,8 @@
 /*
  * ses_suppress_report.h - bounce and complaint rates for ses-suppress report
  *
- * report_rates() turns one configuration set's counters (stats.db, summed
- * over a window) into the rates SES reviews accounts on, and flags those
+ * suppress_report_rates() turns one configuration set's counters (stats.db,
+ * summed over a window) into the rates SES reviews accounts on, and flags those
  * at or above SES's review thresholds: 5 % bounces, 0.1 % complaints.
  *
  * The base is what this host handed to SES: the recipients ses-relay sent
@@ -32,6 +32,7 @@ typedef struct {
     int complaint_warning;
 } report_rates_t;
 
-void report_rates(const uint64_t counts[STAT__COUNT], report_rates_t *out);
+void suppress_report_rates(const uint64_t counts[STAT__COUNT],
+                           report_rates_t *out);
 
 #endif

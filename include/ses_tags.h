@@ -15,12 +15,17 @@
 #ifndef SES_TAGS_H
 #define SES_TAGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define TAGS_MAX 50
 
 typedef struct tags tags_t;
 
+/* The SES name rule, for tag names and values and configuration set
+ * names: 1-256 of A-Z a-z 0-9 _ - (a configuration set name also has at
+ * most 64). */
+bool tags_name_ok(const char *s);
 int tags_parse(const char *s, char sep, tags_t **out, char *err, size_t errlen);
 tags_t *tags_new(void);
 /* Adds or replaces a tag; values are copied. */

@@ -47,6 +47,7 @@
 #include "ses_addr.h"
 #include "ses_log.h"
 #include "ses_status.h"
+#include "ses_tags.h"
 #include "ses_util.h"
 
 #include <arpa/inet.h>
@@ -503,7 +504,7 @@ static void client_name(const msgctx_t *m, const char *qid, const char *hdr,
     if ((v = xses_first(m, hdr, &n)) == NULL)
         return;
     trim_copy(v, val, sizeof(val));
-    if (conf_ses_name_ok(val) && strlen(val) <= 64) {
+    if (tags_name_ok(val) && strlen(val) <= 64) {
         *value = v;
         *client = true;
     } else {

@@ -28,13 +28,13 @@
  *   message, and exposes no socket, so this read is the only place.
  *   (TCP_NODELAY, the other stall, needs no seam: the listening socket
  *   gets it and Linux hands it down to every accepted connection, see
- *   daemon_tcp_nodelay().)
+ *   setup_tcp_nodelay().)
  *
  * sigwait(): libmilter's signal thread waits for SIGHUP, SIGTERM and
  *   SIGINT and stops the milter on any of them. ses-milter reloads on
  *   SIGHUP, as mail daemons do (and as its design promises): after
  *   seam_reserve_sighup() SIGHUP is taken out of libmilter's set and
- *   daemon.c's reload thread waits for it. A process-directed signal goes
+ *   setup.c's reload thread waits for it. A process-directed signal goes
  *   to any one thread waiting for it, so two threads waiting for SIGHUP
  *   cannot share it. SIGUSR1, which libmilter leaves alone, reloads too,
  *   as in opendkim, and needs no seam.

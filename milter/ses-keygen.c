@@ -128,7 +128,7 @@ static int print_records(const records_t *r)
     snprintf(txt, sizeof(txt), "v=DKIM1; k=%s; p=%s", dkimkey_type(r->key),
              pub);
     buf_init(&q, 0);
-    if (dns_txt_quote(txt, &q) < 0) {
+    if (dkimkey_txt_quote(txt, &q) < 0) {
         buf_free(&q);
         return -1;
     }

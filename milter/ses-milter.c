@@ -16,15 +16,15 @@
  * and the old one kept); SIGTERM stops cleanly. A start or reload with
  * DKIM keys that libopendkim does not hand to the key cache (the seam is
  * not in effect) is reported, as is a libmilter whose signal thread does
- * not wait through the seam (daemon.c).
+ * not wait through the seam (setup.c).
  *
  * The work per message is in filter.c; the snapshot in snapshot.c;
- * contexts in context.c; Unix daemon chores (TCP_NODELAY, signals) in
- * daemon.c; the three library calls taken over in seam.c.
+ * contexts in context.c; the socket and signals (TCP_NODELAY, reloads) in
+ * setup.c; the three library calls taken over in seam.c.
  */
 #include "config.h"
 
-#include "daemon.h"
+#include "setup.h"
 #include "filter.h"
 #include "seam.h"
 #include "snapshot.h"
@@ -101,7 +101,7 @@ static void warn_doubtful(const conf_t *conf)
                 conf_path(conf), conf_key_line(conf, CK_CREDENTIALS_FILE), cf);
 }
 
-/* SIGHUP (daemon.c's thread): a new snapshot, or the old one kept. */
+/* SIGHUP (setup.c's thread): a new snapshot, or the old one kept. */
 static void reload(void)
 {
     conf_t *conf = NULL;
@@ -220,7 +220,7 @@ int main(int argc, char **argv)
         return EX_OSERR;
     }
     if (str_has_prefix(sock, "inet")) {
-        if (daemon_tcp_nodelay() > 0)
+        if (setup_tcp_nodelay() > 0)
             log_debug(NULL,
                       "TCP_NODELAY set on the listening socket %s: every "
                       "connection accepted on it has it",
@@ -231,8 +231,8 @@ int main(int argc, char **argv)
                         "answers may wait 40 ms for delayed ACKs",
                         sock);
     }
-    if (daemon_socket_perms(sock, conf_str(conf, CK_SOCKET_MODE), runas, err,
-                            sizeof(err)) < 0) {
+    if (setup_socket_perms(sock, conf_str(conf, CK_SOCKET_MODE), runas, err,
+                           sizeof(err)) < 0) {
         log_error(NULL, "milter socket: %s", err);
         return EX_OSERR;
     }
@@ -249,7 +249,7 @@ int main(int argc, char **argv)
         daemon_pidfile_remove(pidfile);
         return EX_NOPERM;
     }
-    if (daemon_signals_start(reload, err, sizeof(err)) < 0) {
+    if (setup_signals(reload, err, sizeof(err)) < 0) {
         log_error(NULL, "%s", err);
         daemon_pidfile_remove(pidfile);
         return EX_OSERR;

@@ -291,7 +291,7 @@ static int report_row(void *ctx, const char *cs, const uint64_t *n)
     report_t *r = ctx;
     report_rates_t rr;
 
-    report_rates(n, &rr);
+    suppress_report_rates(n, &rr);
     printf("%-24s %9llu %9llu %8llu %9llu %10llu %8.2f%% %10.3f%%\n",
            *cs ? cs : "(none)", (unsigned long long)n[STAT_SENT],
            (unsigned long long)n[STAT_DELIVERED],

@@ -86,16 +86,6 @@ static const char *const empty_list[] = {NULL};
 
 /* ---- validators ---- */
 
-bool conf_ses_name_ok(const char *s)
-{
-    size_t n = 0;
-
-    for (; *s; s++, n++)
-        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
-            return false;
-    return n >= 1 && n <= 256;
-}
-
 bool conf_url_ok(const char *url, char *err, size_t errlen)
 {
     const char *host, *end;
@@ -168,7 +158,7 @@ static bool conf_v_url(const char *v, char *err, size_t errlen)
 
 static bool conf_v_ses_name(const char *v, char *err, size_t errlen)
 {
-    if (!conf_ses_name_ok(v) || strlen(v) > 64) {
+    if (!tags_name_ok(v) || strlen(v) > 64) {
         snprintf(err, errlen,
                  "\"%s\" is not a valid SES name (1-64 of A-Z a-z 0-9 _ -)", v);
         return false;

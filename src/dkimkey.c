@@ -9,7 +9,7 @@
  *
  * dkimkey_alg_parse() dkimkey_generate() dkimkey_write_private()
  * dkimkey_public() dkimkey_type() dkimkey_signature_algorithm()
- * dkimkey_free() dns_txt_quote()
+ * dkimkey_free() dkimkey_txt_quote()
  *
  * DIAGNOSTICS
  *   See ses_dkimkey.h.
@@ -173,7 +173,7 @@ const char *dkimkey_signature_algorithm(const dkimkey_t *k)
     return k->alg == DKIMKEY_ED25519 ? "ed25519-sha256" : "rsa-sha256";
 }
 
-int dns_txt_quote(const char *txt, buf_t *out)
+int dkimkey_txt_quote(const char *txt, buf_t *out)
 {
     size_t len = strlen(txt);
     int rc = 0;

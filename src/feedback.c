@@ -22,7 +22,7 @@
 #include "ses_feedback.h"
 #include "ses_jsonlimit.h"
 #include "ses_log.h"
-#include "ses_notify.h"
+#include "ses_note.h"
 #include "ses_tags.h"
 #include "ses_util.h"
 

@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include "ses_rules.h"
+#include "ses_tags.h"
 #include "ses_textfile.h"
 #include "ses_util.h"
 
@@ -172,7 +173,7 @@ static void rule_clear(rule_t *ru)
 static bool name_action(const char *what, const char *val, char **out,
                         char *err, size_t errlen)
 {
-    if (!conf_ses_name_ok(val) || strlen(val) > 64) {
+    if (!tags_name_ok(val) || strlen(val) > 64) {
         snprintf(err, errlen,
                  "%s=%.64s is not a valid SES %s name (1-64 of A-Z a-z 0-9 _ "
                  "-)",

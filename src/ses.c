@@ -511,7 +511,7 @@ static const char *header_or_conf(const conf_t *conf, const spool_t *sp,
 
     if (bad_header)
         *bad_header = false;
-    if (v && conf_ses_name_ok(v) && strlen(v) <= 64) {
+    if (v && tags_name_ok(v) && strlen(v) <= 64) {
         str_copy(out, v, outlen);
         return out;
     }

@@ -14,7 +14,7 @@
 #include "config.h"
 
 #include "ses_addr.h"
-#include "ses_notify.h"
+#include "ses_note.h"
 #include "ses_suppress_csv.h"
 
 #include <errno.h>

@@ -9,7 +9,7 @@
 
 #include "ses_suppress_report.h"
 
-void report_rates(const uint64_t c[STAT__COUNT], report_rates_t *out)
+void suppress_report_rates(const uint64_t c[STAT__COUNT], report_rates_t *out)
 {
     uint64_t notified = c[STAT_DELIVERED] + c[STAT_BOUNCE] + c[STAT_TRANSIENT];
 

@@ -16,7 +16,7 @@
 #include "ses_addr.h"
 #include "ses_jsonlimit.h"
 #include "ses_log.h"
-#include "ses_notify.h"
+#include "ses_note.h"
 #include "ses_suppress_sync.h"
 #include "ses_util.h"
 

@@ -12,7 +12,6 @@
 #include "config.h"
 
 #include "ses_tags.h"
-#include "ses_conf.h"
 #include "ses_util.h"
 
 #include <ctype.h>
@@ -27,6 +26,16 @@ struct tags {
     char *value[TAGS_MAX];
 };
 
+bool tags_name_ok(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++, n++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+            return false;
+    return n >= 1 && n <= 256;
+}
+
 tags_t *tags_new(void)
 {
     return calloc(1, sizeof(tags_t));
@@ -36,7 +45,7 @@ int tags_set(tags_t *t, const char *name, const char *value)
 {
     char *v;
 
-    if (!conf_ses_name_ok(name) || !conf_ses_name_ok(value))
+    if (!tags_name_ok(name) || !tags_name_ok(value))
         return -1;
     for (size_t i = 0; i < t->n; i++)
         if (strcmp(t->name[i], name) == 0) {
@@ -91,7 +100,7 @@ int tags_parse(const char *s, char sep, tags_t **out, char *err, size_t errlen)
         *eq = '\0';
         name = str_trim(item);
         value = str_trim(eq + 1);
-        if (!conf_ses_name_ok(name) || !conf_ses_name_ok(value)) {
+        if (!tags_name_ok(name) || !tags_name_ok(value)) {
             snprintf(err, errlen,
                      "tag \"%s%c%s\": names and values are 1-256 of "
                      "A-Z a-z 0-9 _ -",

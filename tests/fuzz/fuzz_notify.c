@@ -14,7 +14,7 @@
 #include "config.h"
 
 #include "ses_dsn.h"
-#include "ses_notify.h"
+#include "ses_note.h"
 #include "ses_sns.h"
 
 #include <stdint.h>

@@ -8,7 +8,7 @@
 #include "testutil.h"
 #include "ses_jsonlimit.h"
 #include "ses_util.h"
-#include "ses_notify.h"
+#include "ses_note.h"
 #include "ses_sqs.h"
 #include "ses_suppress_sync.h"
 

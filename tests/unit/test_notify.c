@@ -5,7 +5,7 @@
 #include "config.h"
 
 #include "testutil.h"
-#include "ses_notify.h"
+#include "ses_note.h"
 
 static char *fixture(const char *name, size_t *len)
 {

@@ -1,32 +1,32 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * daemon.h - the milter's own daemon chores (the rest is ses_daemon.h)
+ * setup.h - what ses-milter sets up around libmilter (the rest is ses_daemon.h)
  *
- * daemon_socket_perms() gives a unix socket its SocketMode and the milter's
+ * setup_socket_perms() gives a unix socket its SocketMode and the milter's
  * user and group, so Postfix (a member of that group) can connect;
- * daemon_tcp_nodelay() sets TCP_NODELAY on the process's listening TCP
+ * setup_tcp_nodelay() sets TCP_NODELAY on the process's listening TCP
  * sockets - libmilter's, just opened by smfi_opensocket() - and Linux hands
  * it down to every connection accepted on them, so no answer of several
  * small writes waits for a delayed ACK (Nagle); libmilter exposes neither
- * the socket nor its accept(). daemon_signals_start() blocks SIGHUP,
+ * the socket nor its accept(). setup_signals() blocks SIGHUP,
  * SIGUSR1, SIGTERM and SIGINT in every thread and starts the thread that
  * calls reload() at each SIGHUP or SIGUSR1 (libmilter keeps handling
  * SIGTERM and SIGINT: a clean stop).
  *
  * DIAGNOSTICS
- *   daemon_tcp_nodelay() returns the number of sockets changed, or -1 when
+ *   setup_tcp_nodelay() returns the number of sockets changed, or -1 when
  *   /proc/self/fd cannot be read or a setsockopt() fails. The others
  *   return 0, or -1 with a message in err. None exits.
  */
-#ifndef SES_MILTER_DAEMON_H
-#define SES_MILTER_DAEMON_H
+#ifndef SES_MILTER_SETUP_H
+#define SES_MILTER_SETUP_H
 
 #include "ses_daemon.h"
 
 /* sock is the libmilter spec; only unix:/local: sockets are touched. */
-int daemon_socket_perms(const char *sock, const char *mode,
-                        const daemon_user_t *u, char *err, size_t errlen);
-int daemon_tcp_nodelay(void);
-int daemon_signals_start(void (*reload)(void), char *err, size_t errlen);
+int setup_socket_perms(const char *sock, const char *mode,
+                       const daemon_user_t *u, char *err, size_t errlen);
+int setup_tcp_nodelay(void);
+int setup_signals(void (*reload)(void), char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * notify.c - Amazon SES notifications and published events
+ * note.c - Amazon SES notifications and published events
  *
  * note_parse() loads the JSON with jansson (duplicate keys refused, size
  * bounded), decides the type from "notificationType" or "eventType" and
@@ -9,12 +9,12 @@
  * fields that are only informative may be absent.
  *
  * DIAGNOSTICS
- *   See ses_notify.h: 0, or -1 with the reason in the caller's buffer.
+ *   See ses_note.h: 0, or -1 with the reason in the caller's buffer.
  */
 #include "config.h"
 
 #include "ses_jsonlimit.h"
-#include "ses_notify.h"
+#include "ses_note.h"
 #include "ses_util.h"
 
 #include <jansson.h>

@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * daemon.c - the milter's own daemon chores: socket permissions, signals
+ * setup.c - what ses-milter sets up around libmilter: the socket, signals
  *
  * The reload thread waits for SIGHUP and SIGUSR1 (blocked in every thread
- * from daemon_signals_start() on); SEAM_CHECK_SECONDS after the start it
+ * from setup_signals() on); SEAM_CHECK_SECONDS after the start it
  * checks once that libmilter's signal thread waits through the seam, and
  * says loudly when it does not (SIGHUP would then stop the milter).
  *
  * DIAGNOSTICS
- *   See daemon.h.
+ *   See setup.h.
  */
 #include "config.h"
 
-#include "daemon.h"
+#include "setup.h"
 #include "seam.h"
 #include "ses_log.h"
 #include "ses_util.h"
@@ -35,8 +35,8 @@
  * through the seam (it starts at once in smfi_main()). */
 #define SEAM_CHECK_SECONDS 5
 
-int daemon_socket_perms(const char *sock, const char *mode,
-                        const daemon_user_t *u, char *err, size_t errlen)
+int setup_socket_perms(const char *sock, const char *mode,
+                       const daemon_user_t *u, char *err, size_t errlen)
 {
     const char *path;
     long m = strtol(mode, NULL, 8);
@@ -56,7 +56,7 @@ int daemon_socket_perms(const char *sock, const char *mode,
     return 0;
 }
 
-int daemon_tcp_nodelay(void)
+int setup_tcp_nodelay(void)
 {
     DIR *d = opendir("/proc/self/fd");
     struct dirent *de;
@@ -115,7 +115,7 @@ static void *reload_thread(void *arg)
     return NULL;
 }
 
-int daemon_signals_start(void (*reload)(void), char *err, size_t errlen)
+int setup_signals(void (*reload)(void), char *err, size_t errlen)
 {
     sigset_t set;
     pthread_t tid;

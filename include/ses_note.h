@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * ses_notify.h - Amazon SES notifications and published events
+ * ses_note.h - Amazon SES notifications and published events
  *
  * note_parse() reads one SES message in either format SES produces:
  * notifications ("notificationType": Bounce, Complaint, Delivery) and event
@@ -23,8 +23,8 @@
  *   bouncedRecipients", "unknown eventType \"Foo\"", "JSON error at line 1:
  *   ...") in err. Nothing here logs.
  */
-#ifndef SES_NOTIFY_H
-#define SES_NOTIFY_H
+#ifndef SES_NOTE_H
+#define SES_NOTE_H
 
 #include <stddef.h>
 #include <stdint.h>
