@@ -194,7 +194,8 @@ CONF_KEY(CANONICALIZATION, "Canonicalization", CT_ENUM, "relaxed/relaxed",
          NULL, "DKIM header/body canonicalization")
 CONF_KEY(OVERSIGN_HEADERS, "OversignHeaders", CT_LIST, "From", NULL, NULL,
          "headers signed once more than they occur, so none can be added "
-         "(never Date, Message-ID or X-SES-*: SES rewrites them)")
+         "(never Date, Message-ID or X-SES-*: SES rewrites them; nor "
+         "DKIM-Signature or Delivered-To: ses-relay renames their repeats)")
 CONF_KEY(REQUIRE_SAFE_KEYS, "RequireSafeKeys", CT_BOOL, "yes", NULL, NULL,
          "refuse key files readable or writable by other users or by a group "
          "the UserID user is not in, as opendkim does")

@@ -13,10 +13,16 @@
  * Peak memory is bounded by mem_limit plus the header copy, whatever the
  * message size: that is how a 40 MB message relays in a few MB of RSS.
  *
+ * spool_rename_repeats() is the one change made to a message: the second
+ * and later fields of a name SES refuses to see twice although RFC 5322
+ * allows it (DKIM-Signature, Delivered-To) get a prefix, see ses-relay(8).
+ *
  * DIAGNOSTICS
  *   spool_write()/spool_finish() return 0, or -1 on an I/O error (errno
  *   set); spool_from_fd() returns ST_OK, ST_TEMP_RESOURCE or
  *   ST_PERM_TOO_LARGE. spool_pread() returns bytes read or -1.
+ *   spool_rename_repeats() returns the fields renamed, or -1 (errno) when
+ *   the spool could not be rewritten (it is then unchanged).
  */
 #ifndef SES_SPOOL_H
 #define SES_SPOOL_H
@@ -28,6 +34,7 @@
 #include <sys/types.h>
 
 #define SPOOL_MAX_HEADER  (256 * 1024)
+#define SPOOL_MAX_RENAMED 8 /* field names spool_rename_repeats() takes */
 #define SPOOL_DEFAULT_MEM (512 * 1024)
 
 typedef struct spool spool_t;
@@ -45,6 +52,14 @@ ssize_t spool_pread(spool_t *s, void *buf, size_t len, size_t off);
 
 /* First header `name` (case-insensitive), unfolded and trimmed, into out.
  * Returns out, or NULL when absent. Values longer than outlen are cut. */
+/* In the header block of a finished spool, every field named like one of
+ * names (NULL-terminated, at most SPOOL_MAX_RENAMED; case-insensitive)
+ * that is not the first of its name gets prefix before its name
+ * ("X-Original-"). The first (topmost: the newest) stays as it is. A
+ * header block longer than SPOOL_MAX_HEADER is left alone. */
+int spool_rename_repeats(spool_t *s, const char *const *names,
+                         const char *prefix);
+
 const char *spool_header(const spool_t *s, const char *name, char *out,
                          size_t outlen);
 /* Calls fn for each header in order with its name and unfolded value;

@@ -25,6 +25,7 @@
 #include "ses_store.h"
 #include "ses_util.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -452,6 +453,34 @@ static void log_delivery(const conf_t *conf, const deliver_msg_t *m,
             loud ? loud->name : "", loud ? ": an operator must act]" : "");
 }
 
+/* Fields RFC 5322 lets a message repeat but SES refuses to see twice
+ * ("Duplicate header 'DKIM-Signature'."): the newest (topmost) stays, the
+ * others are renamed X-Original-*, which changes nothing the message
+ * means - an older signature that SES's new Message-ID and Date would
+ * break anyway, trace lines of earlier hops. Other repeats (Subject,
+ * Content-Type, ...) make the message ambiguous: SES refuses them and the
+ * message bounces. */
+static const char *const repaired_fields[] = {"DKIM-Signature", "Delivered-To",
+                                              NULL};
+#define REPAIR_PREFIX "X-Original-"
+
+static void repair(const deliver_msg_t *m)
+{
+    int n = spool_rename_repeats(m->spool, repaired_fields, REPAIR_PREFIX);
+
+    if (n > 0)
+        log_info(m->queue_id,
+                 "renamed %d repeated DKIM-Signature/Delivered-To field(s) "
+                 "to " REPAIR_PREFIX "*: Amazon SES refuses a message that "
+                 "repeats them",
+                 n);
+    else if (n < 0)
+        log_warning(m->queue_id,
+                    "cannot rename repeated DKIM-Signature/Delivered-To "
+                    "fields (%s): sent as it is",
+                    strerror(errno));
+}
+
 void deliver_message(deliver_t *d, const deliver_msg_t *m, ses_result_t *res)
 {
     int64_t t0 = clock_mono_ms();
@@ -471,9 +500,11 @@ void deliver_message(deliver_t *d, const deliver_msg_t *m, ses_result_t *res)
                     ist == ADDR_LOCAL_NON_ASCII ? ST_PERM_NON_ASCII
                                                 : ST_PERM_BAD_ADDRESS,
                     detail);
-    } else if ((n = sendable(m, res, ascii, idx)) > 0)
+    } else if ((n = sendable(m, res, ascii, idx)) > 0) {
+        repair(m);
         send_batches(d, s, m, sender, ascii, idx, n, res,
                      t0 + conf_int(s->conf, CK_DELIVERY_TIME_LIMIT));
+    }
     log_delivery(s->conf, m, res, t0);
     /* metrics (ses-metrics(8)): one count per recipient, one latency */
     metrics_delivery(s->conf, m->spool, res, m->nrcpts, clock_mono_ms() - t0);

@@ -70,12 +70,11 @@ static const char *const sign_headers[] = {
     "list-archive",
 };
 
-/* Never signed: Amazon SES rewrites or removes them. */
+/* Never signed: Amazon SES rewrites or removes them, or ses-relay renames
+ * their repeats (SES refuses a second DKIM-Signature or Delivered-To). */
 static const char *const forbidden_headers[] = {
-    "message-id",
-    "date",
-    "return-path",
-    "bounces-to",
+    "message-id", "date",           "return-path",
+    "bounces-to", "dkim-signature", "delivered-to",
 };
 
 struct signer {
@@ -197,7 +196,8 @@ static bool lib_setup(signer_t *s, const conf_t *c, char *err, size_t errlen)
     for (size_t i = 0; i < nover; i++)
         if (signer_header_forbidden(over[i])) {
             snprintf(err, errlen,
-                     "%s: OversignHeaders: %s is rewritten or removed by "
+                     "%s: OversignHeaders: %s is rewritten, removed or "
+                     "renamed on its way through "
                      "Amazon SES and must not be signed",
                      conf_path(c), over[i]);
             return false;

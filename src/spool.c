@@ -227,6 +227,104 @@ ssize_t spool_pread(spool_t *s, void *buf, size_t len, size_t off)
     }
 }
 
+/* The field name of a header line at p (len bytes, a line start), or 0. */
+static size_t field_name(const char *p, size_t len)
+{
+    const char *colon = memchr(p, ':', len);
+    size_t n;
+
+    if (colon == NULL || *p == ' ' || *p == '\t')
+        return 0;
+    n = (size_t)(colon - p);
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    return n;
+}
+
+/* Replaces the stored message by head (the new header block) followed by
+ * the body, which starts at byte `from` of the old one. */
+static int replace_head(spool_t *s, const buf_t *head, size_t from)
+{
+    char buf[65536];
+    int fd;
+
+    if (s->fd < 0) {
+        buf_t m;
+        buf_init(&m, 0);
+        if (buf_append(&m, head->data, head->len) < 0 ||
+            buf_append(&m, s->mem.data + from, s->mem.len - from) < 0) {
+            buf_free(&m);
+            errno = ENOMEM;
+            return -1;
+        }
+        buf_free(&s->mem);
+        s->mem = m;
+        return 0;
+    }
+    if ((fd = open_tmp()) < 0)
+        return -1;
+    if (write_all(fd, head->data, head->len) < 0)
+        goto fail;
+    for (size_t off = from; off < s->size;) {
+        ssize_t n = spool_pread(s, buf, sizeof(buf), off);
+        if (n <= 0 || write_all(fd, buf, (size_t)n) < 0)
+            goto fail;
+        off += (size_t)n;
+    }
+    close(s->fd);
+    s->fd = fd;
+    return 0;
+fail:
+    close(fd);
+    return -1;
+}
+
+int spool_rename_repeats(spool_t *s, const char *const *names,
+                         const char *prefix)
+{
+    const char *h = s->headers.data, *end;
+    size_t hlen = s->headers.len, nnames = 0, plen = strlen(prefix);
+    unsigned seen[SPOOL_MAX_RENAMED] = {0};
+    int renamed = 0;
+    buf_t out;
+
+    /* only a whole header block, of a finished spool */
+    if (h == NULL || s->in_headers || hlen >= SPOOL_MAX_HEADER || s->wlen)
+        return 0;
+    while (names[nnames] && nnames < SPOOL_MAX_RENAMED)
+        nnames++;
+    end = h + hlen;
+    buf_init(&out, 0);
+    for (const char *p = h; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t len = eol ? (size_t)(eol - p) + 1 : (size_t)(end - p);
+        size_t n = field_name(p, len);
+        for (size_t i = 0; n && i < nnames; i++)
+            if (strlen(names[i]) == n && strncasecmp(p, names[i], n) == 0 &&
+                seen[i]++ > 0) {
+                buf_append(&out, prefix, plen);
+                renamed++;
+            }
+        if (buf_append(&out, p, len) < 0) {
+            buf_free(&out);
+            errno = ENOMEM;
+            return -1;
+        }
+        p += len;
+    }
+    if (renamed > 0) {
+        if (replace_head(s, &out, hlen) < 0) {
+            buf_free(&out);
+            return -1;
+        }
+        s->size += (size_t)renamed * plen;
+        buf_reset(&s->headers);
+        buf_append(&s->headers, out.data, out.len); /* bounded: may cut */
+    }
+    buf_free(&out);
+    return renamed;
+}
+
 void spool_headers_each(const spool_t *s,
                         int (*fn)(void *ud, const char *name,
                                   const char *value),

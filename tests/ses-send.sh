@@ -5,8 +5,8 @@
 # destinations (exactly the envelope, Bcc included, split by 50), the
 # configuration set and tags (config, overridden by the milter's headers,
 # plus mta-host and mta-queue-id), the ARNs; retries, pacing, the v1 size
-# limit, per-recipient splitting after a bad address, and no secret in any
-# log line.
+# limit, per-recipient splitting after a bad address, the repeated fields
+# SES refuses (renamed), and no secret in any log line.
 . "${top_srcdir:-.}/tests/lib.sh"
 . "$top_srcdir/tests/sesd/lib.sh"
 sesd_need
@@ -221,6 +221,24 @@ sesd_relay_conf "$T/norate.conf" "RecipientsPerCall 1" "RetryTime 120s" \
 relay -f sender@example.com -- $(echo $rcpts | cut -d' ' -f1-20) < "$T/badhdr.eml"
 is "$RC" 0 "without MaxSendRate, a server throttling above 5/s still gets all 20 calls through retries"
 like "$(sesd_py 'len([r for r in req if r.get("fault") == "throttled"])')" "^[1-9]" "after being throttled"
+
+# repeats SES refuses although RFC 5322 allows them: a second DKIM-Signature
+# and more Delivered-To fields are renamed X-Original-*, everything else
+# reaches SES byte for byte; other repeats bounce (5.6.0), as SES says
+sesd_reset
+sesd_state '{"throttle_rate": 0, "refuse_duplicates": true}'
+RELAY_CONF=$T/v2.conf
+printf 'DKIM-Signature: v=1; d=ours.example; b=AAAA\nDelivered-To: list@example.org\nDelivered-To: fwd@example.net\nDKIM-Signature: v=1; d=upstream.example;\n\tb=BBBB\nFrom: a@example.com\nSubject: forwarded\n\nDelivered-To: in the body\n' > "$T/fwd.eml"
+relay -f sender@example.com -q FWD1 -- a@example.net < "$T/fwd.eml"
+is "$RC" 0 "two DKIM-Signature and two Delivered-To fields: SES takes the message"
+is "$(sesd_py 'sent[-1]["raw"] == "DKIM-Signature: v=1; d=ours.example; b=AAAA\r\nDelivered-To: list@example.org\r\nX-Original-Delivered-To: fwd@example.net\r\nX-Original-DKIM-Signature: v=1; d=upstream.example;\r\n\tb=BBBB\r\nFrom: a@example.com\r\nSubject: forwarded\r\n\r\nDelivered-To: in the body\r\n"')" True \
+   "... the newest of each kept, the others renamed X-Original-*, nothing else changed"
+like "$(cat "$T/relay.log")" "FWD1: renamed 2 repeated DKIM-Signature/Delivered-To field" "... and the log says so"
+printf 'Subject: one\nSubject: two\nFrom: a@example.com\n\nx\n' > "$T/twosubj.eml"
+relay -f sender@example.com -- a@example.net < "$T/twosubj.eml"
+like "$RC $OUT" "^65 5\\.6\\.0 SES 400 BadRequestException: Duplicate header 'Subject'\\.$" \
+     "two Subject fields are not repaired: SES refuses the message, it bounces (5.6.0)"
+sesd_state '{"refuse_duplicates": false}'
 
 # no secret anywhere: key, signatures, in the log (debug level) or output
 sigs=$(sesd_py '"\n".join(r["headers"]["authorization"].rsplit("=", 1)[1] for r in req if "authorization" in r["headers"])')

@@ -3,8 +3,10 @@
 # A full or read-only DataDirectory: the relay keeps delivering (the
 # messages.db failure is logged, the delivery is a success), the milter
 # follows OnError and recovers by itself once there is room, ses-feedback
-# deletes nothing from SQS until it could commit. The file system full is
-# a small tmpfs, the unwritable one a read-only bind mount (root only).
+# deletes nothing from SQS until it could commit; metrics.mmap and
+# hoststate left sparse by an older version never become SIGBUS. The file
+# system full is a small tmpfs, the unwritable one a read-only bind mount
+# (root only).
 . "${top_srcdir:-.}/tests/lib.sh"
 . "$top_srcdir/tests/integration/postfix.sh"
 . "$top_srcdir/tests/integration/harness.sh"
@@ -223,4 +225,37 @@ while [ $i -le 40 ]; do
 done
 is "$bad" 0 "... and all 40 addresses are suppressed"
 kill $FB
+
+# ---- metrics.mmap and hoststate as an older version left them (sparse),
+# on a full disk: a page written through their mapping would be SIGBUS,
+# after SES accepted the message. They are allocated before use instead,
+# or left alone: the delivery stands, the metrics and breakers step aside.
+mkdir -p "$T/sp" "$T/roomy"
+mount -t tmpfs -o size=8m,mode=0777 tmpfs "$T/sp"
+add_cleanup "umount -l '$T/sp' 2>/dev/null"
+ses_conf "$T/roomy.conf" "DataDirectory $T/roomy" "LogFile $T/roomy.log"
+"$B/relay/ses-metrics" -c "$T/roomy.conf" > /dev/null 2>&1
+mkdir -p "$T/sp/data" && chmod 2777 "$T/sp/data"
+cp --sparse=always "$T/roomy/metrics.mmap" "$T/roomy/hoststate" "$T/sp/data/"
+holes=0
+for f in metrics.mmap hoststate; do
+    [ $(( $(stat -c %b "$T/sp/data/$f") * 512 )) -lt "$(stat -c %s "$T/sp/data/$f")" ] && holes=$((holes + 1))
+done
+is "$holes" 2 "metrics.mmap and hoststate copied with holes, as an older version made them"
+dd if=/dev/zero of="$T/sp/filler" bs=64k 2>/dev/null
+is "$(df -k "$T/sp" | awk 'NR==2 {print $4}')" 0 "... on a full file system"
+ses_conf "$T/sp.conf" "DataDirectory $T/sp/data" "LogFile $T/sp.log" "RetryTime 0"
+sesd_reset
+out=$(printf 'From: alice@sender.example\nSubject: sparse\n\nx\n' |
+    "$B/relay/ses-relay" -c "$T/sp.conf" -f alice@sender.example -- sparse@example.net 2>&1)
+is "$?" 0 "SES accepted: exit 0, no SIGBUS from metrics.mmap"
+is "$(sent_summary sparse)" "calls=1 dests=1 unique=1 sizes=1" "... SES has it once"
+like "$(cat "$T/sp.log")" "metrics.mmap: No space left on device" "... the metrics step aside, saying why"
+sesd_fault '{"route": "ses-send-v2", "count": -1, "status": 400, "error": "MessageRejected", "message": "Sending paused for this account."}'
+out=$(printf 'From: alice@sender.example\nSubject: sparse-paused\n\nx\n' |
+    "$B/relay/ses-relay" -c "$T/sp.conf" -f alice@sender.example -- sparse@example.net 2>&1)
+is "$?" 75 "a breaker trips on the full disk: deferred (75), no SIGBUS from hoststate"
+like "$(cat "$T/sp.log")" "breakers are this process's own, not the host's: cannot allocate the blocks of .*hoststate: No space left on device" \
+    "... the breakers step aside, saying why"
+sesd_reset
 tap_done

@@ -5,7 +5,9 @@
 # (the test SES server keeps the raw bytes), and dkimpy - an independent
 # verifier, the public key given through dnsfunc, no DNS - checks the
 # signature after the message is changed the way Amazon SES changes it:
-# new Message-ID and Date, X-SES-* headers removed, SES's own headers added.
+# new Message-ID and Date, X-SES-* headers removed, SES's own headers added;
+# also on forwarded mail whose second DKIM-Signature and Delivered-To
+# ses-relay renamed so that SES takes it.
 . "${top_srcdir:-.}/tests/lib.sh"
 . "$top_srcdir/tests/integration/postfix.sh"
 . "$top_srcdir/tests/integration/harness.sh"
@@ -79,4 +81,26 @@ pf_send "Eve <eve@unsigned.example>" carol@example.net --header "Subject: no key
 pf_wait_empty 30 && wait_for 10 sh -c "[ \$(curl -sf http://127.0.0.1:$SES_PORT/_sent | $PY -c 'import json,sys; print(len(json.load(sys.stdin)))') -ge 3 ]"
 like "$(sesd_raw 2 | grep -ci '^DKIM-Signature:')" "^0$" \
     "mail from a domain without a key is sent unsigned"
+
+# Forwarded mail: an upstream signer's DKIM-Signature and two Delivered-To
+# fields, which SES refuses to see twice (sesd now does too). ses-milter
+# adds its signature on top; ses-relay renames the older repeats
+# X-Original-*; SES takes the message and ours still verifies after SES's
+# rewrites.
+curl -sf -X POST --data '{"refuse_duplicates": true}' "http://127.0.0.1:$SES_PORT/_control/state" >/dev/null
+printf '%s\r\n' "Delivered-To: alice-fwd@example.com" "Delivered-To: alice@old.example" \
+    "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=upstream.example;" \
+    " s=up; h=from:subject; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;" \
+    " b=dGhpcyBpcyBub3QgYSByZWFsIHNpZ25hdHVyZQ==" \
+    "From: Alice <alice@example.com>" "To: dave@example.net" \
+    "Subject: forwarded, signed twice" "" "Forwarded body." > "$T/fwd.eml"
+pf_send alice@example.com dave@example.net --data "$T/fwd.eml" >/dev/null
+pf_wait_empty 30 && wait_for 10 sh -c "[ \$(curl -sf http://127.0.0.1:$SES_PORT/_sent | $PY -c 'import json,sys; print(len(json.load(sys.stdin)))') -ge 4 ]"
+ok $? "a message with an upstream DKIM-Signature and two Delivered-To reaches SES"
+fields=$(sesd_raw 3 | tr -d '\r' | grep -iE '^(X-Original-)?(DKIM-Signature|Delivered-To):' |
+    sed 's/^\([^:]*\):.* d=\([a-z.]*\);.*/\1 d=\2/; s/^\([^:]*\):.*/\1/' | tr '\n' ',')
+is "$fields" "DKIM-Signature d=example.com,Delivered-To,X-Original-Delivered-To,X-Original-DKIM-Signature d=upstream.example," \
+   "one DKIM-Signature (ours, on top) and one Delivered-To: the older repeats renamed X-Original-*"
+is "$(verify 3 "$rsa_pub" rsa s1)" valid \
+    "dkimpy verifies our signature on the repaired message after SES's rewrites"
 tap_done

@@ -169,6 +169,30 @@ relay_transport_tests() {
     is "$(sent_summary "outage-$M")" "calls=1 dests=1 unique=1 sizes=1" \
         "$M: SES received it exactly once"
 
+    # A paused account (v1's real wording, under MessageRejected): every
+    # message stays in Postfix's queue, SES is called once, one error line;
+    # after the fix, ses-relay -R and postqueue -f deliver each once.
+    sesd_reset
+    sesd_fault '{"route": "ses-send-v2", "count": -1, "status": 400, "error": "MessageRejected", "message": "Sending paused for this account. For more information, please check the inbox of the email address associated with your AWS account."}'
+    lines=$(grep -c "SES cannot send for the account" "$T/ses.log")
+    for r in frank grace heidi; do
+        pf_send alice@sender.example $r@example.net --header "Subject: paused-$M-$r" >/dev/null
+    done
+    wait_for 60 sh -c "[ \$(grep -E 'to=<(frank|grace|heidi)@example.net>' '$PF_DIR/maillog' | grep -c status=deferred) -ge 3 ]"
+    ok $? "$M: paused account: Postfix defers all three messages"
+    is "$(pf_log | grep -E 'to=<(frank|grace|heidi)@example.net>' | grep status=deferred | grep -vc 'dsn=4\.7\.0, status=deferred')" 0 \
+        "$M: ... each time with 4.7.0"
+    is "$(pf_queue_count)" 3 "$M: ... and they stay in Postfix's queue"
+    is "$(sesd_py 'len([r for r in req if r["route"] == "ses-send-v2"])')" 1 \
+        "$M: ... SES was called once, the breaker held the others"
+    is "$(( $(grep -c "SES cannot send for the account" "$T/ses.log") - lines ))" 1 \
+        "$M: ... one error line in ses-relay's log"
+    sesd_reset
+    "$B/relay/ses-relay" -c "$T/ses.conf" -R >/dev/null
+    pf_flush
+    pf_wait_empty 30; ok $? "$M: after the fix, ses-relay -R and postqueue -f deliver them"
+    is "$(sesd_py 'len(sent)')" 3 "$M: ... each once"
+
     if grep -q "testSecretKey" "$T/ses.log" "$PF_DIR/maillog" "$T"/relay.out 2>/dev/null; then
         ok 1 "$M: no secret key in any log"; else ok 0 "$M: no secret key in any log"; fi
 }

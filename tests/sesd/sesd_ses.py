@@ -17,6 +17,12 @@ State knobs (POST /_control/state):
                      lifts the limit (for memory measurements with larger
                      messages)
     max_encoded_v1   likewise for v1 (10485760)
+    refuse_duplicates  true: a message repeating one of the fields real SES
+                     refuses twice (DKIM-Signature, Delivered-To, the RFC
+                     5322 single fields, Content-Type, MIME-Version,
+                     List-Unsubscribe) is refused as SES words it: v1
+                     InvalidParameterValue, v2 BadRequestException,
+                     "Duplicate header 'NAME'."
 
 What was sent: GET /_sent, a list of {"api", "destinations", "from",
 "configuration_set", "tags", "params" (the other request parameters),
@@ -92,6 +98,32 @@ def _check(server, api, params, dests, encoded_len):
     return None
 
 
+UNIQUE_FIELDS = {"dkim-signature", "delivered-to", "from", "sender",
+                 "reply-to", "to", "cc", "bcc", "subject", "date",
+                 "message-id", "in-reply-to", "references", "content-type",
+                 "mime-version", "list-unsubscribe"}
+
+
+def _duplicate(server, api, raw):
+    """SES's answer to a message repeating a field it wants once, or None."""
+    if not server.state.get("refuse_duplicates"):
+        return None
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    seen = set()
+    for line in head.split(b"\n"):
+        if not line or line[:1] in (b" ", b"\t") or b":" not in line:
+            continue
+        name = line.split(b":", 1)[0].strip().decode("latin-1")
+        if name.lower() in UNIQUE_FIELDS:
+            if name.lower() in seen:
+                return aws_error(400, "InvalidParameterValue" if api == "v1"
+                                 else "BadRequestException",
+                                 f"Duplicate header '{name}'.",
+                                 "xml" if api == "v1" else "json")
+            seen.add(name.lower())
+    return None
+
+
 def _record(server, api, dests, raw, sender, cset, tags, params, mix=None):
     entry = {"api": api, "destinations": dests, "from": sender,
              "configuration_set": cset, "tags": tags, "params": params,
@@ -127,7 +159,8 @@ def send_v2(server, req):
     tenant = body.pop("TenantName", None) if "TenantName" not in _V2.members else None
     if tenant is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(tenant)):
         return aws_error(400, "BadRequestException", "Invalid TenantName")
-    err = _check(server, "v2", body, dests, len(encoded))
+    err = _check(server, "v2", body, dests, len(encoded)) or \
+        _duplicate(server, "v2", data)
     if tenant is not None:
         body["TenantName"] = tenant
     if err == "throttled":
@@ -187,7 +220,8 @@ def send_v1(server, req):
                          "RawMessage.Data is not base64 or a list is "
                          "malformed", "xml")
     dests = params.get("Destinations", [])
-    err = _check(server, "v1", params, dests, len(encoded))
+    err = _check(server, "v1", params, dests, len(encoded)) or \
+        _duplicate(server, "v1", data)
     if err == "throttled":
         return _throttle_answer(server, req, "v1")
     if err:

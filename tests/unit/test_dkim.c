@@ -244,9 +244,9 @@ static void test_ed25519_signature_verifies(void **state)
 
 static void test_never_signed_headers(void **state)
 {
-    static const char *const never[] = {"Message-ID",         "date",
-                                        "Return-Path",        "Bounces-To",
-                                        "X-SES-MESSAGE-TAGS", "x-ses-route"};
+    static const char *const never[] = {
+        "Message-ID",         "date",        "Return-Path",    "Bounces-To",
+        "X-SES-MESSAGE-TAGS", "x-ses-route", "DKIM-Signature", "Delivered-To"};
     for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
         assert_true(signer_header_forbidden(never[i]));
         assert_false(signer_header_signed(never[i]));

@@ -140,6 +140,65 @@ static void test_message_cut_by_added_crs_is_flagged(void **state)
     spool_free(s);
 }
 
+/* The whole stored message, for comparisons. */
+static char *spool_text(spool_t *s)
+{
+    char *t = calloc(1, spool_size(s) + 1);
+
+    assert_non_null(t);
+    assert_int_equal(spool_pread(s, t, spool_size(s), 0),
+                     (ssize_t)spool_size(s));
+    return t;
+}
+
+/* The second and later DKIM-Signature and Delivered-To fields get
+ * "X-Original-"; the first of each, continuation lines, other fields and
+ * the body (where a line may look like a header) stay as they were; in
+ * memory and in a file alike. */
+static void test_repeated_fields_renamed(void **state)
+{
+    static const char *const names[] = {"DKIM-Signature", "Delivered-To", NULL};
+    static const char in[] =
+        "DKIM-Signature: v=1; d=ours.example;\r\n\tb=AAAA\r\n"
+        "Delivered-To: a@example.net\r\n"
+        "dkim-signature : v=1; d=upstream.example;\r\n b=BBBB\r\n"
+        "Delivered-To: b@example.net\r\n"
+        "Subject: hi\r\n\r\n"
+        "DKIM-Signature: a body line\r\n";
+    static const char want[] =
+        "DKIM-Signature: v=1; d=ours.example;\r\n\tb=AAAA\r\n"
+        "Delivered-To: a@example.net\r\n"
+        "X-Original-dkim-signature : v=1; d=upstream.example;\r\n b=BBBB\r\n"
+        "X-Original-Delivered-To: b@example.net\r\n"
+        "Subject: hi\r\n\r\n"
+        "DKIM-Signature: a body line\r\n";
+    char hv[128];
+    static const size_t mems[] = {16, SPOOL_DEFAULT_MEM}; /* file, memory */
+
+    (void)state;
+
+    for (size_t i = 0; i < 2; i++) {
+        size_t mem = mems[i];
+        spool_t *s = spool_new(1 << 20, mem);
+        char *t;
+        spool_write(s, in, sizeof(in) - 1);
+        assert_int_equal(spool_finish(s), 0);
+        assert_int_equal(spool_in_memory(s), mem > 16);
+        assert_int_equal(spool_rename_repeats(s, names, "X-Original-"), 2);
+        t = spool_text(s);
+        assert_string_equal(t, want);
+        assert_int_equal(spool_size(s), sizeof(want) - 1);
+        free(t);
+        assert_non_null(
+            spool_header(s, "X-Original-Delivered-To", hv, sizeof(hv)));
+        assert_string_equal(hv, "b@example.net");
+        assert_non_null(spool_header(s, "Subject", hv, sizeof(hv)));
+        /* nothing repeats any more */
+        assert_int_equal(spool_rename_repeats(s, names, "X-Original-"), 0);
+        spool_free(s);
+    }
+}
+
 static void test_spool_from_fd_reports_too_large(void **state)
 {
     char *path =
@@ -165,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_large_message_moves_to_a_file),
         cmocka_unit_test(test_oversized_message_is_flagged),
         cmocka_unit_test(test_message_cut_by_added_crs_is_flagged),
+        cmocka_unit_test(test_repeated_fields_renamed),
         cmocka_unit_test(test_spool_from_fd_reports_too_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
