@@ -41,6 +41,7 @@ import time
 import botocore.session
 from botocore.validate import ParamValidator
 
+import sesd_sns
 from sesd import aws_error, state_list
 
 _models = botocore.session.get_session()
@@ -125,15 +126,20 @@ def _duplicate(server, api, raw):
 
 
 def _record(server, api, dests, raw, sender, cset, tags, params, mix=None):
+    """Records an accepted send and returns its MessageId; SES's bounces
+    for it follow (sesd_sns.ses_accepted)."""
     entry = {"api": api, "destinations": dests, "from": sender,
              "configuration_set": cset, "tags": tags, "params": params,
-             "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
+             "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest(),
+             "message_id": _message_id(server)}
     if mix:
         entry["mix"] = mix  # fault_mix: the client may not see the answer
     if len(raw) <= 2 * 1024 * 1024:
         entry["raw"] = raw.decode("latin-1")
     with server.lock:
         server.state.setdefault("sent", []).append(entry)
+    sesd_sns.ses_accepted(server, entry, raw)
+    return entry["message_id"]
 
 
 def _throttle_answer(server, req, api):
@@ -170,11 +176,11 @@ def send_v2(server, req):
     params = {k: v for k, v in body.items()
               if k not in ("Content", "Destination", "EmailTags",
                            "FromEmailAddress", "ConfigurationSetName")}
-    _record(server, "v2", dests, data, body.get("FromEmailAddress"),
-            body.get("ConfigurationSetName"),
-            {t["Name"]: t["Value"] for t in body.get("EmailTags", [])}, params,
-            req.mix)
-    return 200, {}, json.dumps({"MessageId": _message_id(server)}).encode()
+    mid = _record(server, "v2", dests, data, body.get("FromEmailAddress"),
+                  body.get("ConfigurationSetName"),
+                  {t["Name"]: t["Value"] for t in body.get("EmailTags", [])},
+                  params, req.mix)
+    return 200, {}, json.dumps({"MessageId": mid}).encode()
 
 
 def _v1_params(form):
@@ -230,9 +236,8 @@ def send_v1(server, req):
     rest = {k: v for k, v in params.items()
             if k not in ("RawMessage", "Destinations", "Tags", "Source",
                          "ConfigurationSetName")}
-    _record(server, "v1", dests, data, params.get("Source"),
-            params.get("ConfigurationSetName"), tags, rest, req.mix)
-    mid = _message_id(server)
+    mid = _record(server, "v1", dests, data, params.get("Source"),
+                  params.get("ConfigurationSetName"), tags, rest, req.mix)
     body = ('<SendRawEmailResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/">'
             f'<SendRawEmailResult><MessageId>{mid}</MessageId></SendRawEmailResult>'
             f'<ResponseMetadata><RequestId>{os.urandom(8).hex()}</RequestId>'
