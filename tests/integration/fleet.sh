@@ -16,11 +16,10 @@
 . "$top_srcdir/tests/integration/postfix.sh"
 . "$top_srcdir/tests/integration/harness.sh"
 . "$top_srcdir/tests/integration/relay-lib.sh"
+. "$top_srcdir/tests/integration/fleet-lib.sh"
 pf_need_root
 sesd_need
-command -v unshare >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1 ||
-    tap_skip_all "unshare/nsenter (util-linux) missing"
-unshare -u true 2>/dev/null || tap_skip_all "cannot make a UTS namespace here"
+fleet_need
 tmpdir_make
 HOSTS="1 2 3"
 TOPIC=arn:aws:sns:us-east-1:123456789012:ses-feedback
@@ -31,41 +30,6 @@ sesd_state "{\"sqs_visibility\": 5, \"sqs_max_wait\": 1,
   \"sns_fanout\": {\"$TOPIC\": [\"${QPATH}1\", \"${QPATH}2\", \"${QPATH}3\"]},
   \"ses_bounce\": {\"pattern\": \"^bounce\", \"topic\": \"$TOPIC\"}}"
 
-# host_up I: mtaI in its own UTS namespace, everything under $T/hI
-host_up() {
-    hd=$T/h$1
-    mkdir -p "$hd/data"
-    unshare -u sh -c "hostname mta$1 && exec sleep 100000" &
-    eval "NS$1=$!"
-    add_cleanup "kill $! 2>/dev/null"
-    wait_for 10 sh -c "[ \"\$(nsenter -t $! -u hostname)\" = mta$1 ]" || return 1
-    sesd_relay_conf "$hd/ses.conf" "DataDirectory $hd/data" \
-        "LogFile $hd/ses.log" "LogLevel info" "RetryTime 60s" \
-        "FeedbackQueueUrl $SESD_URL${QPATH}$1" "SnsTopicArn $TOPIC" \
-        "BounceDSNHost mta1" "Sendmail /usr/sbin/sendmail" \
-        "MaxSendRate ${FLEET_RATE:-20}"
-    pf_init "$hd/pf"
-    pf_set "default_transport = lmtp:unix:$hd/lmtp.sock" \
-           "myhostname = mta$1.test.example" \
-           "lmtp_destination_concurrency_limit = 10"
-    add_cleanup "postfix -c $hd/pf/etc stop >/dev/null 2>&1"
-    eval "PORT$1=$PF_PORT"
-    nsenter -t "$(ns "$1")" -u postfix -c "$PF_ETC" start >/dev/null 2>&1 || return 1
-    wait_for 20 $PY -c "import socket; socket.create_connection(('127.0.0.1', $PF_PORT), 1)" ||
-        return 1
-    nsenter -t "$(ns "$1")" -u "$B/relay/ses-relay" -F -c "$hd/ses.conf" \
-        -l "unix:$hd/lmtp.sock" >> "$hd/relay.out" 2>&1 &
-    add_cleanup "kill $! 2>/dev/null"
-    wait_for 10 $PY -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$hd/lmtp.sock" ||
-        return 1
-    chmod 666 "$hd/lmtp.sock"
-    MAIL_CONFIG=$PF_ETC nsenter -t "$(ns "$1")" -u "$B/relay/ses-feedback" \
-        -c "$hd/ses.conf" -Q -f >> "$hd/feedback.out" 2>&1 &
-    add_cleanup "kill $! 2>/dev/null"
-}
-ns() { eval "echo \$NS$1"; }
-port() { eval "echo \$PORT$1"; }
-conf() { echo "$T/h$1/ses.conf"; }
 suppressed_on() { "$B/relay/ses-suppress" -c "$(conf "$1")" check "$2" >/dev/null 2>&1; }
 # DSNs that reached alice@sender.example on host I
 dsns_on() { find "$T/h$1/pf/mail/alice/new" -type f 2>/dev/null | wc -l; }
@@ -78,7 +42,11 @@ send_via() { # send_via I SUBJECT RCPT...
         --header "Subject: $_s" --body "fleet test"
 }
 
-for i in $HOSTS; do host_up "$i"; ok $? "host mta$i up: own name, DataDirectory, Postfix, ses-relay, ses-feedback"; done
+for i in $HOSTS; do
+    host_up "$i" "FeedbackQueueUrl $SESD_URL${QPATH}$i" "SnsTopicArn $TOPIC" \
+        "BounceDSNHost mta1" "MaxSendRate ${FLEET_RATE:-20}" && feedback_up "$i"
+    ok $? "host mta$i up: own name, DataDirectory, Postfix, ses-relay, ses-feedback"
+done
 is "$(nsenter -t "$NS2" -u hostname) $(hostname)" "mta2 $(hostname)" \
     "each host has its own name; the machine keeps its own"
 
