@@ -21,7 +21,7 @@ make_corpus "$T/msg.eml" 4096
 relay_sesd_start || exit 1
 sesd_state "{\"throttle_rate\": $RATE}"
 for i in 1 2 3; do
-    host_up "$i" "LogLevel warning" "MaxSendRate $RATE" || { echo "host $i did not start"; exit 1; }
+    host_up "$i" "LogLevel warning" "MaxSendRate $RATE" "RetryTime 30s" || { echo "host $i did not start"; exit 1; }
 done
 pids=""
 for i in 1 2 3; do

@@ -55,10 +55,12 @@ CONF_KEY(
     RETRY_TIME, "RetryTime", CT_DURATION, "30s", "0..3600000", NULL,
     "time spent retrying transient SES errors before the message is deferred")
 CONF_KEY(MAX_SEND_RATE, "MaxSendRate", CT_INT, "0", "0..100000", NULL,
-         "recipients per second all ses-relay processes of the host send "
-         "to SES together (shared through DataDirectory/sendrate), counted "
-         "as SES counts its sending rate; calls wait their turn (0: "
-         "unlimited)")
+         "the SES account's maximum send rate, in recipients per second as "
+         "SES counts it: all ses-relay processes of the host send within it "
+         "together (DataDirectory/sendrate), calls waiting their turn; "
+         "several hosts on one account set the same figure and each paces "
+         "at its share as SES's throttling answers adapt it "
+         "(DataDirectory/hoststate) (0: unlimited)")
 CONF_KEY(API_ADDRESS_LIMIT, "RecipientsPerCall", CT_INT, "50", "1..50", NULL,
          "envelope recipients per SES call; more are split into several calls")
 CONF_KEY(BREAKER_INTERVAL, "BreakerInterval", CT_DURATION, "30s", "0..3600000",

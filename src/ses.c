@@ -26,6 +26,7 @@
 #include "ses_ses.h"
 #include "ses_addr.h"
 #include "ses_aws.h"
+#include "ses_fleetrate.h"
 #include "ses_hoststate.h"
 #include "ses_http.h"
 #include "ses_jsonlimit.h"
@@ -78,6 +79,7 @@ struct ses_client {
     creds_provider_t *creds;
     http_t *http;
     routes_t *routes;
+    fleetrate_t *fleet; /* MaxSendRate as SES's answers adapt it; or NULL */
     const ses_api_t *api;
     char mta_host[256];
 };
@@ -326,6 +328,12 @@ ses_client_t *ses_client_new(conf_t *conf, creds_provider_t *creds, char *err,
         goto fail;
     if (routes_count(c->routes) > 1) /* failover: breakers per region */
         routes_use_state(c->routes, ses_hoststate(conf));
+    if (conf_int(conf, CK_MAX_SEND_RATE) > 0) { /* the fleet's share */
+        char region[64];
+        aws_region(conf, region, sizeof(region));
+        c->fleet = fleetrate_new(ses_hoststate(conf), region,
+                                 (double)conf_int(conf, CK_MAX_SEND_RATE));
+    }
     c->http = http_new((long)conf_int(conf, CK_CONNECT_TIMEOUT),
                        (long)conf_int(conf, CK_TIMEOUT));
     if (c->http == NULL) {
@@ -339,6 +347,7 @@ ses_client_t *ses_client_new(conf_t *conf, creds_provider_t *creds, char *err,
     return c;
 fail:
     routes_free(c->routes);
+    fleetrate_free(c->fleet);
     free(c);
     return NULL;
 }
@@ -349,6 +358,7 @@ void ses_client_free(ses_client_t *c)
         return;
     http_free(c->http);
     routes_free(c->routes);
+    fleetrate_free(c->fleet);
     conf_unref(c->conf);
     free(c);
 }
@@ -580,13 +590,31 @@ static void message_options(ses_client_t *c, const ses_message_t *m, char *cs,
  * for the next route. */
 #define FAILOVER_ATTEMPTS 2
 
-/* aws_request_t.give_up: stop retrying a failing region when another
- * route can take the message. */
-static bool region_give_up(void *ctx, status_t st, const aws_response_t *resp)
-{
-    const bool *can_move = ctx;
+typedef struct {
+    bool can_move;      /* another route can take the message */
+    fleetrate_t *fleet; /* or NULL */
+} attempt_ctx_t;
 
-    return *can_move && route_fails_over(st) &&
+/* The pace of this process's MaxSendRate bucket: the host's share of the
+ * account's rate as SES's answers have set it (ses_fleetrate.h). */
+static void rate_follow(fleetrate_t *fleet)
+{
+    if (fleet)
+        ratelimit_set(send_rate, fleetrate_rate(fleet), 1);
+}
+
+/* aws_request_t.give_up, after every failed attempt that may be retried:
+ * SES's throttling slows the host down before the retry; a failing region
+ * is left when another route can take the message. */
+static bool attempt_failed(void *ctx, status_t st, const aws_response_t *resp)
+{
+    const attempt_ctx_t *a = ctx;
+
+    if (st == ST_TEMP_THROTTLED && resp->http_code != 0 && a->fleet) {
+        fleetrate_throttled(a->fleet);
+        rate_follow(a->fleet);
+    }
+    return a->can_move && route_fails_over(st) &&
            (st == ST_TEMP_TIMEOUT || resp->attempts >= FAILOVER_ATTEMPTS);
 }
 
@@ -605,6 +633,7 @@ static status_t send_call(ses_client_t *c, const ses_message_t *m,
     http_body_reader_t rd;
     aws_request_t rq;
     aws_response_t resp;
+    attempt_ctx_t actx = {can_move, c->fleet};
     status_t st = ST_TEMP_RESOURCE;
 
     *ambiguous = *answered = false;
@@ -634,12 +663,15 @@ static status_t send_call(ses_client_t *c, const ses_message_t *m,
     rq.max_response = SES_MAX_ANSWER;
     rq.cost = (double)n;
     rq.qid = m->queue_id;
-    rq.give_up = region_give_up;
-    rq.give_up_ctx = &can_move;
+    rq.give_up = attempt_failed;
+    rq.give_up_ctx = &actx;
     rq.caller_logs = true; /* ses-relay: the breakers log once an interval */
     rq.deadline_ms = m->deadline_ms;
     rq.timeout_ms = (long)conf_int(c->conf, CK_TIMEOUT);
+    rate_follow(c->fleet);
     st = aws_call(o->route->aws, c->http, &rq, &resp);
+    if (st == ST_OK)
+        fleetrate_accepted(c->fleet);
     *ambiguous = resp.ambiguous;
     *answered = resp.http_code != 0;
     *ans = resp.answer;
