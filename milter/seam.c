@@ -107,12 +107,13 @@ ssize_t read(int fd, void *buf, size_t len)
     const unsigned char *h = buf;
     int one = 1;
 
-    if (r != 5 || len != 5)
+    /* the head of a command (4 bytes of length, 1 of command) on TCP;
+     * on unix sockets nothing more than the one load */
+    if (r != 5 || len != 5 ||
+        !atomic_load_explicit(&tcp_acks, memory_order_relaxed))
         return r;
-    /* the head of a command: 4 bytes of length, 1 of command */
     atomic_fetch_add_explicit(&heads_read, 1, memory_order_relaxed);
-    if (atomic_load_explicit(&tcp_acks, memory_order_relaxed) && h[0] == 0 &&
-        (h[4] == 'A' || h[4] == 'D') &&
+    if (h[0] == 0 && (h[4] == 'A' || h[4] == 'D') &&
         setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one)) == 0)
         atomic_fetch_add_explicit(&quick_acks, 1, memory_order_relaxed);
     return r;

@@ -23,8 +23,9 @@ bool seam_sigwait_reached(void);
 
 /* The milter listens on TCP: ACK an ABORT or macros at once. */
 void seam_tcp_acks(void);
-/* Command heads libmilter read through the seam, and of those the ABORT
- * and macro heads on TCP sockets that got an immediate ACK. */
+/* Command heads libmilter read through the seam on TCP sockets (after
+ * seam_tcp_acks()), and of those the ABORT and macro heads that got an
+ * immediate ACK. */
 unsigned long seam_heads_read(void);
 unsigned long seam_quick_acks(void);
 
