@@ -112,7 +112,7 @@ store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
                           char *err, size_t errlen);
 void store_close(store_t *st); /* NULL is fine */
 /* The message of the last failed call on st ("no error" before one; st
- * NULL: "no store"). A handle shared by threads keeps one message, the
+ * NULL: "no store"); a lookup that finds nothing is no failure. A handle shared by threads keeps one message, the
  * latest; the text returned is this thread's copy, valid until its next
  * store_strerror() call. */
 const char *store_strerror(const store_t *st);

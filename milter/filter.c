@@ -277,7 +277,8 @@ static sfsistat rcpt_suppression(SMFICTX *ctx, msgctx_t *m, const char *raw,
         st = STORE_TEMPFAIL;
     } else {
         st = store_suppression_get(store, addr, &sup);
-        str_copy(err, store_strerror(store), sizeof(err));
+        if (st != STORE_OK && st != STORE_NOTFOUND)
+            str_copy(err, store_strerror(store), sizeof(err));
     }
     if (st == STORE_NOTFOUND)
         return SMFIS_CONTINUE;

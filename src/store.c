@@ -138,6 +138,7 @@ static atomic_uint fork_gen; /* bumped in every child after fork() */
 /* The message of the operation in progress on this thread, until
  * store_done() files it with the handle. */
 static _Thread_local char errmsg[512];
+static _Thread_local bool errmsg_new; /* written since the last store_done() */
 static _Thread_local char bdbmsg[256];
 static _Thread_local int retryable;
 
@@ -150,6 +151,7 @@ store_status_t store_fail(store_status_t st, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
     va_end(ap);
+    errmsg_new = true;
     return st;
 }
 
@@ -230,13 +232,16 @@ status_t store_to_status(store_status_t rc)
     }
 }
 
+/* A plain "not found" (a lookup's miss, the milter's common case) leaves
+ * the handle alone: no lock on that path. */
 store_status_t store_done(store_t *st, store_status_t rc)
 {
-    if (rc != STORE_OK && st) {
+    if (st && rc != STORE_OK && (rc != STORE_NOTFOUND || errmsg_new)) {
         pthread_mutex_lock(&st->errlock);
         str_copy(st->err, errmsg, sizeof(st->err));
         pthread_mutex_unlock(&st->errlock);
     }
+    errmsg_new = false;
     return rc;
 }
 
