@@ -107,11 +107,14 @@ CONF_KEY(MAX_MESSAGE_SIZE, "MaxMessageSize", CT_SIZE, "40M", "1024..41943040",
 CONF_KEY(DATA_DIRECTORY, "DataDirectory", CT_PATH, "/var/lib/ses-milter", NULL,
          NULL,
          "Berkeley DB environment shared by all programs; its file system "
-         "needs about 205 MB free when the environment is created (the region "
+         "needs about 93 MB free when the environment is created (the region "
          "files are reserved then)")
 CONF_KEY(SOCKET, "Socket", CT_STRING, "local:/run/ses-milter/ses-milter.sock",
          NULL, conf_v_socket,
-         "milter socket: local:PATH, unix:PATH or inet:PORT@ADDR")
+         "milter socket: local:PATH, unix:PATH or inet:PORT@ADDR; for a "
+         "Postfix that runs smtpd chrooted, as Debian's does: "
+         "local:/var/spool/postfix/ses-milter/ses-milter.sock, which main.cf "
+         "names unix:ses-milter/ses-milter.sock")
 CONF_KEY(RELAY_SOCKET, "RelaySocket", CT_STRING, NULL, NULL, conf_v_socket,
          "LMTP socket of ses-relay when -l is not given: unix:PATH or "
          "inet:PORT@ADDR")

@@ -3,8 +3,9 @@
 # The man pages cannot drift from the code: every key of
 # include/ses_conf_keys.h is in ses-milter.conf(5) exactly as the table
 # says, every option a program's -h shows is in its man page, every metric
-# ses-metrics prints is in ses-metrics(8), and every page renders with
-# groff -man -ww without a warning.
+# ses-metrics prints is in ses-metrics(8), every page renders with
+# groff -man -ww without a warning, and the Postfix lines of the README,
+# the man pages and contrib/ are one set.
 . "${top_srcdir:-.}/tests/lib.sh"
 tmpdir_make
 S=$top_srcdir
@@ -79,5 +80,36 @@ for f in $fams; do
     grep -qx "\\.B $f" "$S/man/ses-metrics.8" || undocumented="$undocumented $f"
 done
 is "$undocumented" "" "every metric ses-metrics prints is described in ses-metrics(8)"
+
+# 5. Postfix snippets: one set. Every Postfix line README.md, the man
+#    pages, contrib/postfix/MIGRATION.md, the systemd units and the example
+#    configuration show is a line of contrib/postfix/main.cf, master.cf or
+#    ses-milter_header_checks, and a code block that shows the milter, the
+#    pipe or the LMTP transport shows all of its lines, in order
+#    (tests/postfix_snippets.py; tests/integration/postfix-debian.sh runs
+#    them as written on a chrooted Postfix).
+for doc in "$S"/README.md "$S"/SECURITY.md "$S"/contrib/postfix/MIGRATION.md \
+           "$S"/contrib/ses-milter.conf.example "$S"/man/*.[58] \
+           "$S"/contrib/systemd/*.service.in; do
+    [ -f "$doc" ] || continue
+    rel=${doc#"$S"/}
+    out=$(/usr/bin/python3 "$S/tests/postfix_snippets.py" "$S" "$rel")
+    is "$out" "" "$rel shows the Postfix lines of contrib/postfix"
+done
+# ... and the check can fail: the lines these documents once showed
+cat > "$T/old.md" <<'OLD'
+```
+smtpd_milters = unix:/run/ses-milter/ses-milter.sock
+non_smtpd_milters = $smtpd_milters
+milter_default_action = tempfail
+```
+`default_transport = lmtp:unix:/run/ses-relay/lmtp`
+OLD
+out=$(/usr/bin/python3 "$S/tests/postfix_snippets.py" "$S" "$T/old.md")
+like "$out" "old.md:2: not in contrib/postfix: smtpd_milters = unix:/run/ses-milter/ses-milter.sock" \
+    "a milter socket outside Postfix's queue directory is found"
+like "$out" "old.md:3: a milter line without the lines before it" "a milter block without all its lines is found"
+like "$out" "old.md:6: not in contrib/postfix: default_transport = lmtp:unix:/run/ses-relay/lmtp" \
+    "the chrooted stock lmtp transport is found"
 
 tap_done

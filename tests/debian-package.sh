@@ -77,7 +77,7 @@ fi
 if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null 2>&1 ||
    ! unshare -m sh -c "mkdir -p $T/ov/u $T/ov/w $T/ov/m &&
         mount -t overlay overlay -o lowerdir=/,upperdir=$T/ov/u,workdir=$T/ov/w $T/ov/m" 2>/dev/null; then
-    for i in 1 2 3 4 5 6 7 8 9; do skip "installation test $i" "needs root and overlay mounts"; done
+    for i in 1 2 3 4 5 6 7 8 9 10; do skip "installation test $i" "needs root and overlay mounts"; done
     tap_done; exit $?
 fi
 rm -rf "$T/ov"; mkdir -p "$T/ov/u" "$T/ov/w" "$T/ov/m"
@@ -93,12 +93,13 @@ echo "group: $(getent group ses-milter | cut -d: -f1)"
 echo "datadir: $(stat -c '%U:%G %a' /var/lib/ses-milter)"
 echo "etcdir: $(stat -c '%U:%G %a' /etc/ses-milter)"
 echo "postfix-in-group: $(id -nG postfix 2>/dev/null | tr ' ' '\n' | grep -cx ses-milter)"
+echo "spooldir: $(stat -c '%U:%G %a' /var/spool/postfix/ses-milter 2>&1)"
 echo "check: $(/usr/sbin/ses-milter -n -c /etc/ses-milter.conf; echo $?)"
 echo "ChangedByAdmin yes" >> /etc/ses-milter.conf
 echo "reinstall: $(dpkg -i /pkg.deb >/tmp/dpkg2.log 2>&1; echo $?)"
 echo "conffile-kept: $(grep -c '^ChangedByAdmin yes$' /etc/ses-milter.conf)"
 echo "purge: $(dpkg --purge ses-milter >/tmp/dpkg3.log 2>&1; echo $?)"
-echo "after-purge: $(ls -d /var/lib/ses-milter /usr/sbin/ses-milter 2>/dev/null | wc -l)"
+echo "after-purge: $(ls -d /var/lib/ses-milter /usr/sbin/ses-milter /var/spool/postfix/ses-milter 2>/dev/null | wc -l)"
 INSIDE
 unshare -m sh -c "
     mount -t overlay overlay -o lowerdir=/,upperdir=$T/ov/u,workdir=$T/ov/w $T/ov/m &&
@@ -116,11 +117,14 @@ is "$(r datadir)" "ses-milter:ses-milter 750" "postinst creates /var/lib/ses-mil
 is "$(r etcdir)" "root:ses-milter 750" "/etc/ses-milter (keys, credentials) is readable by the group only"
 if getent passwd postfix >/dev/null; then
     is "$(r postfix-in-group)" 1 "postfix joins the ses-milter group to reach the sockets"
+    is "$(r spooldir)" "ses-milter:ses-milter 750" \
+        "postinst makes the milter's socket directory in Postfix's chroot"
 else
     skip "postfix joins the ses-milter group" "no postfix user on this machine"
+    skip "postinst makes the milter's socket directory" "no postfix user on this machine"
 fi
 is "$(r check)" 0 "the installed configuration passes ses-milter -n"
 is "$(r reinstall):$(r conffile-kept)" "0:1" "reinstalling keeps the administrator's /etc/ses-milter.conf"
-is "$(r purge):$(r after-purge)" "0:0" "dpkg --purge removes the programs and /var/lib/ses-milter"
+is "$(r purge):$(r after-purge)" "0:0" "dpkg --purge removes the programs, /var/lib/ses-milter and the socket directory"
 
 tap_done

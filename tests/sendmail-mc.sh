@@ -32,7 +32,12 @@ like "$envfrom" '(^|, )i(,|$)' "the queue id (i) reaches the milter at MAIL FROM
 like "$envfrom" '(^|, )\{auth_authen\}(,|$)' "... and the SMTP AUTH identity ({auth_authen}, TrustAuthenticated)"
 like "$(printf '%s\n' "$cf" | sed -n 's/^O Milter.macros.envrcpt=//p')" '\{rcpt_mailer\}' \
     "Sendmail's default macro lists, which other milters use, are left as they are"
-sock=$(sed -n 's/^Socket *//p' "$S/contrib/ses-milter.conf.example")
-like "$cf" "S=$sock," "the socket matches the example configuration's Socket"
+# the example configuration sets Postfix's socket (in its queue directory);
+# for Sendmail the README says to set the built-in default, which the .mc
+# names
+sock=$("$top_builddir/tests/conf-keys" | awk -F'\t' '$1 == "Socket" { print $3 }')
+like "$cf" "S=$sock," "the socket matches the built-in default of Socket ($sock)"
+grep -B1 "^#Socket  *$sock\$" "$S/contrib/ses-milter.conf.example" | grep -q Sendmail
+ok $? "... which the example configuration names for Sendmail"
 
 tap_done

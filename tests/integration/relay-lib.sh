@@ -80,7 +80,7 @@ pf_with_relay() {
         -e "s|/etc/ses-milter.conf|$2|" -e "s|user=ses-milter|user=nobody|" \
         "$top_srcdir/contrib/postfix/master.cf" | grep -v '^#' | grep . \
         >> "$PF_ETC/master.cf"
-    grep -E '^[a-z_]+ = ' "$top_srcdir/contrib/postfix/main.cf" |
+    grep -E '^(ses|seslmtp)_[a-z_]+ = ' "$top_srcdir/contrib/postfix/main.cf" |
         while read -r _l; do pf_set "$_l"; done
     if [ "$1" = pipe ]; then
         printf '@sender.example ses:\n' > "$PF_ETC/ses_senders"
