@@ -44,6 +44,9 @@ for r in json.load(sys.stdin):
     if m: print(m.group(1))' >> "$T/sigs"
 }
 sreset() { collect_sigs; sesd_reset; }
+# uid_is PID UID: waits (bounded) until PID's real uid is UID - a daemon
+# drops privileges after it opened its socket, however busy the machine
+uid_is() { wait_for 10 sh -c "awk '/^Uid:/ { print \$2 }' /proc/$1/status | grep -qx '$2'"; }
 
 # ---- error paths, each with a known secret in play ----
 export AWS_ACCESS_KEY_ID=AKIDSECURITYTEST0001 AWS_SECRET_ACCESS_KEY="$SECRET" AWS_SESSION_TOKEN="$TOKEN"
@@ -206,7 +209,7 @@ if [ "$(id -u)" -eq 0 ]; then
     UP=$!
     add_cleanup "kill $UP 2>/dev/null"
     wait_for 10 test -S "$T/u.sock"
-    sleep 0.5
+    uid_is $UP "$(id -u nobody)" # the socket comes before the drop
     is "$(awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$UP/status)" \
         "$(id -u nobody) $(id -u nobody) $(id -u nobody) $(id -u nobody)" \
         "ses-relay -l runs as UserID (real, effective, saved, fs uid)"
@@ -220,7 +223,7 @@ if [ "$(id -u)" -eq 0 ]; then
     UP=$!
     add_cleanup "kill $UP 2>/dev/null"
     wait_for 10 test -S "$T/u.sock"
-    sleep 0.5
+    uid_is $UP "$(id -u nobody)"
     is "$(stat -c %U /proc/$UP/mem)" nobody "with EnableCoredumps yes it stays dumpable as UserID"
     kill $UP
     HP=$(free_port)
@@ -228,14 +231,14 @@ if [ "$(id -u)" -eq 0 ]; then
     FP=$!
     add_cleanup "kill $FP 2>/dev/null"
     wait_for 10 sh -c "exec 3<>/dev/tcp/127.0.0.1/$HP" 2>/dev/null
-    sleep 0.5
+    uid_is $FP "$(id -u nobody)"
     is "$(awk '/^Uid:/ {print $2, $3}' /proc/$FP/status)" "$(id -u nobody) $(id -u nobody)" \
         "ses-feedback -H runs as UserID after binding"
     kill $FP
     "$B/relay/ses-feedback" -f -c "$T/u.conf" -Q > "$T/u-q.out" 2>&1 &
     FQ=$!
     add_cleanup "kill $FQ 2>/dev/null"
-    sleep 1
+    uid_is $FQ "$(id -u nobody)"
     is "$(awk '/^Uid:/ {print $2}' /proc/$FQ/status 2>/dev/null)" "$(id -u nobody)" \
         "ses-feedback -Q runs as UserID"
     kill $FQ
