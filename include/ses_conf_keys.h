@@ -161,10 +161,22 @@ CONF_KEY(RULES_FILE, "RulesFile", CT_PATH, NULL, NULL, NULL,
          "routing and tagging rules (sender|recipient|header NAME:GLOB, then "
          "set= tags= route=ses|ses:N%|local), first match wins")
 CONF_KEY(TRUSTED_HOSTS, "TrustedHosts", CT_LIST, "127.0.0.1,::1", NULL, NULL,
-         "clients whose X-SES-* headers are kept (addresses or CIDR networks, "
-         "local submission included); others' are removed")
+         "clients whose mail is the site's own (addresses or CIDR networks, "
+         "like opendkim's InternalHosts): only trusted mail is DKIM-signed, "
+         "routed to SES by rules, checked by RequireVerifiedSender and "
+         "Sandbox, and keeps its X-SES-* headers; others' are removed")
 CONF_KEY(TRUST_AUTHENTICATED, "TrustAuthenticated", CT_BOOL, "yes", NULL, NULL,
-         "keep X-SES-* headers from SMTP-authenticated clients")
+         "trust SMTP-authenticated clients (the MTA's {auth_authen} macro)")
+CONF_KEY(TRUST_LOCAL_SUBMISSION, "TrustLocalSubmission", CT_BOOL, "yes", NULL,
+         NULL,
+         "trust mail submitted on this host: Postfix's non_smtpd_milters "
+         "(sendmail(1), pickup: client 127.0.0.1 port 0) and a connection "
+         "without a client address (Sendmail's local submission)")
+CONF_KEY(TRUSTED_DAEMON_NAMES, "TrustedDaemonNames", CT_LIST, NULL, NULL, NULL,
+         "trust mail received by these MTA services, matched against the "
+         "{daemon_name} macro (Postfix: master.cf -o "
+         "milter_macro_daemon_name=NAME; Sendmail: DaemonPortOptions "
+         "Name=NAME), like opendkim's MTA")
 CONF_KEY(SUPPRESSION_ACTION, "SuppressionAction", CT_ENUM, "reject",
          "reject|discard|observe", NULL,
          "what the milter does with a suppressed recipient")

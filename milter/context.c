@@ -76,7 +76,8 @@ void msg_reset(msgctx_t *m)
     signer_msg_free(m->dkim);
     m->dkim = NULL;
     m->dkim_nokey = false;
-    m->active = m->trusted = m->failed = m->hdr_overflow = false;
+    m->active = m->failed = m->hdr_overflow = m->xses_overflow = false;
+    m->trust = TRUST_NONE;
     m->fail_why[0] = '\0';
     m->snap = NULL;
     m->sender[0] = '\0';

@@ -23,6 +23,7 @@
 #define SES_MILTER_CONTEXT_H
 
 #include "snapshot.h"
+#include "trust.h"
 #include "ses_signer.h"
 #include "ses_util.h"
 
@@ -44,10 +45,12 @@ typedef struct {
 } strlist_t;
 
 typedef struct {
-    bool active;       /* between MAIL FROM and end of message */
-    bool trusted;      /* X-SES-* headers from this client are kept */
-    bool failed;       /* an internal error: OnError at end of message */
-    bool hdr_overflow; /* headers beyond MSG_MAX_HEADERS were not kept */
+    bool active;        /* between MAIL FROM and end of message */
+    trust_t trust;      /* TRUST_NONE: not the site's own mail (trust.h) */
+    bool failed;        /* an internal error: OnError at end of message */
+    bool hdr_overflow;  /* headers beyond MSG_MAX_HEADERS were not kept */
+    bool xses_overflow; /* X-SES-* headers beyond MSG_MAX_XSES: not all
+                           of them are known */
     char fail_why[160];
     const snapshot_t *snap;
     char sender[MSG_MAX_ADDR + 1]; /* no angle brackets; "" = <> */

@@ -4,24 +4,29 @@
  *
  * Per message, in the order of the SMTP conversation:
  *   MAIL FROM  take the current snapshot (a reload later does not touch
- *              this message); decide whether the client is trusted with
- *              X-SES-* headers (TrustedHosts, or SMTP AUTH with
- *              TrustAuthenticated); refuse an unverified sender with
- *              550 5.7.1 when RequireVerifiedSender is set.
- *   RCPT TO    Sandbox: refuse unverified recipients (550 5.7.1). Look the
- *              recipient up in suppression.db: SuppressionAction reject
- *              answers 550 5.1.1 for this recipient only, discard accepts
- *              it and removes it at end of message, observe logs.
+ *              this message); decide whether this is the site's own mail
+ *              (trust.h: local submission, TrustedHosts, SMTP AUTH,
+ *              TrustedDaemonNames). Only the site's own mail is checked
+ *              against RequireVerifiedSender (550 5.7.1) and Sandbox,
+ *              DKIM-signed, routed to SES and keeps its X-SES-* headers;
+ *              anyone else's (inbound mail) is left alone but for the
+ *              suppression list and the removal of its X-SES-* headers.
+ *   RCPT TO    Sandbox (trusted): refuse unverified recipients (550
+ *              5.7.1). Look the recipient up in suppression.db:
+ *              SuppressionAction reject answers 550 5.1.1 for this
+ *              recipient only, discard accepts it and removes it at end of
+ *              message, observe logs.
  *   headers    keep what the rules and DKIM need, and every X-SES-* header.
- *   end of hdr start the DKIM signature for the From address's key.
+ *   end of hdr start the DKIM signature for the From address's key
+ *              (trusted clients only).
  *   body       feed DKIM.
  *   end of msg match the rules (first match wins), settle the route (the
- *              canary picks by queue id), then change the headers:
- *              X-SES-CONFIGURATION-SET, X-SES-TENANT, X-SES-MESSAGE-TAGS,
- *              X-SES-Route
- *              (a trusted client's own values win over the rules; an
- *              untrusted client's X-SES-* headers are all removed), remove
- *              discarded recipients, and last insert DKIM-Signature.
+ *              canary picks by queue id; route=ses only for trusted mail),
+ *              then change the headers: X-SES-CONFIGURATION-SET,
+ *              X-SES-TENANT, X-SES-MESSAGE-TAGS, X-SES-Route (a trusted
+ *              client's own values win over the rules; an untrusted
+ *              client's X-SES-* headers are all removed), remove discarded
+ *              recipients, and last insert DKIM-Signature.
  * Mode observe makes every decision, signs, logs what it would do, and
  * changes nothing: no header, no recipient, no refusal.
  *
@@ -37,13 +42,17 @@
  *   Refusals use the SMTP codes of status.c. An internal problem (memory,
  *   a suppression lookup that fails, a signature libopendkim cannot make)
  *   is logged and answered as OnError says: tempfail (451 4.3.x, the
- *   client retries) or accept (the message passes unchanged).
+ *   client retries) or accept (the message passes unchanged) - except
+ *   that an untrusted client's X-SES-* headers never pass: with accept
+ *   they are removed, and when they cannot be (more of them than the
+ *   milter keeps, or the MTA refuses the change) the message is deferred.
  */
 #include "config.h"
 
 #include "filter.h"
 #include "context.h"
 #include "seam.h"
+#include "trust.h"
 #include "ses_addr.h"
 #include "ses_log.h"
 #include "ses_status.h"
@@ -233,10 +242,10 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     if (addr_unwrap(argv[0], m->sender, sizeof(m->sender)) != ADDR_OK)
         msg_fail(m, "envelope sender longer than %d bytes", MSG_MAX_ADDR);
     auth = smfi_getsymval(ctx, "{auth_authen}");
-    m->trusted = !c->have_addr ||
-                 addrmatch_sockaddr(s->trusted, (struct sockaddr *)&c->addr) ||
-                 (s->trust_auth && auth && *auth);
-    if (s->require_verified && m->sender[0] &&
+    m->trust =
+        trust_decide(s, c->have_addr ? (const struct sockaddr *)&c->addr : NULL,
+                     auth, smfi_getsymval(ctx, "{daemon_name}"));
+    if (m->trust != TRUST_NONE && s->require_verified && m->sender[0] &&
         !identity_verified(s->ids, m->sender)) {
         if (s->observe) {
             log_info(qid,
@@ -343,7 +352,8 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         m->nrcpts++;
         return SMFIS_CONTINUE; /* longer than any address SES takes */
     }
-    if (s->sandbox && !identity_sandbox_ok(s->ids, addr)) {
+    if (s->sandbox && m->trust != TRUST_NONE &&
+        !identity_sandbox_ok(s->ids, addr)) {
         if (s->observe) {
             log_info(qid,
                      "observe: to=<%s>: not a verified identity: would "
@@ -379,8 +389,13 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
         return noreply(c, SMFIP_NR_HDR);
     s = m->snap;
     if (strncasecmp(name, "X-SES-", 6) == 0) {
-        if (!strlist_add(&m->xses, name) || !strlist_add(&m->xses, value))
+        if (!m->xses_overflow &&
+            (!strlist_add(&m->xses, name) || !strlist_add(&m->xses, value))) {
+            m->xses_overflow = true;
+            if (m->xses.n % 2) /* keep name/value pairs whole */
+                m->xses.n--;
             msg_fail(m, "more than %u bytes of X-SES-* headers", MSG_MAX_XSES);
+        }
         return noreply(c, SMFIP_NR_HDR);
     }
     if (m->hdr_overflow ||
@@ -408,7 +423,8 @@ static sfsistat cb_eoh(SMFICTX *ctx)
     if (m == NULL || !m->active)
         return noreply(c, SMFIP_NR_EOH);
     s = m->snap;
-    if (s->dkim == NULL || c->body_skipped || m->failed)
+    if (s->dkim == NULL || c->body_skipped || m->failed ||
+        m->trust == TRUST_NONE) /* never sign what others send */
         return noreply(c, SMFIP_NR_EOH);
     if (m->hdr_overflow) {
         log_warning(qid_of(ctx),
@@ -554,10 +570,12 @@ static void decide(SMFICTX *ctx, const msgctx_t *m, const char *qid,
     d->config_set = d->oc->config_set;
     d->tenant = d->oc->tenant;
     d->tags = d->oc->tags_header;
-    d->ses = d->oc->route == ROUTE_SES &&
+    /* Only the site's own mail goes to SES by a rule: routing an outside
+     * client's message there would have SES send (and sign) it. */
+    d->ses = d->oc->route == ROUTE_SES && m->trust != TRUST_NONE &&
              rules_canary_pick(qid ? qid : m->sender, d->oc->percent);
     d->canary = d->oc->route == ROUTE_SES && d->oc->percent < 100;
-    if (!m->trusted)
+    if (m->trust == TRUST_NONE)
         return;
     /* A trusted client's own X-SES-* values win over the rules. */
     client_name(m, qid, HDR_CONFIG_SET, &d->config_set, &d->client);
@@ -640,9 +658,9 @@ static bool managed(const char *name)
            strcasecmp(name, HDR_TAGS) == 0 || strcasecmp(name, HDR_ROUTE) == 0;
 }
 
-/* Removes every X-SES-* header the rules do not manage (untrusted client).
- * Returns the number removed or -1. */
-static int strip_xses(SMFICTX *ctx, const msgctx_t *m)
+/* Removes the client's X-SES-* headers (untrusted client): those the
+ * rules manage too unless keep_managed. Returns the number removed or -1. */
+static int strip_xses(SMFICTX *ctx, const msgctx_t *m, bool keep_managed)
 {
     int removed = 0;
 
@@ -650,7 +668,7 @@ static int strip_xses(SMFICTX *ctx, const msgctx_t *m)
         const char *name = strlist_get(&m->xses, i);
         unsigned count = 0;
         bool seen = false;
-        if (managed(name))
+        if (keep_managed && managed(name))
             continue;
         for (size_t k = 0; k < i && !seen; k += 2)
             seen = strcasecmp(strlist_get(&m->xses, k), name) == 0;
@@ -665,14 +683,29 @@ static int strip_xses(SMFICTX *ctx, const msgctx_t *m)
     return removed;
 }
 
+/* An internal failure: OnError decides, but an untrusted client's X-SES-*
+ * headers never pass (they would pick the configuration set, tags or a
+ * cross-account source ARN at SES): with accept they are removed, and if
+ * that cannot be done the message is deferred all the same. */
 static sfsistat eom_failed(SMFICTX *ctx, msgctx_t *m, const char *qid)
 {
     const snapshot_t *s = m->snap;
     bool pass = s->onerror_accept || s->observe;
+    const char *how = pass ? "message accepted unchanged (OnError accept)"
+                           : "message deferred (OnError tempfail)";
 
-    log_error(qid, "%s; %s", m->fail_why,
-              pass ? "message accepted unchanged (OnError accept)"
-                   : "message deferred (OnError tempfail)");
+    if (pass && !s->observe && m->trust == TRUST_NONE &&
+        (m->xses.n > 0 || m->xses_overflow)) {
+        if (!m->xses_overflow && strip_xses(ctx, m, false) >= 0) {
+            how = "message accepted without the client's X-SES-* headers "
+                  "(OnError accept)";
+        } else {
+            pass = false;
+            how = "message deferred: the untrusted client's X-SES-* "
+                  "headers cannot all be removed";
+        }
+    }
+    log_error(qid, "%s; %s", m->fail_why, how);
     msg_reset(m);
     if (pass)
         return SMFIS_ACCEPT;
@@ -713,6 +746,8 @@ static sfsistat cb_eom(SMFICTX *ctx)
     } else if (m->dkim_nokey) {
         str_copy(dkimlog, "none (no key for the From address)",
                  sizeof(dkimlog));
+    } else if (s->dkim && m->trust == TRUST_NONE) {
+        str_copy(dkimlog, "none (untrusted client)", sizeof(dkimlog));
     } else if (s->dkim && c->body_skipped) {
         str_copy(dkimlog, "none (connection opened before DKIM was enabled)",
                  sizeof(dkimlog));
@@ -724,7 +759,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
             set_xses(ctx, c, m, HDR_TENANT, d.tenant, false) < 0 ||
             set_xses(ctx, c, m, HDR_TAGS, d.tags, false) < 0 ||
             set_xses(ctx, c, m, HDR_ROUTE, d.ses ? "ses" : NULL, true) < 0 ||
-            (!m->trusted && strip_xses(ctx, m) < 0)) {
+            (m->trust == TRUST_NONE && strip_xses(ctx, m, true) < 0)) {
             msg_fail(m, "changing the X-SES-* headers failed");
             return eom_failed(ctx, m, qid);
         }
@@ -744,15 +779,18 @@ static sfsistat cb_eom(SMFICTX *ctx)
     if (d.oc->line)
         snprintf(rulebuf, sizeof(rulebuf), "line %d", d.oc->line);
     log_info(qid,
-             "%sfrom=<%s> client=%s%s rule=%s config-set=%s tenant=%s "
+             "%sfrom=<%s> client=%s (%s) rule=%s config-set=%s tenant=%s "
              "tags=%s route=%s%s dkim=%s suppressed=%u untrusted-x-ses=%zu%s",
              s->observe ? "observe: " : "", m->sender, c->client,
-             m->trusted ? " (trusted)" : "", d.oc->line ? rulebuf : "none",
+             trust_name(m->trust), d.oc->line ? rulebuf : "none",
              d.config_set ? d.config_set : "(none)",
              d.tenant ? d.tenant : "(none)", d.tags ? d.tags : "(none)",
-             d.ses ? "ses" : (d.oc->route == ROUTE_UNSET ? "default" : "local"),
+             d.ses                        ? "ses"
+             : d.oc->route == ROUTE_UNSET ? "default"
+             : d.oc->route == ROUTE_SES   ? "default (untrusted client)"
+                                          : "local",
              d.canary ? " (canary)" : "", dkimlog, m->suppressed,
-             m->trusted ? 0 : m->xses.n / 2,
+             m->trust != TRUST_NONE ? 0 : m->xses.n / 2,
              all_discarded ? " all-recipients-discarded" : "");
     msg_reset(m);
     return all_discarded && !s->observe ? SMFIS_DISCARD : SMFIS_CONTINUE;

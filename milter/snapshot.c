@@ -146,6 +146,8 @@ conf_status_t snapshot_load(conf_t *conf, int flags, snapshot_t **out,
     s->observe = conf_is(conf, CK_MODE, "observe");
     s->onerror_accept = conf_is(conf, CK_ON_ERROR, "accept");
     s->trust_auth = conf_bool(conf, CK_TRUST_AUTHENTICATED);
+    s->trust_local = conf_bool(conf, CK_TRUST_LOCAL_SUBMISSION);
+    s->trusted_daemons = conf_list(conf, CK_TRUSTED_DAEMON_NAMES);
     s->require_verified = conf_bool(conf, CK_REQUIRE_VERIFIED_SENDER);
     s->sandbox = conf_bool(conf, CK_SANDBOX);
     s->supp_action =

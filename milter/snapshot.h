@@ -63,13 +63,15 @@ typedef struct snapshot {
     outcome_t dflt;  /* no rule matched */
     outcome_t *outc; /* one per rule */
     tags_t *conf_tags;
-    bool observe;           /* Mode observe */
-    bool onerror_accept;    /* OnError accept */
-    bool trust_auth;        /* TrustAuthenticated */
-    bool require_verified;  /* RequireVerifiedSender */
-    bool sandbox;           /* Sandbox */
-    supp_act_t supp_action; /* SuppressionAction */
-    bool want_rcpts;        /* recipient rules exist: keep recipients */
+    bool observe;                       /* Mode observe */
+    bool onerror_accept;                /* OnError accept */
+    bool trust_auth;                    /* TrustAuthenticated */
+    bool trust_local;                   /* TrustLocalSubmission */
+    const char *const *trusted_daemons; /* TrustedDaemonNames (conf's) */
+    bool require_verified;              /* RequireVerifiedSender */
+    bool sandbox;                       /* Sandbox */
+    supp_act_t supp_action;             /* SuppressionAction */
+    bool want_rcpts; /* recipient rules exist: keep recipients */
 } snapshot_t;
 
 #define SNAPSHOT_NO_STORE 1 /* snapshot_load flag: do not open the store */

@@ -85,6 +85,15 @@ lua trust trust.lua
 lua trust negotiate.lua -D kind=unix
 stop
 
+# ---- only the site's own mail is signed and routed ----
+echo "sender *@example.com route=ses" > "$T/spoof-rules"
+conf spoof "Domain example.com" "Selector s1" "KeyFile $T/rsa.pem" \
+    "TrustedHosts 127.0.0.1" "TrustedDaemonNames ORIGINATING" \
+    "RulesFile $T/spoof-rules"
+start spoof
+lua spoof spoof.lua
+stop
+
 # ---- identities ----
 conf ids "VerifiedIdentities billing@example.com, example.org" \
     "RequireVerifiedSender yes" "Sandbox yes"
@@ -114,6 +123,12 @@ for onerror in tempfail accept; do
     lua "err-$onerror" onerror.lua -D "onerror=$onerror"
     stop
 done
+
+# ---- OnError accept: outside X-SES-* headers never pass ----
+conf failopen "OnError accept" "TrustedHosts 127.0.0.1"
+start failopen
+lua failopen failopen.lua
+stop
 
 # ---- rules ----
 cat > "$T/rules" <<'RULES'
@@ -175,7 +190,7 @@ done
 cat > "$T/obs-rules" <<'RULES'
 sender *@billing.example.com set=transactional tags=team:billing route=ses
 RULES
-conf observe "Mode observe" "RulesFile $T/obs-rules" "TrustedHosts 127.0.0.1" \
+conf observe "Mode observe" "RulesFile $T/obs-rules" "TrustedHosts 192.0.2.9" \
     "VerifiedIdentities example.org" "RequireVerifiedSender yes" \
     "Domain example.com" "Selector s1" "KeyFile $T/rsa.pem"
 start observe

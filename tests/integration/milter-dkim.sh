@@ -38,6 +38,11 @@ milter_start "$T/ses.conf"; ok $? "ses-milter starts with two keys"
 wait_for 10 grep -q "DKIM key(s)" "$T/ses.log" # the line follows the socket
 like "$(cat "$T/ses.log")" "2 DKIM key\\(s\\)" "both keys are loaded at start"
 pf_with_ses "$T/ses.conf"
+# local submissions (sendmail(1), pickup) pass the milter too, and a second
+# smtpd listens on 127.0.0.2, a client address outside TrustedHosts: the
+# internet, as far as the milter can tell
+pf_set "non_smtpd_milters = unix:$T/milter.sock"
+pf_service "127.0.0.2:$PF_PORT inet n - n - - smtpd"
 pf_start; ok $? "Postfix starts"
 
 # verify N PUB KIND SELECTOR [tamper]: dkimpy's verdict on the Nth message
@@ -103,4 +108,34 @@ is "$fields" "DKIM-Signature d=example.com,Delivered-To,X-Original-Delivered-To,
    "one DKIM-Signature (ours, on top) and one Delivered-To: the older repeats renamed X-Original-*"
 is "$(verify 3 "$rsa_pub" rsa s1)" valid \
     "dkimpy verifies our signature on the repaired message after SES's rewrites"
+
+# ---- only the site's own mail is signed ----
+# sent N: waits until sesd has N messages
+sent() { pf_wait_empty 30 && wait_for 10 sh -c "[ \$(curl -sf http://127.0.0.1:$SES_PORT/_sent | $PY -c 'import json,sys; print(len(json.load(sys.stdin)))') -ge $1 ]"; }
+swaks --silent 2 --server 127.0.0.2 --port "$PF_PORT" --local-interface 127.0.0.2 \
+    --from ceo@example.com --to victim@example.net \
+    --header "From: CEO <ceo@example.com>" --header "Subject: spoofed" >/dev/null
+sent 5; ok $? "a message from an untrusted client (127.0.0.2) passes through Postfix"
+is "$(sesd_raw 4 | grep -ci '^DKIM-Signature:')" 0 \
+    "a spoofed From at a signed domain from an untrusted client gets no DKIM-Signature"
+like "$(cat "$T/ses.log")" "from=<ceo@example.com> client=127.0.0.2 \\(untrusted\\) .*dkim=none \\(untrusted client\\)" \
+    "the milter logs why it did not sign"
+
+# with 127.0.0.1 out of TrustedHosts, SMTP from there is not signed, but a
+# local submission (non_smtpd_milters: 127.0.0.1 port 0) still is
+ses_conf "$T/strict.conf" "KeyTable file:$T/keytable" \
+    "SigningTable refile:$T/signingtable" "ConfigurationSet signed" \
+    "TrustedHosts 192.0.2.1"
+milter_hup "$T/strict.conf"; ok $? "SIGHUP: TrustedHosts no longer has 127.0.0.1"
+pf_send "Alice <alice@example.com>" bob@example.net --header "Subject: smtp from 127.0.0.1" >/dev/null
+sent 6
+is "$(sesd_raw 5 | grep -ci '^DKIM-Signature:')" 0 \
+    "SMTP from 127.0.0.1 outside TrustedHosts: not signed"
+printf 'From: Alice <alice@example.com>\nTo: bob@example.net\nSubject: sendmail(1)\n\nlocal.\n' |
+    sendmail -C "$PF_ETC" -f alice@example.com bob@example.net
+sent 7; ok $? "a sendmail(1) submission reaches SES"
+is "$(verify 6 "$rsa_pub" rsa s1)" valid \
+    "a local submission (sendmail(1), non_smtpd_milters) is signed, and dkimpy verifies it"
+like "$(cat "$T/ses.log")" "from=<alice@example.com> client=127.0.0.1 \\(trusted: local submission\\)" \
+    "the milter logs it as a local submission"
 tap_done

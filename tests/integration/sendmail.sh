@@ -101,7 +101,7 @@ line=$(grep "ses-relay.*: $QID: from=<alice@sender.example>" "$T/ses.log")
 MID=$(printf '%s' "$line" | sed -n 's/.*status=sent (2\.0\.0 queued as \([^) ]*\)).*/\1/p')
 like "$line" "$QID: from=<alice@sender.example>, to=<bob@example.net>,<carol@example.net>, nrcpt=2, relay=ses, .*status=sent" \
     "ses-relay's log line starts with Sendmail's queue id"
-like "$(grep "ses-milter" "$T/ses.log")" "$QID: from=<alice@sender.example> client=127\\.0\\.0\\.1 \\(trusted\\)" \
+like "$(grep "ses-milter" "$T/ses.log")" "$QID: from=<alice@sender.example> client=127\\.0\\.0\\.1 \\(trusted: TrustedHosts\\)" \
     "so does ses-milter's (macro i at MAIL FROM)"
 like "$(grep "$QID: to=" "$T/maillog")" "$QID: to=<(bob@example.net>,<carol|carol@example.net>,<bob)@example.net>, .*mailer=ses, .*stat=Sent" \
     "and Sendmail's own delivery line"
@@ -280,7 +280,7 @@ like "$dsn" "X-Postfix-Queue-ID: $QID" "it names Sendmail's queue id of the orig
 like "$dsn" "^Return-Path: <>" "Sendmail delivered it with the null sender (-f <>)"
 is "$(printf '%s\n' "$dsn" | grep -c 'set sender to <> using -f')" 0 \
     "no X-Authentication-Warning for -f: the README's submit.mc line makes the user trusted"
-like "$(grep ses-milter "$T/ses.log")" ": from=<> client=127\\.0\\.0\\.1 \\(trusted\\)" \
+like "$(grep ses-milter "$T/ses.log")" ": from=<> client=127\\.0\\.0\\.1 \\(trusted: TrustedHosts\\)" \
     "the MSP's submission passed ses-milter as a trusted client"
 like "$(cat "$T/ses.log")" "$QID: to=<bob@example.net>, relay=ses, ses_id=$MID, status=bounced" \
     "ses-feedback logs the bounce with Sendmail's queue id"

@@ -23,3 +23,14 @@ mt.abort(conn)
 r = envelope(conn, {qid = "ID4", from = "<>"})
 ok(r.mail == SMFIR_CONTINUE, "the null sender (bounces) is never refused")
 mt.disconnect(conn)
+
+-- Inbound mail: a client that is not trusted is not the site's own sender,
+-- so neither RequireVerifiedSender nor Sandbox applies to it.
+conn = open("192.0.2.80", "mx.elsewhere.example")
+r = envelope(conn, {qid = "ID5", from = "<someone@unverified.example>",
+                    rcpts = {"<friend@gmail.example>"}})
+ok(r.mail == SMFIR_CONTINUE,
+   "untrusted client: an unverified envelope sender is accepted (inbound mail)")
+ok(r[1] == SMFIR_CONTINUE,
+   "untrusted client: Sandbox does not refuse its recipients")
+mt.disconnect(conn)

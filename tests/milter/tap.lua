@@ -33,7 +33,8 @@ end
 function envelope(conn, m)
     local replies = {}
     if m.qid then
-        must(mt.macro(conn, SMFIC_MAIL, "i", m.qid, "{auth_authen}", m.auth or ""),
+        must(mt.macro(conn, SMFIC_MAIL, "i", m.qid, "{auth_authen}", m.auth or "",
+                      "{daemon_name}", m.daemon or "mta.example"),
              "macro")
     end
     must(mt.mailfrom(conn, m.from), "mailfrom")
