@@ -25,8 +25,12 @@
 
 void log_init(const char *ident, int to_stderr);
 /* Appends lines to a file instead (O_APPEND, one write per line, with a
- * syslog-like time stamp); falls back to stderr if it cannot be opened. */
-void log_init_file(const char *ident, const char *path);
+ * syslog-like time stamp); falls back to stderr and returns -1 with errno
+ * if it cannot be opened. The file is opened without following a symbolic
+ * link (ELOOP), and refused unless it is a regular file (EINVAL) with one
+ * name (EMLINK): root opens it before dropping privileges, often in a
+ * directory the service user owns. */
+int log_init_file(const char *ident, const char *path);
 /* LOG_ERR .. LOG_DEBUG; lines less important than this are dropped. */
 void log_set_level(int level);
 int log_level_from_name(const char *name); /* "info" -> LOG_INFO; -1 */

@@ -171,7 +171,7 @@ int main(int argc, char **argv)
         return EX_CONFIG;
     }
     userid = conf_str(conf, CK_USER_ID);
-    if (userid && daemon_user_lookup(userid, &user, err, sizeof(err)) < 0) {
+    if (userid && daemon_userid_lookup(userid, &user, err, sizeof(err)) < 0) {
         fprintf(stderr, "ses-milter: %s: UserID: %s\n", conf_path(conf), err);
         conf_unref(conf);
         return EX_CONFIG;
@@ -215,8 +215,9 @@ int main(int argc, char **argv)
         log_error(NULL, "cannot register with libmilter on %s", sock);
         return EX_SOFTWARE;
     }
-    if (smfi_opensocket(1) != MI_SUCCESS) {
-        log_error(NULL, "cannot open the milter socket %s", sock);
+    if (setup_open_socket(sock, conf_str(conf, CK_SOCKET_MODE), runas, err,
+                          sizeof(err)) < 0) {
+        log_error(NULL, "milter socket: %s", err);
         return EX_OSERR;
     }
     if (str_has_prefix(sock, "inet")) {
@@ -230,11 +231,6 @@ int main(int argc, char **argv)
                         "cannot set TCP_NODELAY on the listening socket %s: "
                         "answers may wait 40 ms for delayed ACKs",
                         sock);
-    }
-    if (setup_socket_perms(sock, conf_str(conf, CK_SOCKET_MODE), runas, err,
-                           sizeof(err)) < 0) {
-        log_error(NULL, "milter socket: %s", err);
-        return EX_OSERR;
     }
     if (!foreground && daemon(0, 0) < 0) {
         log_error(NULL, "cannot become a daemon: %s", strerror(errno));

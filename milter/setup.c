@@ -18,6 +18,7 @@
 #include "ses_util.h"
 
 #include <dirent.h>
+#include <libmilter/mfapi.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,24 +36,27 @@
  * through the seam (it starts at once in smfi_main()). */
 #define SEAM_CHECK_SECONDS 5
 
-int setup_socket_perms(const char *sock, const char *mode,
+int setup_open_socket(const char *sock, const char *mode,
                        const daemon_user_t *u, char *err, size_t errlen)
 {
-    const char *path;
-    long m = strtol(mode, NULL, 8);
+    mode_t m = (mode_t)(strtol(mode, NULL, 8) & 0777), old;
+    int rc;
 
-    if (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0)
-        path = strchr(sock, ':') + 1;
-    else
+    /* libmilter binds the socket itself: the umask gives it its mode from
+     * the start, and only the owner is changed afterwards. */
+    old = umask((mode_t)(~m & 0777));
+    rc = smfi_opensocket(1);
+    umask(old);
+    if (rc != MI_SUCCESS) {
+        snprintf(err, errlen, "cannot open the milter socket %s", sock);
+        return -1;
+    }
+    if (strncmp(sock, "unix:", 5) != 0 && strncmp(sock, "local:", 6) != 0)
         return 0;
-    if (u && geteuid() == 0 && chown(path, u->uid, u->gid) < 0) {
-        snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
+    if (u && geteuid() == 0 &&
+        daemon_socket_chown(strchr(sock, ':') + 1, u->uid, u->gid, err,
+                            errlen) < 0)
         return -1;
-    }
-    if (chmod(path, (mode_t)m) < 0) {
-        snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
-        return -1;
-    }
     return 0;
 }
 

@@ -2,8 +2,11 @@
 /*
  * setup.h - what ses-milter sets up around libmilter (the rest is ses_daemon.h)
  *
- * setup_socket_perms() gives a unix socket its SocketMode and the milter's
- * user and group, so Postfix (a member of that group) can connect;
+ * setup_open_socket() has libmilter create the socket (smfi_opensocket)
+ * under a umask that gives a unix socket exactly SocketMode, then, when
+ * started as root, hands it to the milter's user and group (or keeps the
+ * group of a set-group-ID directory, e.g. Postfix's) without following a
+ * link put in its place (daemon_socket_chown);
  * setup_tcp_nodelay() sets TCP_NODELAY on the process's listening TCP
  * sockets - libmilter's, just opened by smfi_opensocket() - and Linux hands
  * it down to every connection accepted on them, so no answer of several
@@ -23,9 +26,9 @@
 
 #include "ses_daemon.h"
 
-/* sock is the libmilter spec; only unix:/local: sockets are touched. */
-int setup_socket_perms(const char *sock, const char *mode,
-                       const daemon_user_t *u, char *err, size_t errlen);
+/* sock is the libmilter spec given to smfi_setconn(); u may be NULL. */
+int setup_open_socket(const char *sock, const char *mode,
+                      const daemon_user_t *u, char *err, size_t errlen);
 int setup_tcp_nodelay(void);
 int setup_signals(void (*reload)(void), char *err, size_t errlen);
 

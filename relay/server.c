@@ -170,7 +170,7 @@ static int become_daemon(const conf_t *conf, int foreground)
     daemon_user_t u;
     char err[512];
 
-    if (user && daemon_user_lookup(user, &u, err, sizeof(err)) < 0) {
+    if (user && daemon_userid_lookup(user, &u, err, sizeof(err)) < 0) {
         log_error(NULL, "UserID: %s", err);
         return EX_CONFIG;
     }

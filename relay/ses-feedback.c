@@ -370,8 +370,8 @@ int main(int argc, char **argv)
      * the certificate cache then belong to that user) */
     if (file == NULL && conf_str(conf, CK_USER_ID) && geteuid() == 0) {
         daemon_user_t u;
-        if (daemon_user_lookup(conf_str(conf, CK_USER_ID), &u, err,
-                               sizeof(err)) < 0) {
+        if (daemon_userid_lookup(conf_str(conf, CK_USER_ID), &u, err,
+                                 sizeof(err)) < 0) {
             log_error(NULL, "UserID: %s", err);
             rc = EX_CONFIG;
             goto out;

@@ -2,9 +2,10 @@
 /*
  * listen.c - listening sockets for the daemons: unix:PATH, inet:PORT@ADDR
  *
- * A unix socket is bound under a umask that yields exactly `mode`, then
- * chmod()ed (umask can only take bits away) and chown()ed, before
- * listen(): no client can connect while the permissions are still wrong.
+ * A unix socket is bound under a umask that yields exactly `mode` and
+ * handed to its owner with daemon_socket_chown() (through a descriptor,
+ * never following a link someone put in its place) before listen(): no
+ * client can connect while the permissions are still wrong.
  * Before binding, an existing socket file is probed with connect(): refused
  * means a dead process left it (removed); accepted means another daemon is
  * running (refused to start). The device and inode of the socket are kept
@@ -15,6 +16,7 @@
  */
 #include "config.h"
 
+#include "ses_daemon.h"
 #include "ses_listen.h"
 #include "ses_util.h"
 
@@ -130,15 +132,8 @@ static listen_status_t open_unix(const listen_opts_t *o, const char *path,
         l->dev = st.st_dev;
         l->ino = st.st_ino;
     }
-    if (chmod(path, (mode_t)o->mode) < 0) {
-        snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
+    if (daemon_socket_chown(path, o->uid, o->gid, err, errlen) < 0)
         return LISTEN_TEMPFAIL;
-    }
-    if ((o->uid != (uid_t)-1 || o->gid != (gid_t)-1) &&
-        lchown(path, o->uid, o->gid) < 0) {
-        snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
-        return LISTEN_TEMPFAIL;
-    }
     return LISTEN_OK;
 }
 

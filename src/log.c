@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,17 +49,34 @@ void log_init(const char *ident, int to_stderr)
     }
 }
 
-void log_init_file(const char *ident, const char *path)
+int log_init_file(const char *ident, const char *path)
 {
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    /* O_NONBLOCK: a FIFO put in its place must not hang the start */
+    int fd = open(path,
+                  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+                      O_NOCTTY | O_CLOEXEC,
+                  0640);
+    struct stat st = {0};
 
     log_ident = ident;
     log_stderr = 1;
-    if (fd >= 0) {
-        if (log_fd != STDERR_FILENO)
-            close(log_fd);
-        log_fd = fd;
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+        fcntl(fd, F_SETFL, O_WRONLY | O_APPEND) < 0) {
+        int e = errno;
+        if (st.st_nlink != 1)
+            e = EMLINK;
+        if (!S_ISREG(st.st_mode))
+            e = EINVAL;
+        close(fd);
+        errno = e;
+        return -1;
     }
+    if (log_fd != STDERR_FILENO)
+        close(log_fd);
+    log_fd = fd;
+    return 0;
 }
 
 void log_set_level(int level)
