@@ -115,9 +115,11 @@ CONF_KEY(SOCKET, "Socket", CT_STRING, "local:/run/ses-milter/ses-milter.sock",
          "Postfix that runs smtpd chrooted, as Debian's does: "
          "local:/var/spool/postfix/ses-milter/ses-milter.sock, which main.cf "
          "names unix:ses-milter/ses-milter.sock")
-CONF_KEY(RELAY_SOCKET, "RelaySocket", CT_STRING, NULL, NULL, conf_v_socket,
+CONF_KEY(RELAY_SOCKET, "RelaySocket", CT_STRING, NULL, NULL,
+         conf_v_local_socket,
          "LMTP socket of ses-relay when -l is not given: unix:PATH or "
-         "inet:PORT@ADDR")
+         "inet:PORT@ADDR on a loopback address (anyone who can connect "
+         "sends mail through SES as anyone)")
 CONF_KEY(SOCKET_MODE, "SocketMode", CT_STRING, "0660", NULL, conf_v_mode,
          "permissions of unix sockets created by ses-milter and ses-relay")
 /* ses-relay LMTP mode (RelaySocket and SocketMode above also apply) */
@@ -260,7 +262,8 @@ CONF_KEY(FEEDBACK_MAX_CONNECTIONS, "FeedbackMaxConnections", CT_INT, "32",
 /* metrics (ses-metrics) */
 CONF_KEY(METRICS, "Metrics", CT_BOOL, "yes", NULL, NULL,
          "count deliveries in DataDirectory/metrics.mmap for ses-metrics")
-CONF_KEY(METRICS_LISTEN, "MetricsListen", CT_STRING, NULL, NULL, conf_v_socket,
+CONF_KEY(METRICS_LISTEN, "MetricsListen", CT_STRING, NULL, NULL,
+         conf_v_local_socket,
          "where ses-metrics -d serves Prometheus scrapes: inet:PORT@ADDRESS, "
          "loopback addresses only")
 CONF_KEY(METRICS_TEXTFILE, "MetricsTextfile", CT_PATH, NULL, NULL, NULL,

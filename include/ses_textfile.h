@@ -3,10 +3,12 @@
  * ses_textfile.h - reading line-oriented configuration files
  *
  * textfile_each_line() opens a file, checks that it is a regular file of at
- * most CONF_MAX_FILE bytes, and calls fn for every line (without its CR LF)
- * of at most CONF_MAX_LINE bytes. The RulesFile, KeyTable and SigningTable
- * readers share it, so every file gets the same bounds and the same
- * "file:line: message" errors.
+ * most CONF_MAX_FILE bytes that nobody but root and this process's user can
+ * change (filecheck_writers(): the file and the directories above it), and
+ * calls fn for every line (without its CR LF) of at most CONF_MAX_LINE
+ * bytes. The configuration, RulesFile, KeyTable and SigningTable readers
+ * share it, so every file that steers mail gets the same bounds, the same
+ * write check and the same "file:line: message" errors.
  *
  * A line's problem does not stop the reading: every line is read and
  * every problem reported in one pass, as OpenSMTPD does, so an operator
@@ -14,11 +16,11 @@
  *
  * DIAGNOSTICS
  *   Returns CONF_OK, CONF_NOFILE (missing, unreadable, not a regular file)
- *   or CONF_INVALID (too large, a read error, or lines with problems: too
- *   long, a NUL byte, or fn returned false after writing its message). err
- *   receives "file: message" for the whole file, or one "file:line:
- *   message" per bad line, lines separated by "\n"; when they do not all
- *   fit, a last line "file: N more errors".
+ *   or CONF_INVALID (others can change it, too large, a read error, or
+ *   lines with problems: too long, a NUL byte, or fn returned false after
+ *   writing its message). err receives "file: message" for the whole
+ *   file, or one "file:line: message" per bad line, lines separated by
+ *   "\n"; when they do not all fit, a last line "file: N more errors".
  */
 #ifndef SES_TEXTFILE_H
 #define SES_TEXTFILE_H

@@ -107,5 +107,11 @@ int file_reserve(int fd, off_t size);
 
 /* true when the host is a loopback name or address (127/8, ::1, localhost) */
 bool host_is_loopback(const char *host);
+/* The address an inet:/inet6: socket spec names (without brackets;
+ * 127.0.0.1 or ::1 when it names none); -1 for other specs. */
+int sockspec_address(const char *spec, char *host, size_t hostlen);
+/* A unix:/local: socket spec, or an inet one on a loopback address (127/8,
+ * ::1, localhost): only this host can connect. */
+bool sockspec_is_local(const char *spec);
 
 #endif

@@ -84,10 +84,18 @@ static void describe(const snapshot_t *s, char *out, size_t outlen)
              conf_str(s->conf, CK_SUPPRESSION_ACTION));
 }
 
+/* Said by -n and at start when Socket is an inet socket off loopback. */
+#define OPEN_SOCKET                                                            \
+    "Socket is not on a loopback address: whoever can connect to it can "      \
+    "claim any client address and have mail DKIM-signed; let only the MTA "    \
+    "reach it (a firewall)"
+
 /* What is valid but most likely a mistake, said where -n is run. A
  * CredentialsFile that does not exist is skipped by the credential chain
  * (ses-relay and ses-feedback then look further: the environment, an
- * instance role), so it is no error; a missing file is mostly a typo. */
+ * instance role), so it is no error; a missing file is mostly a typo. An
+ * inet Socket off loopback is allowed (Postfix may run on another host)
+ * but lets whoever reaches it have mail signed. */
 static void warn_doubtful(const conf_t *conf)
 {
     const char *cf = conf_str(conf, CK_CREDENTIALS_FILE);
@@ -99,6 +107,9 @@ static void warn_doubtful(const conf_t *conf)
                 "exist; ses-relay and ses-feedback skip it and look for AWS "
                 "credentials elsewhere (environment, instance role)\n",
                 conf_path(conf), conf_key_line(conf, CK_CREDENTIALS_FILE), cf);
+    if (!sockspec_is_local(conf_str(conf, CK_SOCKET)))
+        fprintf(stderr, "ses-milter: %s:%d: warning: %s\n", conf_path(conf),
+                conf_key_line(conf, CK_SOCKET), OPEN_SOCKET);
 }
 
 /* SIGHUP (setup.c's thread): a new snapshot, or the old one kept. */
@@ -203,6 +214,8 @@ int main(int argc, char **argv)
     }
     cli_start("ses-milter", conf, foreground);
     str_copy(sock, conf_str(conf, CK_SOCKET), sizeof(sock));
+    if (!sockspec_is_local(sock))
+        log_warning(NULL, "%s", OPEN_SOCKET);
     if (conf_str(conf, CK_PID_FILE)) { /* a copy: conf leaves with its
                                           snapshot before the exit */
         str_copy(pidbuf, conf_str(conf, CK_PID_FILE), sizeof(pidbuf));

@@ -37,7 +37,7 @@
 #define SEAM_CHECK_SECONDS 5
 
 int setup_open_socket(const char *sock, const char *mode,
-                       const daemon_user_t *u, char *err, size_t errlen)
+                      const daemon_user_t *u, char *err, size_t errlen)
 {
     mode_t m = (mode_t)(strtol(mode, NULL, 8) & 0777), old;
     int rc;

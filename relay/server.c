@@ -142,6 +142,14 @@ static int open_socket(server_t *srv, const conf_t *conf, const char *spec)
     char err[512];
 
     o.mode = (unsigned)strtoul(conf_str(conf, CK_SOCKET_MODE), NULL, 8);
+    if (!sockspec_is_local(spec)) { /* -l; RelaySocket is checked too */
+        log_error(NULL,
+                  "cannot listen on %s: LMTP inet sockets are allowed only on "
+                  "loopback addresses (127.0.0.1, ::1): anyone who can "
+                  "connect sends mail through SES as anyone",
+                  spec);
+        return EX_CONFIG;
+    }
     if (owner) {
         daemon_user_t u;
         if (daemon_user_lookup(owner, &u, err, sizeof(err)) < 0) {

@@ -25,6 +25,7 @@
 
 #include "ses_conf.h"
 #include "ses_addr.h"
+#include "ses_url.h"
 #include "ses_tags.h"
 #include "ses_textfile.h"
 #include "ses_util.h"
@@ -45,6 +46,7 @@ static bool conf_v_ses_name(const char *, char *, size_t);
 static bool conf_v_tags(const char *, char *, size_t);
 static bool conf_v_arn(const char *, char *, size_t);
 static bool conf_v_socket(const char *, char *, size_t);
+static bool conf_v_local_socket(const char *, char *, size_t);
 static bool conf_v_mode(const char *, char *, size_t);
 static bool conf_v_url(const char *, char *, size_t);
 static bool conf_v_endpoint_id(const char *, char *, size_t);
@@ -88,41 +90,31 @@ static const char *const empty_list[] = {NULL};
 
 bool conf_url_ok(const char *url, char *err, size_t errlen)
 {
-    const char *host, *end;
-    char hostbuf[256];
-    size_t n;
+    url_t u;
 
-    if (str_ihas_prefix(url, "https://"))
-        host = url + 8;
-    else if (str_ihas_prefix(url, "http://"))
-        host = url + 7;
-    else {
-        snprintf(err, errlen, "\"%s\" is not an http:// or https:// URL", url);
-        return false;
-    }
-    if (*host == '[')
-        end = strchr(host, ']') ? strchr(host, ']') + 1 : host + strlen(host);
-    else
-        end = host + strcspn(host, ":/?#");
-    n = (size_t)(end - host);
-    if (n == 0 || n >= sizeof(hostbuf)) {
-        snprintf(err, errlen, "\"%s\" has no valid host", url);
-        return false;
-    }
-    memcpy(hostbuf, host, n);
-    hostbuf[n] = '\0';
-    if (str_ihas_prefix(url, "http://") && !host_is_loopback(hostbuf)) {
-        snprintf(err, errlen,
-                 "plain http:// is allowed only to loopback addresses, not "
-                 "\"%s\"; use https://",
-                 hostbuf);
-        return false;
-    }
     for (const char *p = url; *p; p++)
         if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f) {
             snprintf(err, errlen, "URL contains a blank or non-ASCII byte");
             return false;
         }
+    if (url_parse(url, &u, err, errlen) < 0)
+        return false;
+    /* user:password@ has no use here, and is how a URL's host is made to
+     * look like another ("http://127.0.0.1:80@evil.example/") */
+    if (u.userinfo) {
+        snprintf(err, errlen,
+                 "the URL has a user name or password before its host \"%s\" "
+                 "(user:password@%s); write it without",
+                 u.host, u.host);
+        return false;
+    }
+    if (!u.https && !url_is_loopback(&u)) {
+        snprintf(err, errlen,
+                 "plain http:// is allowed only to loopback addresses, not "
+                 "\"%s\"; use https://",
+                 u.host);
+        return false;
+    }
     return true;
 }
 
@@ -373,6 +365,23 @@ static bool conf_v_socket(const char *v, char *err, size_t errlen)
     snprintf(err, errlen,
              "\"%s\" is not unix:PATH, local:PATH or inet:PORT@ADDRESS", v);
     return false;
+}
+
+/* A socket only this host can reach: what it serves has no
+ * authentication of its own (the LMTP relay, the metrics endpoint). */
+static bool conf_v_local_socket(const char *v, char *err, size_t errlen)
+{
+    if (!conf_v_socket(v, err, errlen))
+        return false;
+    if (!sockspec_is_local(v)) {
+        snprintf(err, errlen,
+                 "\"%s\": inet sockets are allowed only on loopback "
+                 "addresses (127.0.0.1, ::1): whoever can connect is not "
+                 "asked who they are",
+                 v);
+        return false;
+    }
+    return true;
 }
 
 static bool conf_v_mode(const char *v, char *err, size_t errlen)
@@ -708,7 +717,6 @@ conf_status_t conf_load(const char *path, conf_t **out, char *err,
 {
     conf_t *c;
     conf_status_t rc;
-    struct stat st;
 
     *out = NULL;
     if ((c = conf_new()) == NULL || (c->path = strdup(path)) == NULL) {
@@ -716,7 +724,9 @@ conf_status_t conf_load(const char *path, conf_t **out, char *err,
         conf_unref(c);
         return CONF_INVALID;
     }
-    rc = textfile_each_line(path, conf_textline, c, &st, err, errlen);
+    /* textfile_each_line() refuses a file others can change: anyone could
+     * point Endpoint elsewhere */
+    rc = textfile_each_line(path, conf_textline, c, NULL, err, errlen);
     if (rc == CONF_OK) { /* what one line alone cannot say */
         int line = 0;
         char msg[512];
@@ -724,15 +734,6 @@ conf_status_t conf_load(const char *path, conf_t **out, char *err,
             snprintf(err, errlen, "%s:%d: %s", path, line, msg);
             rc = CONF_INVALID;
         }
-    }
-    if (rc != CONF_NOFILE && (st.st_mode & S_IWOTH)) {
-        /* anyone could point Endpoint elsewhere */
-        size_t off = rc == CONF_OK ? 0 : strlen(err);
-        str_appendf(err, errlen, off,
-                    "%s%s: refused: the file is writable by every user (mode "
-                    "%04o); chmod o-w it",
-                    off ? "\n" : "", path, (unsigned)(st.st_mode & 07777));
-        rc = CONF_INVALID;
     }
     if (rc != CONF_OK) {
         conf_unref(c);

@@ -26,6 +26,7 @@
 #include "creds_int.h"
 #include "ses_aws.h"
 #include "ses_creds.h"
+#include "ses_filecheck.h"
 #include "ses_jsonlimit.h"
 #include "ses_log.h"
 #include "ses_util.h"
@@ -37,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -367,6 +369,12 @@ static int ini_read(const char *path, bool (*want)(const char *, void *),
     if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode) ||
         st.st_size > CREDS_MAX_FILE) {
         snprintf(err, errlen, "%s: not a regular file under 1 MB", path);
+        fclose(fp);
+        return -1;
+    }
+    /* a credential_process line in it runs a command, and its keys pick
+     * the account: nobody but root and us may change it */
+    if (filecheck_writers(path, &st, geteuid(), err, errlen) != FILECHECK_OK) {
         fclose(fp);
         return -1;
     }

@@ -21,6 +21,7 @@
 #include "creds_int.h"
 #include "ses_conf.h"
 #include "ses_log.h"
+#include "ses_url.h"
 #include "ses_util.h"
 
 #include <stdio.h>
@@ -31,19 +32,22 @@
 #define CONTAINER_TIMEOUT 2000
 #define CONTAINER_TRIES   3
 
-/* http:// URLs the SDKs allow for FULL_URI besides loopback. */
+/* An http:// URL to one of the hosts the SDKs allow for FULL_URI besides
+ * loopback (the ECS and EKS agents), as libcurl reads the URL: a user
+ * name that looks like the agent ("http://169.254.170.2:80@evil.example")
+ * does not count. */
 static bool agent_host(const char *url)
 {
-    static const char *const hosts[] = {"http://169.254.170.2",
-                                        "http://169.254.170.23",
-                                        "http://[fd00:ec2::23]"};
+    static const char *const hosts[] = {"169.254.170.2", "169.254.170.23",
+                                        "[fd00:ec2::23]"};
+    char e[128];
+    url_t u;
 
-    for (size_t i = 0; i < ARRAY_SIZE(hosts); i++) {
-        size_t n = strlen(hosts[i]);
-        if (strncmp(url, hosts[i], n) == 0 &&
-            (url[n] == '\0' || url[n] == ':' || url[n] == '/'))
+    if (url_parse(url, &u, e, sizeof(e)) < 0 || u.https || u.userinfo)
+        return false;
+    for (size_t i = 0; i < ARRAY_SIZE(hosts); i++)
+        if (strcmp(u.host, hosts[i]) == 0)
             return true;
-    }
     return false;
 }
 

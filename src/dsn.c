@@ -18,6 +18,7 @@
 
 #include "ses_addr.h"
 #include "ses_dsn.h"
+#include "ses_filecheck.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -352,6 +353,11 @@ status_t dsn_send(const char *sendmail, const char *rcpt, const char *msg,
         snprintf(err, errlen, "Sendmail must be an absolute path");
         return ST_TEMP_CONFIG;
     }
+    /* nobody else may choose what runs (a missing program is left to
+     * execv() to report) */
+    if (filecheck_writers(sendmail, NULL, geteuid(), err, errlen) ==
+        FILECHECK_UNSAFE)
+        return ST_TEMP_CONFIG;
     if (pipe2(fds, O_CLOEXEC) < 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         return ST_TEMP_RESOURCE;

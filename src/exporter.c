@@ -32,25 +32,14 @@ listener_t *exporter_listen(const char *spec, char *err, size_t errlen)
     char host[256], norm[300];
     const char *p, *at;
     listener_t *l = NULL;
-    size_t hl;
 
-    if (str_has_prefix(spec, "inet:"))
-        p = spec + 5;
-    else if (str_has_prefix(spec, "inet6:"))
-        p = spec + 6;
-    else {
+    if (sockspec_address(spec, host, sizeof(host)) < 0) {
         snprintf(err, errlen, "\"%s\" is not inet:PORT@ADDRESS", spec);
         return NULL;
     }
+    p = strchr(spec, ':') + 1;
     at = strchr(p, '@');
-    str_copy(host, at ? at + 1 : p == spec + 5 ? "127.0.0.1" : "::1",
-             sizeof(host));
-    hl = strlen(host);
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') { /* [::1] */
-        memmove(host, host + 1, hl - 2);
-        host[hl - 2] = '\0';
-    }
-    if (!host_is_loopback(host)) {
+    if (!sockspec_is_local(spec)) {
         snprintf(err, errlen,
                  "%s: the metrics endpoint has no authentication and listens "
                  "only on loopback addresses (127.0.0.1, ::1)",

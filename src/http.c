@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include "ses_http.h"
+#include "ses_url.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -150,25 +151,13 @@ static int on_seek(void *ud, curl_off_t offset, int origin)
     return rd->rewind(rd->ctx) == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
 }
 
-/* The host part of an http(s) URL is a loopback address. */
+/* The host libcurl will connect to for url is a loopback address. */
 static bool url_host_is_loopback(const char *url)
 {
-    const char *p = strstr(url, "://");
-    char host[256];
-    size_t n;
+    char e[128];
+    url_t u;
 
-    if (p == NULL)
-        return false;
-    p += 3;
-    if (*p == '[') /* [v6]:port */
-        n = strcspn(p, "]") + 1;
-    else
-        n = strcspn(p, ":/?#");
-    if (n >= sizeof(host))
-        return false;
-    memcpy(host, p, n);
-    host[n] = '\0';
-    return host_is_loopback(host);
+    return url_parse(url, &u, e, sizeof(e)) == 0 && url_is_loopback(&u);
 }
 
 static status_t map_curl(CURLcode rc)

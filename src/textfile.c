@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "ses_textfile.h"
+#include "ses_filecheck.h"
 #include "ses_util.h"
 
 #include <ctype.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The line errors of one file, "file:line: message" each on a line of
  * its own in err, as many as fit with room left for the count of the
@@ -47,7 +49,7 @@ conf_status_t textfile_each_line(const char *path, textfile_line_fn fn,
                                  size_t errlen)
 {
     FILE *fp;
-    char *line = NULL, msg[512];
+    char *line = NULL, msg[512], unsafe[700];
     size_t cap = 0;
     struct stat st;
     int lineno = 0;
@@ -65,6 +67,19 @@ conf_status_t textfile_each_line(const char *path, textfile_line_fn fn,
     }
     if (stp)
         *stp = st;
+    /* every such file steers mail: nobody but root and us may change it
+     * (a refusal is reported after the lines, every error in one pass) */
+    switch (filecheck_writers(path, &st, geteuid(), unsafe, sizeof(unsafe))) {
+    case FILECHECK_OK:
+        unsafe[0] = '\0';
+        break;
+    case FILECHECK_UNSAFE:
+        break;
+    default:
+        snprintf(err, errlen, "%s", unsafe);
+        rc = CONF_NOFILE;
+        goto out;
+    }
     if (st.st_size > CONF_MAX_FILE) {
         snprintf(err, errlen, "%s: file is larger than %d bytes", path,
                  CONF_MAX_FILE);
@@ -103,7 +118,10 @@ conf_status_t textfile_each_line(const char *path, textfile_line_fn fn,
     if (errs.dropped)
         str_appendf(err, errlen, errs.off, "\n%s: %d more error%s", path,
                     errs.dropped, errs.dropped > 1 ? "s" : "");
-    rc = errs.n ? CONF_INVALID : CONF_OK;
+    if (unsafe[0])
+        str_appendf(err, errlen, errs.n ? strlen(err) : 0, "%s%s",
+                    errs.n ? "\n" : "", unsafe);
+    rc = errs.n || unsafe[0] ? CONF_INVALID : CONF_OK;
 out:
     free(line);
     fclose(fp);

@@ -496,3 +496,38 @@ bool host_is_loopback(const char *host)
         return IN6_IS_ADDR_LOOPBACK(&a6);
     return false;
 }
+
+int sockspec_address(const char *spec, char *host, size_t hostlen)
+{
+    const char *p, *at;
+    size_t hl;
+
+    if (str_has_prefix(spec, "inet:"))
+        p = spec + 5;
+    else if (str_has_prefix(spec, "inet6:"))
+        p = spec + 6;
+    else
+        return -1;
+    at = strchr(p, '@');
+    if (str_copy(host,
+                 at              ? at + 1
+                 : p == spec + 5 ? "127.0.0.1"
+                                 : "::1",
+                 hostlen) >= hostlen)
+        return -1;
+    hl = strlen(host);
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') { /* [::1] */
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    return 0;
+}
+
+bool sockspec_is_local(const char *spec)
+{
+    char host[256];
+
+    if (sockspec_address(spec, host, sizeof(host)) < 0)
+        return true; /* unix:, local: */
+    return host_is_loopback(host);
+}

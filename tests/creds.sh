@@ -237,6 +237,20 @@ like "$OUT" 'credential_process of profile "pslow" timed out and was killed' "..
 ok $([ $(( $(date +%s) - t0 )) -lt 30 ] && echo 0 || echo 1) "... without waiting for it"
 # gone once reaped, which a busy machine may take a moment to do
 wait_for 10 sh -c '! pgrep -x -f "sleep 31.25"'; is "$?" 0 "... and what the command started is killed with it"
+# a config file others can change is refused before anything in it is
+# used: its credential_process would run their command as us
+printf '[profile pevil]\ncredential_process = /bin/sh -c "touch %s/ran"\n' "$T" >> "$T/config"
+chmod 666 "$T/config"
+AWS_PROFILE=pevil send "process world-writable"
+is "$RC" 75 "a config file every user can write: deferred (75)"
+like "$OUT" "config: refused: the file is writable by every user" "... saying so"
+[ ! -e "$T/ran" ]; ok $? "... and its credential_process did not run"
+chmod 644 "$T/config"
+chmod 666 "$T/credentials"
+AWS_PROFILE=pgood send "credentials world-writable"
+is "$RC" 75 "a credentials file every user can write: deferred (75), never a bounce"
+like "$OUT" "credentials: refused: the file is writable by every user" "... saying so"
+chmod 600 "$T/credentials"
 AWS_PROFILE=both send "keys before process"
 is "$(last_akid)" AKIDCONFIGFILEKEY002 "keys in the credentials file come before a credential_process (botocore's order)"
 mv "$T/credentials" "$T/credentials.off"
@@ -293,6 +307,12 @@ like "$OUT" "container credentials endpoint answered HTTP 401" "with the endpoin
 AWS_CONTAINER_CREDENTIALS_FULL_URI=http://192.0.2.10/creds send "container remote http"
 like "$OUT" "AWS_CONTAINER_CREDENTIALS_FULL_URI: .*https, or http to loopback" \
      "FULL_URI over http to a non-loopback host is refused"
+AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.2:80@192.0.2.10/creds send "container agent lookalike"
+like "$OUT" "AWS_CONTAINER_CREDENTIALS_FULL_URI: .*before its host \"192.0.2.10\"" \
+     "FULL_URI whose user:password looks like the ECS agent is refused (libcurl would go to 192.0.2.10)"
+AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:80@192.0.2.10/creds send "container loopback lookalike"
+like "$OUT" "AWS_CONTAINER_CREDENTIALS_FULL_URI: .*before its host \"192.0.2.10\"" \
+     "... and so is one whose user:password looks like loopback"
 unset AWS_CONTAINER_CREDENTIALS_FULL_URI
 
 # ---- 5. instance metadata (IMDSv2) ----

@@ -181,6 +181,67 @@ chmod 600 "$T/aws-credentials"; : > "$T/cr.log"
 IN=$T/msg run cr2 "$R" -c "$T/cr.conf" -f a@example.com -- b@example.net
 is "$(grep -c 'accessible by group or others' "$T/cr.log")" 0 "mode 0600: no warning"
 
+# ---- files that steer mail: nobody but root and us may change them ----
+openssl genpkey -algorithm ed25519 -out "$T/sk.pem" 2>/dev/null; chmod 600 "$T/sk.pem"
+printf 'sender *@a.example set=x\n' > "$T/rules"
+printf 'k1 example.com:s1:%s\n' "$T/sk.pem" > "$T/keytable"
+printf '*@example.com k1\n' > "$T/signingtable"
+printf 'Socket unix:%s/m.sock\nRulesFile %s\nKeyTable file:%s\nSigningTable refile:%s\n' \
+    "$T" "$T/rules" "$T/keytable" "$T/signingtable" > "$T/steer.conf"
+steer() { out=$("$B/milter/ses-milter" -n -c "$T/steer.conf" 2>&1); rc=$?; }
+steer; is "$rc" 0 "RulesFile, KeyTable and SigningTable root's, mode 0644: accepted"
+for f in rules keytable signingtable; do
+    chmod 666 "$T/$f"; steer; chmod 644 "$T/$f"
+    is "$rc" 78 "a $f every user can write is refused (78)"
+    like "$out" "$f: refused: the file is writable by every user" "... saying which file and why"
+done
+chgrp "$(id -gn nobody)" "$T/rules"; chmod 664 "$T/rules"; steer
+is "$rc" 78 "a RulesFile writable by a group with other members is refused"
+like "$out" "rules: refused: the file is writable by group $(id -gn nobody), which has other members \\(e.g. \"[a-z]" \
+    "... naming the group and a member"
+chgrp root "$T/rules"; chmod 644 "$T/rules"
+chown nobody "$T/keytable"; steer; chown root "$T/keytable"
+is "$rc" 78 "a KeyTable that belongs to another user (nobody) is refused when root reads it"
+like "$out" "keytable: refused: the file belongs to user nobody" "... saying whose it is"
+mkdir -p "$T/open"; chmod 777 "$T/open"; cp "$T/signingtable" "$T/open/st"
+sed "s|refile:$T/signingtable|refile:$T/open/st|" "$T/steer.conf" > "$T/steer2.conf"
+out=$("$B/milter/ses-milter" -n -c "$T/steer2.conf" 2>&1); rc=$?
+is "$rc" 78 "a SigningTable in a directory every user can write is refused (it could be replaced)"
+like "$out" "open/st: refused: its directory $T/open is writable by every user" "... naming the directory"
+chmod 1777 "$T/open"
+out=$("$B/milter/ses-milter" -n -c "$T/steer2.conf" 2>&1); rc=$?
+is "$rc" 0 "... but one with the sticky bit (like /tmp) is fine for a file root owns"
+chmod 755 "$T/open"
+
+# the Sendmail program ses-feedback runs for DSNs: not if others can change it
+printf '#!/bin/sh\ntouch %s/sm-ran\ncat >/dev/null\n' "$T" > "$T/sm"; chmod 757 "$T/sm"
+printf 'DataDirectory %s/fbdata\nSendmail %s/sm\n' "$T" "$T" > "$T/fb.conf"
+$PY "$top_srcdir/tests/integration/sns_sign.py" bounce "$top_srcdir/tests/data/feedback/bounce-permanent.json" \
+    0100-sec1 alice@sender.example victim@example.net fb-sec1 > "$T/bounce.json"
+out=$("$B/relay/ses-feedback" -c "$T/fb.conf" -F "$T/bounce.json" 2>&1)
+[ ! -e "$T/sm-ran" ]; ok $? "a Sendmail program every user can write is not run (the DSN waits in the outbox)"
+like "$out" "sm: refused: the file is writable by every user" "... saying why"
+chmod 755 "$T/sm"
+$PY "$top_srcdir/tests/integration/sns_sign.py" bounce "$top_srcdir/tests/data/feedback/bounce-permanent.json" \
+    0100-sec2 alice@sender.example victim2@example.net fb-sec2 > "$T/bounce2.json"
+out=$("$B/relay/ses-feedback" -c "$T/fb.conf" -F "$T/bounce2.json" 2>&1); rc=$?
+is "$rc.$(test -e "$T/sm-ran" && echo ran)" "0.ran" "once only root can change it, DSNs go out"
+
+# LMTP inet sockets: loopback only (anyone who connects sends through SES)
+printf 'Region us-east-1\nRelaySocket inet:2424@0.0.0.0\n' > "$T/lmtp-any.conf"
+out=$("$B/milter/ses-milter" -n -c "$T/lmtp-any.conf" 2>&1); rc=$?
+is "$rc" 78 "RelaySocket inet:2424@0.0.0.0: -n exits 78"
+like "$out" "lmtp-any\\.conf:2: .*allowed only on loopback addresses" "... naming file:line"
+LP=$(free_port)
+printf 'Region us-east-1\nDataDirectory %s/data\n' "$T" > "$T/lmtp-l.conf"
+run lmtpany "$R" -F -c "$T/lmtp-l.conf" -l "inet:$LP@0.0.0.0"
+is "$RC" 78 "ses-relay -l inet:PORT@0.0.0.0 does not start (78)"
+like "$(cat "$T/out/lmtpany")" "LMTP inet sockets are allowed only on loopback addresses" "... saying why"
+printf 'Socket inet:%s@0.0.0.0\n' "$LP" > "$T/milter-any.conf"
+out=$("$B/milter/ses-milter" -n -c "$T/milter-any.conf" 2>&1); rc=$?
+is "$rc" 0 "the milter's Socket off loopback is allowed (Postfix may be on another host)"
+like "$out" "warning: Socket is not on a loopback address: whoever can connect" "... with a warning"
+
 # RequireSafeKeys (default yes)
 openssl genpkey -algorithm ed25519 -out "$T/k.pem" 2>/dev/null
 mk() { printf 'Socket unix:%s/m.sock\nDomain example.com\nSelector s1\nKeyFile %s\n%s\n' "$T" "$T/k.pem" "$1" > "$T/k.conf"; }
