@@ -20,7 +20,7 @@
  *   metrics_count()     one recipient's outcome (sent, deferred, bounced,
  *                       suppressed) for a status_t
  *   metrics_observe()   one delivery's latency in milliseconds
- *   metrics_delivery()  both, for a whole ses_send() result
+ *   metrics_delivery()  both, for a whole delivery
  * The handle API underneath (metrics_open() ... metrics_close()) serves the
  * renderer and the tests.
  *
@@ -36,7 +36,6 @@
 
 #include "ses_conf.h"
 #include "ses_ses.h"
-#include "ses_spool.h"
 #include "ses_status.h"
 #include "ses_util.h"
 
@@ -90,13 +89,11 @@ metrics_status_t metrics_write_textfile(metrics_t *m, const char *path,
 
 /* ---- process-wide calls for the programs ---- */
 
-/* The configuration set a message goes out with: a valid
- * X-SES-CONFIGURATION-SET header, else ConfigurationSet, else "". */
-const char *metrics_config_set(const conf_t *conf, const spool_t *sp, char *out,
-                               size_t outlen);
 void metrics_count(const conf_t *conf, const char *config_set, status_t st);
 void metrics_observe(const conf_t *conf, const char *config_set, int64_t ms);
-void metrics_delivery(const conf_t *conf, const spool_t *sp,
+/* One delivery: each recipient's outcome, counted under the configuration
+ * set its plan chose (ses_plan.h; NULL: none), and its latency. */
+void metrics_delivery(const conf_t *conf, const char *config_set,
                       const ses_result_t *res, size_t n, int64_t ms);
 
 #endif

@@ -4,31 +4,28 @@
  *
  * A ses_client_t belongs to one thread (it owns an http_t, so the HTTPS
  * connection to SES is reused); the credentials provider is shared.
- * ses_send() sends a spooled message to its envelope recipients - exactly
- * those, Bcc included, never the header addresses - split into calls of at
- * most RecipientsPerCall (50) destinations, through aws_call() (SigV4,
- * retries within RetryTime, error classification). The body is streamed:
- * base64 of the spool is produced as libcurl reads it, so memory does not
- * grow with the message. Each recipient gets its own outcome.
+ * ses_send() sends one batch of a delivery's plan (ses_plan.h) - exactly
+ * the envelope recipients the plan lets go, Bcc included, never the header
+ * addresses - in one call through aws_call() (SigV4, retries within
+ * RetryTime, error classification). The body is streamed: base64 of the
+ * spool is produced as libcurl reads it, so memory does not grow with the
+ * message. Each recipient gets its own outcome.
  *
  * APIs (ApiVersion): v2 SendEmail with Content.Raw.Data (JSON, 40 MB after
- * base64), or v1 Action=SendRawEmail (form, 10 MB after base64). A message
- * over its API's limit (counted on the CRLF form, after base64), or one
- * the spool had to cut (over MaxMessageSize), is refused with
- * ST_PERM_TOO_LARGE before any call: a message is never sent cut short.
+ * base64), or v1 Action=SendRawEmail (form, 10 MB after base64): the plan
+ * refuses a message over its API's limit (counted on the CRLF form, after
+ * base64), or one the spool had to cut, with ST_PERM_TOO_LARGE before any
+ * call: a message is never sent cut short.
  * The envelope sender is v2 FromEmailAddress / v1 Source (left out for the
  * null sender). FromArn -> v2 FromEmailAddressIdentityArn (SourceArn when
  * FromArn is unset) / v1 FromArn; SourceArn, ReturnPathArn -> v1;
  * FeedbackForwardingEmailAddress (+ ReturnPathArn as its identity ARN) ->
  * v2.
  *
- * Configuration set, tenant and tags: the config's ConfigurationSet,
- * TenantName and MessageTags, overridden by the X-SES-CONFIGURATION-SET,
- * X-SES-TENANT and X-SES-MESSAGE-TAGS headers the milter wrote (invalid
- * ones are ignored with a warning), plus the tags mta-host and
- * mta-queue-id. The tenant goes out as SESv2 TenantName; SES v1 has no
- * tenants, so with ApiVersion v1 a message for a tenant is deferred
- * (ST_TEMP_CONFIG), never sent without it.
+ * What a message goes out with - the sender's and recipients' forms,
+ * configuration set, tenant, tags - and which recipients go at all is
+ * decided before, once, in a plan (ses_plan.h); ses_send() sends one
+ * batch of it. The tenant goes out as SESv2 TenantName.
  *
  * Regions (ses_route.h): each call goes to the primary route (Region or
  * the global endpoint of EndpointId, SigV4a); while that region fails with
@@ -42,10 +39,9 @@
  * Statuses an operator must hear about are not logged here: the caller
  * logs them (ses-relay's breakers make that one line per interval).
  *
- * Recipients whose local part is not ASCII get ST_PERM_NON_ASCII without a
- * call (SES has no SMTPUTF8). When SES refuses a multi-recipient call
- * because of one bad address, each recipient of the call is sent on its
- * own, so the good ones still go and the bad one bounces alone.
+ * When SES refuses a multi-recipient call because of one bad address, each
+ * recipient of the call is sent on its own, so the good ones still go and
+ * the bad one bounces alone.
  *
  * DIAGNOSTICS
  *   ses_send() returns ST_OK when every recipient was accepted, else the
@@ -59,12 +55,14 @@
 #include "ses_answer.h"
 #include "ses_conf.h"
 #include "ses_creds.h"
+#include "ses_plan.h"
 #include "ses_spool.h"
 #include "ses_status.h"
 
 #include <stdbool.h>
 
 #define SES_MAX_RECIPIENTS 1000 /* per message; Postfix sends fewer */
+#define SES_MAX_PER_CALL   50   /* RecipientsPerCall's bound: SES's */
 #define SES_SENDRATE_FILE                                                      \
     "sendrate"                      /* in DataDirectory: MaxSendRate, shared   \
                                      */
@@ -72,17 +70,6 @@
 #define SES_V2_MAX_ENCODED 41943040 /* v2 limit, after base64 */
 
 typedef struct ses_client ses_client_t;
-
-typedef struct {
-    const char *sender;       /* envelope sender; "" for <> */
-    const char *const *rcpts; /* envelope recipients */
-    size_t nrcpts;
-    const char *queue_id; /* Postfix queue id, or NULL */
-    spool_t *spool;       /* the message, CRLF */
-    int64_t deadline_ms;  /* clock_mono_ms() by which every call must be
-                             over (no request starts unless its Timeout
-                             fits); 0: none */
-} ses_message_t;
 
 typedef struct {
     status_t status;
@@ -98,19 +85,12 @@ ses_client_t *ses_client_new(conf_t *conf, creds_provider_t *creds, char *err,
                              size_t errlen);
 void ses_client_free(ses_client_t *c); /* NULL is fine */
 
-status_t ses_send(ses_client_t *c, const ses_message_t *m,
+/* Sends the recipients p->rcpt[idx[0..n)] of plan p (at most
+ * p->per of them, each one that goes) in one call, or one call each when
+ * SES refuses the call for one bad address; results[idx[i]] gets each
+ * one's outcome (results has p->nrcpts entries). */
+status_t ses_send(ses_client_t *c, const plan_t *p, const size_t *idx, size_t n,
                   ses_result_t *results);
-
-/* The configuration set a message goes out with: a valid
- * X-SES-CONFIGURATION-SET header (copied into out), else ConfigurationSet,
- * else NULL. *bad_header (may be NULL) tells of an invalid header. */
-const char *ses_config_set(const conf_t *conf, const spool_t *sp, char *out,
-                           size_t outlen, bool *bad_header);
-
-/* The tenant likewise: a valid X-SES-TENANT header, else TenantName, else
- * NULL. */
-const char *ses_tenant(const conf_t *conf, const spool_t *sp, char *out,
-                       size_t outlen, bool *bad_header);
 
 /* The endpoint URL used (for logs). */
 const char *ses_client_url(const ses_client_t *c);

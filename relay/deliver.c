@@ -18,7 +18,6 @@
 #include "deliver.h"
 #include "scopes.h"
 #include "ses_creds.h"
-#include "ses_addr.h"
 #include "ses_holder.h"
 #include "ses_log.h"
 #include "ses_metrics.h"
@@ -34,8 +33,7 @@
 #include <time.h>
 
 #define STORE_RETRY_MS 60000
-#define ADDR_MAX       1024 /* an address in its ASCII form */
-#define LOG_RCPTS      3    /* recipients named in the log line */
+#define LOG_RCPTS      3 /* recipients named in the log line */
 
 typedef struct {
     atomic_int refs;
@@ -222,174 +220,93 @@ static store_t *relay_store(relay_t *r, const conf_t *conf, const char *qid)
 
 /* ---- one delivery ---- */
 
-static void record(relay_t *r, const snap_t *s, const deliver_msg_t *m,
-                   const char *message_id, const char *const *rcpts, size_t n)
+/* Records MessageId id for the recipients p->rcpt[idx[0..n)]. */
+static void record(relay_t *r, const snap_t *s, const plan_t *p, const char *id,
+                   const size_t *idx, size_t n)
 {
-    char cs[300];
-    store_t *st = relay_store(r, s->conf, m->queue_id);
-    store_message_t rec = {
-        m->queue_id ? m->queue_id : "",
-        m->sender,
-        rcpts,
-        n,
-        ses_config_set(s->conf, m->spool, cs, sizeof(cs), NULL),
-        (int64_t)time(NULL)};
+    const char *rcpts[SES_MAX_PER_CALL];
+    store_t *st = relay_store(r, s->conf, p->queue_id);
+    store_message_t rec = {p->queue_id ? p->queue_id : "",
+                           p->sender,
+                           rcpts,
+                           n,
+                           p->config_set,
+                           (int64_t)time(NULL)};
 
     if (st == NULL)
         return;
-    if (store_message_put(st, message_id, &rec) != STORE_OK)
-        log_error(m->queue_id,
+    for (size_t i = 0; i < n && i < SES_MAX_PER_CALL; i++)
+        rcpts[i] = p->rcpt[idx[i]].ses;
+    if (store_message_put(st, id, &rec) != STORE_OK)
+        log_error(p->queue_id,
                   "SES accepted the message as %s but the message map could "
                   "not record it: %s; the delivery stands (bounces for it "
                   "will lack the queue id)",
-                  message_id, store_strerror(st));
+                  id, store_strerror(st));
 }
 
-/* Sets every result in [from, to) to st with detail. */
-static void set_results(ses_result_t *res, size_t from, size_t to, status_t st,
-                        const char *detail)
+/* Sets every result res[idx[0..n)] to st with detail. */
+static void set_results(ses_result_t *res, const size_t *idx, size_t n,
+                        status_t st, const char *detail)
 {
-    for (size_t i = from; i < to; i++) {
-        res[i].status = st;
-        res[i].message_id[0] = '\0';
-        str_copy(res[i].detail, detail, sizeof(res[i].detail));
+    for (size_t i = 0; i < n; i++) {
+        ses_result_t *r = &res[idx[i]];
+        memset(r, 0, sizeof(*r));
+        r->status = st;
+        str_copy(r->detail, detail, sizeof(r->detail));
     }
-}
-
-/* Checks and converts the recipients; the ones SES can take are listed in
- * idx[] (indexes into m->rcpts) with their ASCII forms in ascii[]. */
-static size_t sendable(const deliver_msg_t *m, ses_result_t *res, char **ascii,
-                       size_t *idx)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < m->nrcpts; i++) {
-        char out[ADDR_MAX], d[300];
-        addr_status_t st = addr_sendable(m->rcpts[i], out, sizeof(out));
-        if (st == ADDR_OK && (ascii[n] = strdup(out)) != NULL) {
-            idx[n++] = i;
-            continue;
-        }
-        if (st == ADDR_OK) {
-            set_results(res, i, i + 1, ST_TEMP_RESOURCE, "out of memory");
-            continue;
-        }
-        snprintf(d, sizeof(d), "<%s>: %s", m->rcpts[i], addr_strerror(st));
-        set_results(res, i, i + 1,
-                    st == ADDR_LOCAL_NON_ASCII ? ST_PERM_NON_ASCII
-                                               : ST_PERM_BAD_ADDRESS,
-                    d);
-    }
-    return n;
-}
-
-/* Per-batch work space, RecipientsPerCall entries each. */
-typedef struct {
-    ses_result_t *br, *sr; /* the batch's results; ses_send()'s */
-    bool *go;              /* the breakers let recipient i go */
-    size_t *gi;            /* sub[j] is the batch's recipient gi[j] */
-    const char **sub;
-} batch_bufs_t;
-
-static void batch_bufs_free(batch_bufs_t *b)
-{
-    free(b->br);
-    free(b->sr);
-    free(b->go);
-    free(b->gi);
-    free(b->sub);
-}
-
-static bool batch_bufs_new(batch_bufs_t *b, size_t per)
-{
-    b->br = calloc(per, sizeof(*b->br));
-    b->sr = calloc(per, sizeof(*b->sr));
-    b->go = calloc(per, sizeof(*b->go));
-    b->gi = calloc(per, sizeof(*b->gi));
-    b->sub = calloc(per, sizeof(*b->sub));
-    return b->br && b->sr && b->go && b->gi && b->sub;
 }
 
 /* One batch: the recipients its breakers let go are sent in one
- * ses_send(); br[0..k) gets every recipient's result. */
-static void send_batch(deliver_t *d, snap_t *s, ses_client_t *ses,
-                       const deliver_msg_t *m, const char *sender, char **rcpts,
-                       size_t k, batch_bufs_t *b, int64_t deadline)
+ * ses_send(); res[idx[0..k)] gets every recipient's result. */
+static void send_batch(deliver_t *d, const snap_t *s, ses_client_t *ses,
+                       const plan_t *p, const size_t *idx, size_t k,
+                       bool stop_on_defer, ses_result_t *res)
 {
-    scopes_call_t *call;
-    size_t ng = 0;
+    bool go[SES_MAX_PER_CALL];
+    size_t sub[SES_MAX_PER_CALL], ng = 0;
+    scopes_call_t *call =
+        scopes_before(d->r->scopes, s->conf, p, idx, k, stop_on_defer, go, res);
 
-    memset(b->br, 0, k * sizeof(*b->br));
-    call =
-        scopes_before(d->r->scopes, s->conf, ses_client_region(ses),
-                      m->queue_id, sender, m->spool, (const char *const *)rcpts,
-                      k, m->stop_on_defer, b->go, b->br);
     for (size_t i = 0; i < k; i++)
-        if (b->go[i]) {
-            b->gi[ng] = i;
-            b->sub[ng++] = rcpts[i];
-        }
-    if (ng > 0) {
-        ses_message_t sm = {sender,      b->sub,   ng,
-                            m->queue_id, m->spool, deadline};
-        (void)ses_send(ses, &sm, b->sr);
-        for (size_t j = 0; j < ng; j++)
-            b->br[b->gi[j]] = b->sr[j];
-    }
-    scopes_after(d->r->scopes, call, b->go, b->br);
+        if (go[i])
+            sub[ng++] = idx[i];
+    (void)ses_send(ses, p, sub, ng, res);
+    scopes_after(d->r->scopes, call, go, res);
 }
 
-/* Sends the sendable recipients in batches; results into res[idx[]]. */
-static void send_batches(deliver_t *d, snap_t *s, const deliver_msg_t *m,
-                         const char *sender, char **ascii, const size_t *idx,
-                         size_t n, ses_result_t *res, int64_t deadline)
+/* Sends plan p's batches; results into res[]. */
+static void send_batches(deliver_t *d, const snap_t *s, ses_client_t *ses,
+                         const plan_t *p, bool stop_on_defer, ses_result_t *res)
 {
-    size_t per = (size_t)conf_int(s->conf, CK_API_ADDRESS_LIMIT);
-    batch_bufs_t b;
     status_t deferred = ST_OK;
-    char err[512] = "";
-    ses_client_t *ses = deliver_client(d, s, err, sizeof(err));
-    bool bufs = batch_bufs_new(&b, per);
 
-    if (!bufs || ses == NULL) {
-        if (ses == NULL)
-            log_error(m->queue_id, "cannot set up the SES client: %s", err);
-        for (size_t i = 0; i < n; i++)
-            set_results(res, idx[i], idx[i] + 1,
-                        ses ? ST_TEMP_RESOURCE : ST_TEMP_CONFIG,
-                        ses ? "out of memory" : err);
-        batch_bufs_free(&b);
-        return;
-    }
-    for (size_t first = 0; first < n; first += per) {
-        size_t k = n - first < per ? n - first : per;
-        const ses_result_t *br = b.br;
-        if (deferred != ST_OK && m->stop_on_defer) {
-            for (size_t i = first; i < first + k; i++)
-                set_results(res, idx[i], idx[i] + 1, deferred,
-                            "not sent: an earlier batch of this delivery was "
-                            "deferred");
+    for (size_t b = 0; b < plan_batches(p); b++) {
+        const size_t *idx;
+        size_t k = plan_batch(p, b, &idx);
+        if (deferred != ST_OK && stop_on_defer) {
+            set_results(res, idx, k, deferred,
+                        "not sent: an earlier batch of this delivery was "
+                        "deferred");
             continue;
         }
-        send_batch(d, s, ses, m, sender, ascii + first, k, &b, deadline);
+        send_batch(d, s, ses, p, idx, k, stop_on_defer, res);
         /* A batch is one SES call, but ses_send() may resend recipients
          * of a refused call one by one: record each MessageId with the
          * recipients it covers (they are adjacent). */
         for (size_t i = 0, run = 0; i < k; i++) {
-            res[idx[first + i]] = br[i];
-            if (status_is_temporary(br[i].status) && deferred == ST_OK)
-                deferred = br[i].status;
-            if (br[i].status != ST_OK)
+            const ses_result_t *r = &res[idx[i]];
+            if (status_is_temporary(r->status) && deferred == ST_OK)
+                deferred = r->status;
+            if (r->status != ST_OK)
                 run = i + 1;
-            else if (i + 1 == k || br[i + 1].status != ST_OK ||
-                     strcmp(br[i + 1].message_id, br[i].message_id) != 0) {
-                record(d->r, s, m, br[i].message_id,
-                       (const char *const *)ascii + first + run, i + 1 - run);
+            else if (i + 1 == k || res[idx[i + 1]].status != ST_OK ||
+                     strcmp(res[idx[i + 1]].message_id, r->message_id) != 0) {
+                record(d->r, s, p, r->message_id, idx + run, i + 1 - run);
                 run = i + 1;
             }
         }
     }
-    batch_bufs_free(&b);
 }
 
 /* "<a>,<b>,<c> +57" for the log line. */
@@ -453,65 +370,42 @@ static void log_delivery(const conf_t *conf, const deliver_msg_t *m,
             loud ? loud->name : "", loud ? ": an operator must act]" : "");
 }
 
-/* Fields RFC 5322 lets a message repeat but SES refuses to see twice
- * ("Duplicate header 'DKIM-Signature'."): the newest (topmost) stays, the
- * others are renamed X-Original-*, which changes nothing the message
- * means - an older signature that SES's new Message-ID and Date would
- * break anyway, trace lines of earlier hops. Other repeats (Subject,
- * Content-Type, ...) make the message ambiguous: SES refuses them and the
- * message bounces. */
-static const char *const repaired_fields[] = {"DKIM-Signature", "Delivered-To",
-                                              NULL};
-#define REPAIR_PREFIX "X-Original-"
-
-static void repair(const deliver_msg_t *m)
-{
-    int n = spool_rename_repeats(m->spool, repaired_fields, REPAIR_PREFIX);
-
-    if (n > 0)
-        log_info(m->queue_id,
-                 "renamed %d repeated DKIM-Signature/Delivered-To field(s) "
-                 "to " REPAIR_PREFIX "*: Amazon SES refuses a message that "
-                 "repeats them",
-                 n);
-    else if (n < 0)
-        log_warning(m->queue_id,
-                    "cannot rename repeated DKIM-Signature/Delivered-To "
-                    "fields (%s): sent as it is",
-                    strerror(errno));
-}
-
 void deliver_message(deliver_t *d, const deliver_msg_t *m, ses_result_t *res)
 {
     int64_t t0 = clock_mono_ms();
     snap_t *s = deliver_snap(d);
-    char sender[ADDR_MAX], detail[300];
-    char **ascii = calloc(m->nrcpts ? m->nrcpts : 1, sizeof(*ascii));
-    size_t *idx = calloc(m->nrcpts ? m->nrcpts : 1, sizeof(*idx)), n;
-    addr_status_t ist = addr_sendable(m->sender, sender, sizeof(sender));
+    char err[512] = "", perr[64];
+    ses_client_t *ses = deliver_client(d, s, err, sizeof(err));
+    ses_message_t msg = {
+        m->sender,   m->rcpts, m->nrcpts,
+        m->queue_id, m->spool, t0 + conf_int(s->conf, CK_DELIVERY_TIME_LIMIT)};
+    plan_t *p = plan_new(s->conf, &msg, ses ? ses_client_region(ses) : "", perr,
+                         sizeof(perr));
 
     memset(res, 0, m->nrcpts * sizeof(*res));
-    if (ascii == NULL || idx == NULL)
-        set_results(res, 0, m->nrcpts, ST_TEMP_RESOURCE, "out of memory");
-    else if (ist != ADDR_OK) {
-        snprintf(detail, sizeof(detail), "sender <%s>: %s", m->sender,
-                 addr_strerror(ist));
-        set_results(res, 0, m->nrcpts,
-                    ist == ADDR_LOCAL_NON_ASCII ? ST_PERM_NON_ASCII
-                                                : ST_PERM_BAD_ADDRESS,
-                    detail);
-    } else if ((n = sendable(m, res, ascii, idx)) > 0) {
-        repair(m);
-        send_batches(d, s, m, sender, ascii, idx, n, res,
-                     t0 + conf_int(s->conf, CK_DELIVERY_TIME_LIMIT));
+    if (p == NULL) {
+        for (size_t i = 0; i < m->nrcpts; i++) {
+            res[i].status = ST_TEMP_RESOURCE;
+            str_copy(res[i].detail, perr, sizeof(res[i].detail));
+        }
+    } else {
+        for (size_t i = 0; i < m->nrcpts; i++)
+            if (p->rcpt[i].status != ST_OK) {
+                res[i].status = p->rcpt[i].status;
+                str_copy(res[i].detail, p->rcpt[i].detail,
+                         sizeof(res[i].detail));
+            }
+        if (p->ngo > 0 && ses == NULL) {
+            log_error(m->queue_id, "cannot set up the SES client: %s", err);
+            set_results(res, p->go, p->ngo, ST_TEMP_CONFIG, err);
+        } else if (p->ngo > 0)
+            send_batches(d, s, ses, p, m->stop_on_defer, res);
     }
     log_delivery(s->conf, m, res, t0);
     /* metrics (ses-metrics(8)): one count per recipient, one latency */
-    metrics_delivery(s->conf, m->spool, res, m->nrcpts, clock_mono_ms() - t0);
-    for (size_t i = 0; ascii && i < m->nrcpts; i++)
-        free(ascii[i]);
-    free(ascii);
-    free(idx);
+    metrics_delivery(s->conf, p ? p->config_set : NULL, res, m->nrcpts,
+                     clock_mono_ms() - t0);
+    plan_free(p);
 }
 
 status_t deliver_verdict(const deliver_msg_t *m, const ses_result_t *res,

@@ -49,6 +49,7 @@
 #define SES_RELAY_DELIVER_H
 
 #include "ses_conf.h"
+#include "ses_plan.h"
 #include "ses_ses.h"
 #include "ses_spool.h"
 #include "ses_status.h"

@@ -2,10 +2,11 @@
 /*
  * scopes.c - the scopes of one SES call and their host-wide breakers
  *
- * The keys a call is checked against: the account and the configuration
- * set in the region the call goes to, the envelope sender, the From
- * address and their domains (all in their comparison form, addr_key()),
- * and each recipient. The host state is opened once per process, from
+ * The keys a call is checked against, as the delivery's plan
+ * (ses_plan.h) holds them: the account and the configuration set in the
+ * region the call goes to, the envelope sender, the From address and
+ * their domains (all in their comparison form, addr_key()), and each
+ * recipient. The host state is opened once per process, from
  * the DataDirectory of the first delivery (like the message map).
  *
  * DIAGNOSTICS
@@ -43,13 +44,12 @@ typedef struct {
 struct scopes_call {
     hoststate_t *hs;
     breaker_policy_t pol;
-    const char *qid;
-    char region[64];
-    char sender[HOSTSTATE_NAME_MAX], from[HOSTSTATE_NAME_MAX];
+    const plan_t *p;
+    const size_t *idx; /* the call's recipients: p->rcpt[idx[0..n)] */
+    size_t n;
     skey_t msg[MSG_KEYS];
     size_t nmsg;
-    skey_t *rcpt; /* one per recipient */
-    size_t n;
+    skey_t *rcpt; /* one per recipient of the call */
     skey_t tripped[MAX_TRIPS];
     size_t ntripped;
 };
@@ -120,7 +120,7 @@ static void msg_identity(scopes_call_t *c, const char *name)
 
     if (name == NULL || *name == '\0' || c->nmsg >= MSG_KEYS)
         return;
-    key_set(&s, c->region, BREAKER_IDENTITY, name);
+    key_set(&s, c->p->region, BREAKER_IDENTITY, name);
     for (size_t i = 0; i < c->nmsg; i++)
         if (key_same(&c->msg[i], &s))
             return;
@@ -198,29 +198,28 @@ static void release_probes(scopes_call_t *c, skey_t *keys, size_t n)
 static scopes_call_t *hold_all(scopes_call_t *c, size_t h, bool *go,
                                ses_result_t *res)
 {
+    ses_result_t held = res[c->idx[h]];
+
     release_probes(c, c->msg, c->nmsg);
     release_probes(c, c->rcpt, c->n);
     for (size_t j = 0; j < c->n; j++) {
+        ses_result_t *r = &res[c->idx[j]];
         if (j == h)
             continue;
         go[j] = false;
-        res[j] = res[h];
-        snprintf(res[j].detail, sizeof(res[j].detail),
+        *r = held;
+        snprintf(r->detail, sizeof(r->detail),
                  "not sent: recipient <%s> of this delivery is held (%.180s)",
-                 c->rcpt[h].name, res[h].detail);
+                 c->rcpt[h].name, held.detail);
     }
     return c;
 }
 
-scopes_call_t *scopes_before(scopes_t *sc, const conf_t *conf,
-                             const char *region, const char *qid,
-                             const char *sender, spool_t *spool,
-                             const char *const *rcpts, size_t n,
-                             bool all_or_none, bool *go, ses_result_t *res)
+scopes_call_t *scopes_before(scopes_t *sc, const conf_t *conf, const plan_t *p,
+                             const size_t *idx, size_t n, bool all_or_none,
+                             bool *go, ses_result_t *res)
 {
     scopes_call_t *c = calloc(1, sizeof(*c));
-    char hv[2048], cs[300], a[HOSTSTATE_NAME_MAX];
-    const char *v;
     breaker_info_t info;
 
     for (size_t i = 0; i < n; i++)
@@ -229,27 +228,20 @@ scopes_call_t *scopes_before(scopes_t *sc, const conf_t *conf,
         free(c);
         return NULL;
     }
-    c->qid = qid;
+    c->p = p;
+    c->idx = idx;
     c->n = n;
     policy(conf, &c->pol);
     if (c->pol.first_ms <= 0)
         return c; /* breakers off */
     c->hs = scopes_state(sc, conf);
-    str_copy(c->region, region, sizeof(c->region));
-    if (addr_key(sender, c->sender, sizeof(c->sender)) != ADDR_OK)
-        c->sender[0] = '\0';
-    if ((v = spool_header(spool, "From", hv, sizeof(hv))) == NULL ||
-        addr_mailbox(v, a, sizeof(a)) != ADDR_OK ||
-        addr_key(a, c->from, sizeof(c->from)) != ADDR_OK)
-        c->from[0] = '\0';
 
-    key_set(&c->msg[c->nmsg++], c->region, BREAKER_ACCOUNT, "");
-    v = ses_config_set(conf, spool, cs, sizeof(cs), NULL);
-    key_set(&c->msg[c->nmsg++], c->region, BREAKER_CONFIGSET, v);
-    msg_identity(c, c->sender);
-    msg_identity(c, domain_of(c->sender));
-    msg_identity(c, c->from);
-    msg_identity(c, domain_of(c->from));
+    key_set(&c->msg[c->nmsg++], p->region, BREAKER_ACCOUNT, "");
+    key_set(&c->msg[c->nmsg++], p->region, BREAKER_CONFIGSET, p->config_set);
+    msg_identity(c, p->sender_key);
+    msg_identity(c, domain_of(p->sender_key));
+    msg_identity(c, p->from_key);
+    msg_identity(c, domain_of(p->from_key));
 
     for (size_t i = 0; i < c->nmsg; i++) {
         c->msg[i].v = breaker_check(c->hs, &c->msg[i].k, &c->pol, &info);
@@ -260,18 +252,19 @@ scopes_call_t *scopes_before(scopes_t *sc, const conf_t *conf,
         release_probes(c, c->msg, c->nmsg);
         for (size_t j = 0; j < n; j++) {
             go[j] = false;
-            hold(&res[j], &c->msg[i], &info);
+            hold(&res[idx[j]], &c->msg[i], &info);
         }
         return c;
     }
     for (size_t i = 0; i < n; i++) {
-        if (addr_key(rcpts[i], a, sizeof(a)) != ADDR_OK)
+        const char *key = p->rcpt[idx[i]].key;
+        if (*key == '\0')
             continue;
-        key_set(&c->rcpt[i], c->region, BREAKER_IDENTITY, a);
+        key_set(&c->rcpt[i], p->region, BREAKER_IDENTITY, key);
         c->rcpt[i].v = breaker_check(c->hs, &c->rcpt[i].k, &c->pol, &info);
         if (c->rcpt[i].v == BREAKER_HOLD) {
             go[i] = false;
-            hold(&res[i], &c->rcpt[i], &info);
+            hold(&res[idx[i]], &c->rcpt[i], &info);
             if (all_or_none)
                 return hold_all(c, i, go, res);
         }
@@ -300,13 +293,14 @@ static void trip(scopes_call_t *c, const ses_result_t *r)
     if (r->scope == BREAKER_CONFIGSET)
         name = c->msg[1].name;
     else if (r->scope == BREAKER_IDENTITY)
-        name = r->identity[0] ? r->identity
-               : c->sender[0] ? c->sender
-                              : c->from;
+        name = r->identity[0]        ? r->identity
+               : c->p->sender_key[0] ? c->p->sender_key
+                                     : c->p->from_key;
     if (r->scope == BREAKER_IDENTITY && *name == '\0')
         return;
     /* the region that answered: a failover region keeps its own */
-    str_copy(s.region, r->region[0] ? r->region : c->region, sizeof(s.region));
+    str_copy(s.region, r->region[0] ? r->region : c->p->region,
+             sizeof(s.region));
     key_set(&s, s.region, r->scope, name);
     if (was_tripped(c, &s) || c->ntripped >= MAX_TRIPS)
         return;
@@ -317,7 +311,7 @@ static void trip(scopes_call_t *c, const ses_result_t *r)
     if (!breaker_trip(c->hs, &s.k, &c->pol, r->status, r->detail, &info))
         return;
     describe(&s, what, sizeof(what));
-    log_error(c->qid,
+    log_error(c->p->queue_id,
               "SES cannot send for %s (%s): every ses-relay of this host "
               "defers that mail (%s) without calling SES for %lld s "
               "(interval %d), then lets one delivery probe; a probe SES "
@@ -336,7 +330,7 @@ static void resumed(scopes_call_t *c, const skey_t *s)
     if (!breaker_close(c->hs, &s->k, &was))
         return;
     describe(s, what, sizeof(what));
-    log_info(c->qid,
+    log_info(c->p->queue_id,
              "SES accepts mail for %s again, after %lld s and %d "
              "interval(s) stopped: Postfix retries the mail it deferred "
              "meanwhile at its own pace; \"postqueue -f\" (or \"postqueue -i "
@@ -355,12 +349,13 @@ void scopes_after(scopes_t *sc, scopes_call_t *c, const bool *go,
     if (c->pol.first_ms <= 0 || c->hs == NULL)
         goto out;
     for (size_t i = 0; i < c->n; i++) {
+        const ses_result_t *r = &res[c->idx[i]];
         if (!go[i])
             continue;
-        if (res[i].status == ST_OK)
+        if (r->status == ST_OK)
             any_ok = true;
-        else if (res[i].scope != BREAKER_NONE)
-            trip(c, &res[i]);
+        else if (r->scope != BREAKER_NONE)
+            trip(c, r);
     }
     for (size_t i = 0; i < c->nmsg; i++) {
         if (c->msg[i].v != BREAKER_PROBE)
@@ -373,7 +368,7 @@ void scopes_after(scopes_t *sc, scopes_call_t *c, const bool *go,
     for (size_t i = 0; i < c->n; i++) {
         if (c->rcpt[i].v != BREAKER_PROBE)
             continue;
-        if (go[i] && res[i].status == ST_OK)
+        if (go[i] && res[c->idx[i]].status == ST_OK)
             resumed(c, &c->rcpt[i]);
         else if (!was_tripped(c, &c->rcpt[i]))
             breaker_release(c->hs, &c->rcpt[i].k);

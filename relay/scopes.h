@@ -35,8 +35,8 @@
 
 #include "ses_breaker.h"
 #include "ses_conf.h"
+#include "ses_plan.h"
 #include "ses_ses.h"
-#include "ses_spool.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,18 +50,17 @@ void scopes_free(scopes_t *sc); /* NULL is fine */
 /* The host state in use (opened on first use), e.g. for ses-relay -b. */
 hoststate_t *scopes_state(scopes_t *sc, const conf_t *conf);
 
-/* Before one call for rcpts[0..n) (ASCII forms) of a message, to region
- * (ses_client_region(): the primary route's): go[i] tells
- * whether recipient i may be sent; the others' results are set. With
- * all_or_none (pipe mode, where one deferred recipient makes Postfix retry
- * them all) one held recipient holds the whole call. Returns the call
- * context (NULL when memory runs out: then nothing is held). */
-scopes_call_t *scopes_before(scopes_t *sc, const conf_t *conf,
-                             const char *region, const char *qid,
-                             const char *sender, spool_t *spool,
-                             const char *const *rcpts, size_t n,
-                             bool all_or_none, bool *go, ses_result_t *res);
-/* After the call: res[i] for the recipients that went (go[i]). Frees
+/* Before one call for the recipients p->rcpt[idx[0..n)] of plan p, to
+ * its region (the primary route's), with the keys the plan holds: go[i]
+ * tells whether recipient idx[i] may be sent; the others' results
+ * (res[idx[i]], res has p->nrcpts entries) are set. With all_or_none
+ * (pipe mode, where one deferred recipient makes Postfix retry them all)
+ * one held recipient holds the whole call. Returns the call context
+ * (NULL when memory runs out: then nothing is held); it keeps p and idx. */
+scopes_call_t *scopes_before(scopes_t *sc, const conf_t *conf, const plan_t *p,
+                             const size_t *idx, size_t n, bool all_or_none,
+                             bool *go, ses_result_t *res);
+/* After the call: res[idx[i]] for the recipients that went (go[i]). Frees
  * call. */
 void scopes_after(scopes_t *sc, scopes_call_t *call, const bool *go,
                   const ses_result_t *res);

@@ -23,8 +23,7 @@
  *
  * metrics_open() metrics_close() metrics_add() metrics_observe_ms()
  * metrics_render() metrics_add_renderer() metrics_write_textfile();
- * process-wide: metrics_count() metrics_observe() metrics_delivery()
- * metrics_config_set().
+ * process-wide: metrics_count() metrics_observe() metrics_delivery().
  *
  * DIAGNOSTICS
  *   See ses_metrics.h. The process-wide calls log the first failure (at
@@ -605,20 +604,6 @@ static metrics_t *proc_store(const conf_t *conf)
     return m;
 }
 
-const char *metrics_config_set(const conf_t *conf, const spool_t *sp, char *out,
-                               size_t outlen)
-{
-    const char *v = NULL;
-
-    /* the one rule ses_send() applies, so counts match what SES got */
-    if (conf)
-        v = sp ? ses_config_set(conf, sp, out, outlen, NULL)
-               : conf_str(conf, CK_CONFIGURATION_SET);
-    if (v != out)
-        str_copy(out, v ? v : "", outlen);
-    return out;
-}
-
 void metrics_count(const conf_t *conf, const char *config_set, status_t st)
 {
     metrics_t *m = proc_store(conf);
@@ -636,14 +621,13 @@ void metrics_observe(const conf_t *conf, const char *config_set, int64_t ms)
         metrics_observe_ms(m, config_set, ms);
 }
 
-void metrics_delivery(const conf_t *conf, const spool_t *sp,
+void metrics_delivery(const conf_t *conf, const char *config_set,
                       const ses_result_t *res, size_t n, int64_t ms)
 {
-    char cs[2048];
+    const char *cs = config_set ? config_set : "";
 
     if (conf == NULL || !conf_bool(conf, CK_METRICS))
         return;
-    metrics_config_set(conf, sp, cs, sizeof(cs));
     for (size_t i = 0; i < n; i++)
         metrics_count(conf, cs, res[i].status);
     metrics_observe(conf, cs, ms);

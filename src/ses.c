@@ -2,8 +2,9 @@
 /*
  * ses.c - the Amazon SES client: send one spooled message
  *
- * ses_send() checks the addresses, walks the recipients in batches of
- * RecipientsPerCall and sends each batch with aws_call(). A request body is
+ * ses_send() sends one batch of a delivery's plan (ses_plan.h: the
+ * addresses, options and batches are decided there) with aws_call(),
+ * through the first route that is not failing. A request body is
  * three parts: an envelope prefix (everything but the message), the base64
  * of the spooled message produced while libcurl reads, and a suffix. The
  * two APIs differ only in that envelope, in how the base64 is carried and
@@ -24,7 +25,6 @@
 #include "config.h"
 
 #include "ses_ses.h"
-#include "ses_addr.h"
 #include "ses_aws.h"
 #include "ses_fleetrate.h"
 #include "ses_hoststate.h"
@@ -54,21 +54,15 @@
 /* ---- the two APIs ---- */
 
 typedef struct {
-    const char *config_set;
-    const char *tenant; /* SESv2 TenantName, or NULL */
-    tags_t *tags;
-    const ses_route_t *route; /* where this call goes (its ARNs) */
-} send_opts_t;
-
-typedef struct {
     const char *name;
     const char *path;
     const char *content_type;
     bool form_encode;   /* the base64 goes into a form field */
     size_t max_encoded; /* the API's limit on the message after base64 */
-    /* The body around the message data; prefix/suffix malloc'd. */
-    int (*envelope)(const ses_client_t *c, const ses_message_t *m,
-                    const send_opts_t *o, const size_t *idx, size_t n,
+    /* The body around the message data for recipients idx[0..n) of p,
+     * through route rt (its ARNs); prefix/suffix malloc'd. */
+    int (*envelope)(const ses_client_t *c, const plan_t *p,
+                    const ses_route_t *rt, const size_t *idx, size_t n,
                     char **prefix, char **suffix);
     /* The MessageId of a 2xx answer; 0, or -1 when there is none. */
     int (*message_id)(const buf_t *answer, char *out, size_t outlen);
@@ -81,7 +75,6 @@ struct ses_client {
     routes_t *routes;
     fleetrate_t *fleet; /* MaxSendRate as SES's answers adapt it; or NULL */
     const ses_api_t *api;
-    char mta_host[256];
 };
 
 /* ---- MaxSendRate: one bucket per process ---- */
@@ -138,28 +131,29 @@ static hoststate_t *ses_hoststate(const conf_t *conf)
 
 /* ---- v2 ---- */
 
-static int v2_envelope(const ses_client_t *c, const ses_message_t *m,
-                       const send_opts_t *o, const size_t *idx, size_t n,
+static int v2_envelope(const ses_client_t *c, const plan_t *p,
+                       const ses_route_t *rt, const size_t *idx, size_t n,
                        char **prefix, char **suffix)
 {
     json_t *root = json_object(), *to = json_array(), *tags = json_array();
-    const char *from_arn = o->route->from_arn;
+    const char *from_arn = rt->from_arn;
     const char *feedback = conf_str(c->conf, CK_FEEDBACK_FORWARDING);
-    const char *rp_arn = o->route->return_path_arn;
+    const char *rp_arn = rt->return_path_arn;
     char *dump = NULL, *mark = NULL;
     int rc = -1;
 
     if (!root || !to || !tags)
         goto out;
     if (from_arn == NULL)
-        from_arn = o->route->source_arn;
-    if (m->sender && *m->sender)
-        json_object_set_new(root, "FromEmailAddress", json_string(m->sender));
+        from_arn = rt->source_arn;
+    if (*p->sender_ses)
+        json_object_set_new(root, "FromEmailAddress",
+                            json_string(p->sender_ses));
     if (from_arn)
         json_object_set_new(root, "FromEmailAddressIdentityArn",
                             json_string(from_arn));
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(to, json_string(m->rcpts[idx[i]]));
+        json_array_append_new(to, json_string(p->rcpt[idx[i]].ses));
     json_object_set_new(root, "Destination",
                         json_pack("{s:O}", "ToAddresses", to));
     if (feedback) {
@@ -170,15 +164,15 @@ static int v2_envelope(const ses_client_t *c, const ses_message_t *m,
                                 "FeedbackForwardingEmailAddressIdentityArn",
                                 json_string(rp_arn));
     }
-    if (o->config_set)
+    if (p->config_set)
         json_object_set_new(root, "ConfigurationSetName",
-                            json_string(o->config_set));
-    if (o->tenant)
-        json_object_set_new(root, "TenantName", json_string(o->tenant));
-    for (size_t i = 0; i < tags_count(o->tags); i++)
+                            json_string(p->config_set));
+    if (p->tenant)
+        json_object_set_new(root, "TenantName", json_string(p->tenant));
+    for (size_t i = 0; i < tags_count(p->tags); i++)
         json_array_append_new(tags, json_pack("{s:s,s:s}", "Name",
-                                              tags_name(o->tags, i), "Value",
-                                              tags_value(o->tags, i)));
+                                              tags_name(p->tags, i), "Value",
+                                              tags_value(p->tags, i)));
     if (json_array_size(tags))
         json_object_set(root, "EmailTags", tags);
     /* Content last: the marker's last occurrence is the one to replace. */
@@ -186,8 +180,8 @@ static int v2_envelope(const ses_client_t *c, const ses_message_t *m,
                         json_pack("{s:{s:s}}", "Raw", "Data", RAW_MARKER));
     if ((dump = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
         goto out;
-    for (char *p = dump; (p = strstr(p, "\"" RAW_MARKER "\"")) != NULL; p++)
-        mark = p;
+    for (char *q = dump; (q = strstr(q, "\"" RAW_MARKER "\"")) != NULL; q++)
+        mark = q;
     if (mark == NULL)
         goto out;
     *prefix = strndup(dump, (size_t)(mark - dump) + 1);
@@ -223,16 +217,16 @@ static int v2_message_id(const buf_t *answer, char *out, size_t outlen)
 
 /* ---- v1 ---- */
 
-static int v1_envelope(const ses_client_t *c, const ses_message_t *m,
-                       const send_opts_t *o, const size_t *idx, size_t n,
+static int v1_envelope(const ses_client_t *c, const plan_t *p,
+                       const ses_route_t *rt, const size_t *idx, size_t n,
                        char **prefix, char **suffix)
 {
     const struct {
         const char *arn;
         const char *field;
-    } arns[] = {{o->route->from_arn, "FromArn"},
-                {o->route->source_arn, "SourceArn"},
-                {o->route->return_path_arn, "ReturnPathArn"}};
+    } arns[] = {{rt->from_arn, "FromArn"},
+                {rt->source_arn, "SourceArn"},
+                {rt->return_path_arn, "ReturnPathArn"}};
     buf_t f;
     char name[64];
     int bad = 0;
@@ -240,19 +234,19 @@ static int v1_envelope(const ses_client_t *c, const ses_message_t *m,
     buf_init(&f, 1 << 20);
     bad |= aws_query_add(&f, "Action", "SendRawEmail");
     bad |= aws_query_add(&f, "Version", "2010-12-01");
-    if (m->sender && *m->sender)
-        bad |= aws_query_add(&f, "Source", m->sender);
+    if (*p->sender_ses)
+        bad |= aws_query_add(&f, "Source", p->sender_ses);
     for (size_t i = 0; i < n; i++) {
         snprintf(name, sizeof(name), "Destinations.member.%zu", i + 1);
-        bad |= aws_query_add(&f, name, m->rcpts[idx[i]]);
+        bad |= aws_query_add(&f, name, p->rcpt[idx[i]].ses);
     }
-    if (o->config_set)
-        bad |= aws_query_add(&f, "ConfigurationSetName", o->config_set);
-    for (size_t i = 0; i < tags_count(o->tags); i++) {
+    if (p->config_set)
+        bad |= aws_query_add(&f, "ConfigurationSetName", p->config_set);
+    for (size_t i = 0; i < tags_count(p->tags); i++) {
         snprintf(name, sizeof(name), "Tags.member.%zu.Name", i + 1);
-        bad |= aws_query_add(&f, name, tags_name(o->tags, i));
+        bad |= aws_query_add(&f, name, tags_name(p->tags, i));
         snprintf(name, sizeof(name), "Tags.member.%zu.Value", i + 1);
-        bad |= aws_query_add(&f, name, tags_value(o->tags, i));
+        bad |= aws_query_add(&f, name, tags_value(p->tags, i));
     }
     for (size_t i = 0; i < ARRAY_SIZE(arns); i++)
         if (arns[i].arn)
@@ -343,7 +337,6 @@ ses_client_t *ses_client_new(conf_t *conf, creds_provider_t *creds, char *err,
     c->api = conf_is(conf, CK_API_VERSION, "v1") ? &api_v1 : &api_v2;
     c->conf = conf_ref(conf);
     c->creds = creds;
-    tags_host(c->mta_host, sizeof(c->mta_host));
     return c;
 fail:
     routes_free(c->routes);
@@ -510,82 +503,6 @@ static long long body_length(body_t *b)
 
 /* ---- request building ---- */
 
-/* A valid SES name in header hdr (copied into out), else the key's value,
- * else NULL; *bad_header (may be NULL) tells of an invalid header. */
-static const char *header_or_conf(const conf_t *conf, const spool_t *sp,
-                                  const char *hdr, conf_key_t key, char *out,
-                                  size_t outlen, bool *bad_header)
-{
-    char hv[2048];
-    const char *v = spool_header(sp, hdr, hv, sizeof(hv));
-
-    if (bad_header)
-        *bad_header = false;
-    if (v && tags_name_ok(v) && strlen(v) <= 64) {
-        str_copy(out, v, outlen);
-        return out;
-    }
-    if (v && bad_header)
-        *bad_header = true;
-    return conf_str(conf, key);
-}
-
-const char *ses_config_set(const conf_t *conf, const spool_t *sp, char *out,
-                           size_t outlen, bool *bad_header)
-{
-    return header_or_conf(conf, sp, "X-SES-CONFIGURATION-SET",
-                          CK_CONFIGURATION_SET, out, outlen, bad_header);
-}
-
-const char *ses_tenant(const conf_t *conf, const spool_t *sp, char *out,
-                       size_t outlen, bool *bad_header)
-{
-    return header_or_conf(conf, sp, "X-SES-TENANT", CK_TENANT_NAME, out, outlen,
-                          bad_header);
-}
-
-/* Config set, tenant and tags: config defaults, then milter headers. */
-static void message_options(ses_client_t *c, const ses_message_t *m, char *cs,
-                            size_t cslen, char *tn, size_t tnlen,
-                            send_opts_t *o)
-{
-    char hv[2048], err[256];
-    const char *v;
-    tags_t *t = NULL;
-    bool bad;
-
-    o->config_set = ses_config_set(c->conf, m->spool, cs, cslen, &bad);
-    if (bad)
-        log_warning(m->queue_id,
-                    "ignoring invalid X-SES-CONFIGURATION-SET header");
-    o->tenant = ses_tenant(c->conf, m->spool, tn, tnlen, &bad);
-    if (bad)
-        log_warning(m->queue_id, "ignoring invalid X-SES-TENANT header");
-    o->tags = tags_new();
-    if (o->tags == NULL)
-        return;
-    if ((v = conf_str(c->conf, CK_MESSAGE_TAGS)) != NULL &&
-        tags_parse(v, ':', &t, err, sizeof(err)) == 0) {
-        tags_merge(o->tags, t);
-        tags_free(t);
-        t = NULL;
-    }
-    if ((v = spool_header(m->spool, "X-SES-MESSAGE-TAGS", hv, sizeof(hv))) !=
-        NULL) {
-        if (tags_parse(v, '=', &t, err, sizeof(err)) == 0)
-            tags_merge(o->tags, t);
-        else
-            log_warning(m->queue_id, "ignoring X-SES-MESSAGE-TAGS: %s", err);
-        tags_free(t);
-    }
-    tags_set(o->tags, "mta-host", c->mta_host);
-    if (m->queue_id && *m->queue_id) {
-        char q[256];
-        tags_sanitize_value(m->queue_id, q, sizeof(q));
-        tags_set(o->tags, "mta-queue-id", q);
-    }
-}
-
 /* Failures in a row (or one timeout) after which a failing region is left
  * for the next route. */
 #define FAILOVER_ATTEMPTS 2
@@ -618,12 +535,12 @@ static bool attempt_failed(void *ctx, status_t st, const aws_response_t *resp)
            (st == ST_TEMP_TIMEOUT || resp->attempts >= FAILOVER_ATTEMPTS);
 }
 
-/* One call through route o->route for the recipients idx[0..n); fills
+/* One call through route rt for the recipients idx[0..n); fills
  * message_id on success, *ans with the classification of an error answer.
  * *ambiguous: the last attempt may have been taken (a timeout or reset
  * after the whole request was sent). */
-static status_t send_call(ses_client_t *c, const ses_message_t *m,
-                          const send_opts_t *o, const size_t *idx, size_t n,
+static status_t send_call(ses_client_t *c, const plan_t *p,
+                          const ses_route_t *rt, const size_t *idx, size_t n,
                           bool can_move, char *message_id, size_t idlen,
                           char *detail, size_t dlen, bool *ambiguous,
                           bool *answered, answer_t *ans)
@@ -640,11 +557,11 @@ static status_t send_call(ses_client_t *c, const ses_message_t *m,
     memset(ans, 0, sizeof(*ans));
     aws_response_init(&resp);
     if (body == NULL ||
-        c->api->envelope(c, m, o, idx, n, &prefix, &suffix) < 0) {
+        c->api->envelope(c, p, rt, idx, n, &prefix, &suffix) < 0) {
         str_copy(detail, "cannot build the SES request", dlen);
         goto out;
     }
-    body->spool = m->spool;
+    body->spool = p->spool;
     body->form_encode = c->api->form_encode;
     body->prefix = prefix;
     body->plen = strlen(prefix);
@@ -662,14 +579,14 @@ static status_t send_call(ses_client_t *c, const ses_message_t *m,
     rq.reader = &rd;
     rq.max_response = SES_MAX_ANSWER;
     rq.cost = (double)n;
-    rq.qid = m->queue_id;
+    rq.qid = p->queue_id;
     rq.give_up = attempt_failed;
     rq.give_up_ctx = &actx;
     rq.caller_logs = true; /* ses-relay: the breakers log once an interval */
-    rq.deadline_ms = m->deadline_ms;
+    rq.deadline_ms = p->deadline_ms;
     rq.timeout_ms = (long)conf_int(c->conf, CK_TIMEOUT);
     rate_follow(c->fleet);
-    st = aws_call(o->route->aws, c->http, &rq, &resp);
+    st = aws_call(rt->aws, c->http, &rq, &resp);
     if (st == ST_OK)
         fleetrate_accepted(c->fleet);
     *ambiguous = resp.ambiguous;
@@ -682,10 +599,10 @@ static status_t send_call(ses_client_t *c, const ses_message_t *m,
     } else if (st != ST_OK)
         str_copy(detail, resp.detail, dlen);
     if (resp.attempts > 1 || st != ST_OK)
-        log_debug(m->queue_id,
+        log_debug(p->queue_id,
                   "SES %s call to %s for %zu recipient(s): %d "
                   "attempt(s), %s",
-                  c->api->name, o->route->name, n, resp.attempts,
+                  c->api->name, rt->name, n, resp.attempts,
                   status_info(st)->name);
 out:
     aws_response_free(&resp);
@@ -702,14 +619,13 @@ out:
  * throttled or accepted is never sent elsewhere; after an ambiguous
  * failure (the request was sent, no answer came) the next region may
  * deliver a second copy, which the log line says. */
-static status_t send_batch(ses_client_t *c, const ses_message_t *m,
-                           const send_opts_t *o, const size_t *idx, size_t n,
-                           char *message_id, size_t idlen, char *detail,
-                           size_t dlen, answer_t *ans, const char **region)
+static status_t send_batch(ses_client_t *c, const plan_t *p, const size_t *idx,
+                           size_t n, char *message_id, size_t idlen,
+                           char *detail, size_t dlen, answer_t *ans,
+                           const char **region)
 {
     size_t nroutes = routes_count(c->routes);
     status_t st = ST_TEMP_RESOURCE;
-    send_opts_t ro = *o;
 
     memset(ans, 0, sizeof(*ans));
     *region = NULL;
@@ -717,49 +633,49 @@ static status_t send_batch(ses_client_t *c, const ses_message_t *m,
         bool last = i + 1 == nroutes, ambiguous, answered;
         breaker_info_t info;
         route_verdict_t v = routes_check(c->routes, i, &info);
+        const ses_route_t *rt = routes_at(c->routes, i);
 
-        ro.route = routes_at(c->routes, i);
         if (v == ROUTE_SKIP) {
-            log_debug(m->queue_id,
+            log_debug(p->queue_id,
                       "SES %s skipped: failing since %lld s (%s); next "
                       "probe in %lld ms",
-                      ro.route->name, (long long)(time(NULL) - info.since),
+                      rt->name, (long long)(time(NULL) - info.since),
                       info.reason, (long long)info.left_ms);
             continue;
         }
         if (v == ROUTE_PROBE)
-            log_info(m->queue_id, "probing SES %s, failing since %lld s",
-                     ro.route->name, (long long)(time(NULL) - info.since));
-        *region = ro.route->region;
-        st = send_call(c, m, &ro, idx, n, !last, message_id, idlen, detail,
-                       dlen, &ambiguous, &answered, ans);
+            log_info(p->queue_id, "probing SES %s, failing since %lld s",
+                     rt->name, (long long)(time(NULL) - info.since));
+        *region = rt->region;
+        st = send_call(c, p, rt, idx, n, !last, message_id, idlen, detail, dlen,
+                       &ambiguous, &answered, ans);
         switch (routes_outcome(c->routes, i, v, st, answered, detail, &info)) {
         case ROUTE_OPENED:
-            log_error(m->queue_id,
+            log_error(p->queue_id,
                       "SES %s is failing (%s): mail goes to %s, and %s is "
                       "probed again in %lld ms",
-                      ro.route->name, detail, routes_at(c->routes, i + 1)->name,
-                      ro.route->name, (long long)info.interval_ms);
+                      rt->name, detail, routes_at(c->routes, i + 1)->name,
+                      rt->name, (long long)info.interval_ms);
             break;
         case ROUTE_RECOVERED:
-            log_notice(m->queue_id,
+            log_notice(p->queue_id,
                        "SES %s answers again after %lld s: mail goes there "
                        "again",
-                       ro.route->name, (long long)(time(NULL) - info.since));
+                       rt->name, (long long)(time(NULL) - info.since));
             break;
         case ROUTE_QUIET:
             break;
         }
         if (!route_fails_over(st)) {
             if (st == ST_OK && i > 0)
-                log_info(m->queue_id, "sent through failover region %s",
-                         ro.route->name);
+                log_info(p->queue_id, "sent through failover region %s",
+                         rt->name);
             break;
         }
         if (last)
             break;
-        log_warning(m->queue_id, "SES %s is failing (%s)%s; failing over to %s",
-                    ro.route->name, detail,
+        log_warning(p->queue_id, "SES %s is failing (%s)%s; failing over to %s",
+                    rt->name, detail,
                     ambiguous ? "; the request may have been accepted there, "
                                 "so the message may be delivered twice"
                               : "",
@@ -783,100 +699,35 @@ static void set_result(ses_result_t *r, status_t st, const char *id,
 
 /* Sends idx[0..n) in one call; when SES refuses it for one bad address,
  * each recipient on its own. */
-static void send_group(ses_client_t *c, const ses_message_t *m,
-                       const send_opts_t *o, const size_t *idx, size_t n,
-                       ses_result_t *results)
+static void send_group(ses_client_t *c, const plan_t *p, const size_t *idx,
+                       size_t n, ses_result_t *results)
 {
     char id[128] = "", detail[256] = "";
     const char *region = NULL;
     answer_t ans;
     status_t st;
 
-    st = send_batch(c, m, o, idx, n, id, sizeof(id), detail, sizeof(detail),
-                    &ans, &region);
+    st = send_batch(c, p, idx, n, id, sizeof(id), detail, sizeof(detail), &ans,
+                    &region);
     if (st == ST_PERM_BAD_ADDRESS && n > 1) {
-        log_info(m->queue_id, "%s; sending to each of %zu recipients alone",
+        log_info(p->queue_id, "%s; sending to each of %zu recipients alone",
                  detail, n);
         for (size_t i = 0; i < n; i++)
-            send_group(c, m, o, idx + i, 1, results);
+            send_group(c, p, idx + i, 1, results);
         return;
     }
     for (size_t i = 0; i < n; i++)
         set_result(&results[idx[i]], st, id, detail, &ans, region);
 }
 
-status_t ses_send(ses_client_t *c, const ses_message_t *m,
+status_t ses_send(ses_client_t *c, const plan_t *p, const size_t *idx, size_t n,
                   ses_result_t *results)
 {
-    size_t per = (size_t)conf_int(c->conf, CK_API_ADDRESS_LIMIT), n = 0;
-    size_t encoded = (spool_size(m->spool) + 2) / 3 * 4;
-    size_t *idx = NULL;
-    status_t first_bad = ST_OK, early = ST_OK;
-    send_opts_t o = {NULL, NULL, NULL, NULL};
-    char cs[80], tn[80], why[256] = "";
-
-    memset(results, 0, m->nrcpts * sizeof(*results));
-    if (m->nrcpts == 0)
+    if (n == 0)
         return ST_OK;
-    if (m->sender && addr_local_non_ascii(m->sender)) {
-        early = ST_PERM_NON_ASCII;
-        snprintf(why, sizeof(why),
-                 "sender address has a non-ASCII local "
-                 "part; Amazon SES does not support "
-                 "SMTPUTF8");
-    } else if (spool_too_large(m->spool)) {
-        early = ST_PERM_TOO_LARGE; /* never send what the spool had to cut */
-        snprintf(why, sizeof(why),
-                 "message size exceeds fixed limit of %zu bytes",
-                 spool_size(m->spool));
-    } else if (encoded > c->api->max_encoded) {
-        early = ST_PERM_TOO_LARGE;
-        snprintf(why, sizeof(why),
-                 "message is %zu bytes after CRLF and base64, over the "
-                 "%zu-byte limit of the SES %s API%s",
-                 encoded, c->api->max_encoded, c->api->name,
-                 c->api == &api_v1 ? " (ApiVersion v2 allows 40 MB)" : "");
-    } else {
-        message_options(c, m, cs, sizeof(cs), tn, sizeof(tn), &o);
-        idx = calloc(m->nrcpts, sizeof(*idx));
-        if (o.tags == NULL || idx == NULL) {
-            early = ST_TEMP_RESOURCE;
-            snprintf(why, sizeof(why), "out of memory");
-        } else if (o.tenant && c->api == &api_v1) {
-            /* Sending without the tenant would escape its reputation
-             * policy: the message waits for ApiVersion v2. */
-            early = ST_TEMP_CONFIG;
-            snprintf(why, sizeof(why),
-                     "the message is for SES tenant %s, and tenants need "
-                     "ApiVersion v2 (SES v1 SendRawEmail has no TenantName)",
-                     o.tenant);
-            log_error(m->queue_id, "%s [an operator must act]", why);
-        }
-    }
-    if (early != ST_OK) {
-        for (size_t i = 0; i < m->nrcpts; i++)
-            set_result(&results[i], early, "", why, NULL, NULL);
-        goto out;
-    }
-    for (size_t i = 0; i < m->nrcpts; i++) {
-        if (addr_local_non_ascii(m->rcpts[i]))
-            set_result(&results[i], ST_PERM_NON_ASCII, "",
-                       "recipient address has a non-ASCII local part; "
-                       "Amazon SES does not support SMTPUTF8",
-                       NULL, NULL);
-        else
-            idx[n++] = i;
-    }
-    for (size_t first = 0; first < n; first += per)
-        send_group(c, m, &o, idx + first, n - first < per ? n - first : per,
-                   results);
-out:
-    for (size_t i = 0; i < m->nrcpts; i++)
-        if (results[i].status != ST_OK) {
-            first_bad = results[i].status;
-            break;
-        }
-    free(idx);
-    tags_free(o.tags);
-    return first_bad;
+    send_group(c, p, idx, n, results);
+    for (size_t i = 0; i < n; i++)
+        if (results[idx[i]].status != ST_OK)
+            return results[idx[i]].status;
+    return ST_OK;
 }

@@ -5,8 +5,9 @@
  * The input is a message as ses-relay reads it (pipe(8) stdin or LMTP
  * DATA): it goes through spool_write() in odd-sized pieces, then through
  * everything that reads its headers - spool_headers_each() and
- * spool_header() (into small and large buffers), the SES configuration
- * set and tags headers, the queue id in Received:, and header rules as the
+ * spool_header() (into small and large buffers), a delivery's plan (the
+ * SES configuration set, tenant, tags and From headers, the repair of
+ * repeated fields), the queue id in Received:, and header rules as the
  * milter matches them. An unfolded value never holds a line feed, and a
  * looked-up value always fits its buffer.
  */
@@ -15,6 +16,7 @@
 #include "fuzz.h"
 #include "ses_conf.h"
 #include "ses_lmtp.h"
+#include "ses_plan.h"
 #include "ses_rules.h"
 #include "ses_ses.h"
 #include "ses_spool.h"
@@ -75,12 +77,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static conf_t *conf;
     spool_t *sp = spool_new(1 << 20, 16 * 1024);
     seen_t seen = {.n = 0};
-    char small[8], big[2048], id[64], cs[80], err[256];
+    char small[8], big[2048], id[64], err[256];
     rules_msg_t msg = {.sender = "a@example.org"};
     rules_t *rules = header_rules();
     size_t off = 0, step = 1;
     tags_t *tags = NULL;
-    bool bad;
+    const char *rcpt = "b@example.net";
+    ses_message_t m = {"a@example.org", &rcpt, 1, "4ABCDEF", sp, 0};
+    plan_t *plan;
 
     if (conf == NULL)
         conf = conf_defaults();
@@ -108,8 +112,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lmtp_received_queue_id(big, id, sizeof(id)) == 0 &&
         strlen(id) >= sizeof(id))
         abort();
-    if (ses_config_set(conf, sp, cs, sizeof(cs), &bad) == cs && strlen(cs) > 64)
+    plan = plan_new(conf, &m, "us-east-1", err, sizeof(err));
+    if (plan == NULL || (plan->config_set && strlen(plan->config_set) > 64) ||
+        (plan->tenant && strlen(plan->tenant) > 64) ||
+        strlen(plan->from_key) >= sizeof(plan->from_key))
         abort();
+    plan_free(plan);
     if (spool_header(sp, "X-SES-MESSAGE-TAGS", big, sizeof(big)) &&
         tags_parse(big, '=', &tags, err, sizeof(err)) == 0)
         tags_free(tags);

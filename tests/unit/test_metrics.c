@@ -316,34 +316,6 @@ static void test_outcome_words_follow_the_status_table(void **state)
         assert_string_equal(metrics_outcome(cases[i].st), cases[i].word);
 }
 
-static void test_config_set_comes_from_header_then_config(void **state)
-{
-    static const char msg[] = "X-SES-CONFIGURATION-SET: marketing\r\n"
-                              "Subject: x\r\n\r\nbody\r\n";
-    static const char bad[] = "X-SES-CONFIGURATION-SET: no spaces allowed\r\n"
-                              "\r\nbody\r\n";
-    char *cpath = tu_write_str("ConfigurationSet transactional\n");
-    char err[256], out[128];
-    conf_t *c = NULL;
-    spool_t *sp = spool_new(1 << 20, 0), *sp2 = spool_new(1 << 20, 0);
-
-    assert_int_equal(conf_load(cpath, &c, err, sizeof(err)), CONF_OK);
-    assert_int_equal(spool_write(sp, msg, sizeof(msg) - 1), 0);
-    assert_int_equal(spool_finish(sp), 0);
-    assert_int_equal(spool_write(sp2, bad, sizeof(bad) - 1), 0);
-    assert_int_equal(spool_finish(sp2), 0);
-    assert_string_equal(metrics_config_set(c, sp, out, sizeof(out)),
-                        "marketing");
-    assert_string_equal(metrics_config_set(c, sp2, out, sizeof(out)),
-                        "transactional");
-    assert_string_equal(metrics_config_set(NULL, NULL, out, sizeof(out)), "");
-    spool_free(sp);
-    spool_free(sp2);
-    conf_unref(c);
-    unlink(cpath);
-    free(cpath);
-}
-
 /* The process-wide call used by ses-relay writes into DataDirectory. */
 static void test_delivery_counts_every_recipient_once(void **state)
 {
@@ -361,7 +333,7 @@ static void test_delivery_counts_every_recipient_once(void **state)
              "DataDirectory %s\nConfigurationSet tx\n", f->dir);
     cpath = tu_write_str(conftext);
     assert_int_equal(conf_load(cpath, &c, err, sizeof(err)), CONF_OK);
-    metrics_delivery(c, NULL, res, 3, 120);
+    metrics_delivery(c, "tx", res, 3, 120);
     m = open_w(f);
     t = render(m);
     assert_has_line(t, "sesmilter_messages_total{configuration_set=\"tx\","
@@ -392,7 +364,6 @@ int main(void)
         T(test_store_is_group_writable),
         T(test_textfile_is_complete_and_world_readable),
         cmocka_unit_test(test_outcome_words_follow_the_status_table),
-        cmocka_unit_test(test_config_set_comes_from_header_then_config),
         T(test_delivery_counts_every_recipient_once),
 #undef T
     };
