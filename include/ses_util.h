@@ -105,6 +105,27 @@ int file_share_in_dir(int fd, const char *path);
  * blocks are there already. Returns 0, or -1 with errno. */
 int file_reserve(int fd, off_t size);
 
+/* A fixed-size file that the package's processes map shared in
+ * DataDirectory (hoststate, metrics): how file_open_shared() makes and
+ * checks it. */
+typedef struct {
+    off_t size;                         /* the whole file */
+    const void *header;                 /* written at offset 0 of a new file */
+    size_t header_len;                  /* at most 1024 */
+    bool (*header_ok)(const void *hdr); /* given header_len bytes read back */
+    /* Optional: marks a damaged file (fd, still locked) so that processes
+     * that map it look again; it is renamed over right after. */
+    void (*retire)(int fd);
+} shared_file_t;
+
+/* Opens path, made when missing (file_share_in_dir(), every block
+ * reserved, then the header, under an exclusive flock) and replaced by a
+ * new file renamed over it when its size or header is wrong. A ready file
+ * is opened without taking the lock. Returns the descriptor, or -1 with a
+ * message naming path in err. */
+int file_open_shared(const char *path, const shared_file_t *f, char *err,
+                     size_t errlen);
+
 /* true when the host is a loopback name or address (127/8, ::1, localhost) */
 bool host_is_loopback(const char *host);
 /* The address an inet:/inet6: socket spec names (without brackets;

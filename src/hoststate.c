@@ -91,6 +91,7 @@ typedef struct {
 _Static_assert(sizeof(record_t) % sizeof(uint64_t) == 0, "record in words");
 _Static_assert(sizeof(slot_t) == SLOT_SIZE, "slot size");
 _Static_assert(sizeof(header_t) <= HEADER_SIZE, "header size");
+_Static_assert(sizeof(header_t) <= 1024, "file_open_shared() reads it");
 
 typedef struct {
     void *map;
@@ -235,41 +236,22 @@ static void header_init(header_t *h)
     h->created = (int64_t)time(NULL);
 }
 
-static bool header_ok(const header_t *h)
+static bool header_ok(const void *hdr)
 {
+    const header_t *h = hdr;
+
     return memcmp(h->magic, MAGIC, 8) == 0 && h->version == LAYOUT_VERSION &&
            h->buckets == HOSTSTATE_BUCKETS && h->ways == HOSTSTATE_WAYS &&
            h->slot_size == SLOT_SIZE && h->retired == 0;
 }
 
-static bool fd_is_path(int fd, const char *path)
+/* Processes mapping a damaged file look at this word before every
+ * operation. */
+static void file_retire(int fd)
 {
-    struct stat a, b;
+    uint32_t one = 1;
 
-    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
-           a.st_dev == b.st_dev;
-}
-
-/* A file of the right size and header. */
-static bool file_ready(int fd)
-{
-    struct stat st;
-    header_t h;
-
-    return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-           st.st_size == (off_t)FILE_SIZE &&
-           pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) && header_ok(&h);
-}
-
-/* Its blocks allocated (a no-op when they are: one fstat), or -1. */
-static int file_blocks(int fd, const char *path, char *err, size_t errlen)
-{
-    if (file_reserve(fd, (off_t)FILE_SIZE) == 0)
-        return 0;
-    snprintf(err, errlen, "cannot allocate the blocks of %s: %s", path,
-             strerror(errno));
-    close(fd);
-    return -1;
+    (void)pwrite(fd, &one, sizeof(one), offsetof(header_t, retired));
 }
 
 static int flock_wait(int fd, int op)
@@ -280,82 +262,18 @@ static int flock_wait(int fd, int op)
     return 0;
 }
 
-/* Writes a new file under a temporary name and renames it over path; the
- * lock on the old file (fd) is held. */
-static int file_replace(int fd, const char *path, char *err, size_t errlen)
-{
-    char tmp[PATH_MAX + 32];
-    header_t h;
-    uint32_t one = 1;
-    int nfd;
-
-    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-    nfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0660);
-    header_init(&h);
-    if (nfd < 0 || file_share_in_dir(nfd, path) < 0 ||
-        file_reserve(nfd, (off_t)FILE_SIZE) < 0 ||
-        pwrite(nfd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-        rename(tmp, path) < 0) {
-        snprintf(err, errlen, "cannot replace the damaged %s: %s", path,
-                 strerror(errno));
-        if (nfd >= 0) {
-            close(nfd);
-            unlink(tmp);
-        }
-        return -1;
-    }
-    close(nfd);
-    /* processes mapping the old file look here before every operation */
-    (void)pwrite(fd, &one, sizeof(one), offsetof(header_t, retired));
-    return 0;
-}
-
 /* Opens path ready to map: made or replaced as needed. */
 static int file_open(const char *path, char *err, size_t errlen)
 {
-    for (int tries = 0; tries < 5; tries++) {
-        struct stat st;
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
+    header_t h;
+    shared_file_t f = {.size = (off_t)FILE_SIZE,
+                       .header = &h,
+                       .header_len = sizeof(h),
+                       .header_ok = header_ok,
+                       .retire = file_retire};
 
-        if (fd < 0) {
-            snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-            return -1;
-        }
-        if (file_ready(fd)) /* the common case: no lock taken */
-            return file_blocks(fd, path, err, errlen) < 0 ? -1 : fd;
-        if (flock_wait(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
-            snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        if (!fd_is_path(fd, path)) { /* replaced while we waited */
-            close(fd);
-            continue;
-        }
-        if (st.st_size == 0) {
-            header_t h;
-            header_init(&h);
-            if (file_share_in_dir(fd, path) < 0 ||
-                file_reserve(fd, (off_t)FILE_SIZE) < 0 ||
-                pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
-                snprintf(err, errlen, "cannot make %s: %s", path,
-                         strerror(errno));
-                (void)ftruncate(fd, 0); /* the next one tries again */
-                close(fd);
-                return -1;
-            }
-        } else if (!file_ready(fd)) {
-            int rc = file_replace(fd, path, err, errlen);
-            close(fd); /* drops the lock on the old file */
-            if (rc < 0)
-                return -1;
-            continue;
-        }
-        (void)flock(fd, LOCK_UN);
-        return file_blocks(fd, path, err, errlen) < 0 ? -1 : fd;
-    }
-    snprintf(err, errlen, "%s keeps changing under us", path);
-    return -1;
+    header_init(&h);
+    return file_open_shared(path, &f, err, errlen);
 }
 
 /* Maps fd (or anonymous memory for fd -1) as the handle's current file;

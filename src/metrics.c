@@ -100,6 +100,7 @@ typedef struct {
 } header_t;
 
 #define FILE_SIZE (sizeof(header_t) + NSLOTS * sizeof(slot_t))
+_Static_assert(sizeof(header_t) <= 1024, "file_open_shared() reads it");
 
 struct metrics {
     void *map;
@@ -124,103 +125,26 @@ static void header_init(header_t *h)
     h->created = (int64_t)time(NULL);
 }
 
-static int header_ok(const header_t *h)
+static bool header_ok(const void *hdr)
 {
+    const header_t *h = hdr;
+
     return memcmp(h->magic, MAGIC, 8) == 0 && h->version == LAYOUT_VERSION &&
            h->nslots == NSLOTS && h->slot_size == sizeof(slot_t) &&
            h->nbuckets == NBUCKETS;
 }
 
-/* Writes a fresh file of the right layout under a temporary name and
- * renames it over path. */
-static int file_replace(const char *path, char *err, size_t errlen)
-{
-    char tmp[PATH_MAX];
-    header_t h;
-    int fd;
-
-    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-    fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0660);
-    if (fd < 0)
-        goto fail;
-    header_init(&h);
-    if (file_share_in_dir(fd, path) < 0 ||
-        file_reserve(fd, (off_t)FILE_SIZE) < 0 ||
-        pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-        rename(tmp, path) < 0)
-        goto fail;
-    close(fd);
-    return 0;
-fail:
-    snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-    if (fd >= 0) {
-        close(fd);
-        unlink(tmp);
-    }
-    return -1;
-}
-
-/* True when fd is still the file named path (not replaced meanwhile). */
-static int fd_is_path(int fd, const char *path)
-{
-    struct stat a, b;
-
-    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
-           a.st_dev == b.st_dev;
-}
-
 /* Opens path for writing, creating or replacing it as needed. */
 static int file_open_write(const char *path, char *err, size_t errlen)
 {
-    for (int tries = 0; tries < 5; tries++) {
-        struct stat st;
-        header_t h;
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
+    header_t h;
+    shared_file_t f = {.size = (off_t)FILE_SIZE,
+                       .header = &h,
+                       .header_len = sizeof(h),
+                       .header_ok = header_ok};
 
-        if (fd < 0) {
-            snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-            return -1;
-        }
-        if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
-            snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        if (!fd_is_path(fd, path)) { /* replaced while we waited */
-            close(fd);
-            continue;
-        }
-        if (st.st_size == 0) {
-            header_init(&h);
-            if (file_share_in_dir(fd, path) < 0 ||
-                file_reserve(fd, (off_t)FILE_SIZE) < 0 ||
-                pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
-                snprintf(err, errlen, "cannot initialise %s: %s", path,
-                         strerror(errno));
-                close(fd);
-                return -1;
-            }
-        } else if (st.st_size != (off_t)FILE_SIZE ||
-                   pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-                   !header_ok(&h)) {
-            int rc = file_replace(path, err, errlen);
-            close(fd); /* releases the lock on the old file */
-            if (rc < 0)
-                return -1;
-            continue;
-        } else if (file_reserve(fd, (off_t)FILE_SIZE) < 0) {
-            /* a sparse file (an older version made it): its pages would
-             * be allocated on first write, and a full disk is SIGBUS */
-            snprintf(err, errlen, "cannot reserve the blocks of %s: %s", path,
-                     strerror(errno));
-            close(fd);
-            return -1;
-        }
-        flock(fd, LOCK_UN);
-        return fd;
-    }
-    snprintf(err, errlen, "%s keeps changing under us", path);
-    return -1;
+    header_init(&h);
+    return file_open_shared(path, &f, err, errlen);
 }
 
 metrics_status_t metrics_open(const char *path, metrics_mode_t mode,

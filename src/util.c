@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -474,6 +475,125 @@ int file_reserve(int fd, off_t size)
         return -1;
     }
     return 0;
+}
+
+/* A regular file of the right size whose header reads back right. */
+static bool shared_ready(int fd, const shared_file_t *f)
+{
+    unsigned char hdr[1024];
+    struct stat st;
+
+    return f->header_len <= sizeof(hdr) && fstat(fd, &st) == 0 &&
+           S_ISREG(st.st_mode) && st.st_size == f->size &&
+           pread(fd, hdr, f->header_len, 0) == (ssize_t)f->header_len &&
+           f->header_ok(hdr);
+}
+
+/* Gives fd its size, blocks and header; 0, or -1 with errno. */
+static int shared_make(int fd, const char *path, const shared_file_t *f)
+{
+    if (file_share_in_dir(fd, path) < 0 || file_reserve(fd, f->size) < 0)
+        return -1;
+    errno = 0;
+    if (pwrite(fd, f->header, f->header_len, 0) != (ssize_t)f->header_len) {
+        if (errno == 0)
+            errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes a new file under a temporary name and renames it over path; the
+ * lock on the old one (fd) is held, and it is retired first. */
+static int shared_replace(int fd, const char *path, const shared_file_t *f,
+                          char *err, size_t errlen)
+{
+    char tmp[PATH_MAX + 32];
+    int nfd;
+
+    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+    nfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0660);
+    if (nfd < 0 || shared_make(nfd, path, f) < 0 || rename(tmp, path) < 0) {
+        snprintf(err, errlen, "cannot replace the damaged %s: %s", path,
+                 strerror(errno));
+        if (nfd >= 0) {
+            close(nfd);
+            unlink(tmp);
+        }
+        return -1;
+    }
+    close(nfd);
+    if (f->retire != NULL)
+        f->retire(fd); /* mappers of the old file look here */
+    return 0;
+}
+
+/* True when fd is still the file named path (not replaced meanwhile). */
+static bool fd_is_path(int fd, const char *path)
+{
+    struct stat a, b;
+
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+           a.st_dev == b.st_dev;
+}
+
+/* fd with every block reserved (one fstat when they are), or -1. */
+static int shared_blocks(int fd, const char *path, const shared_file_t *f,
+                         char *err, size_t errlen)
+{
+    if (file_reserve(fd, f->size) == 0)
+        return fd;
+    snprintf(err, errlen, "cannot allocate the blocks of %s: %s", path,
+             strerror(errno));
+    close(fd);
+    return -1;
+}
+
+int file_open_shared(const char *path, const shared_file_t *f, char *err,
+                     size_t errlen)
+{
+    for (int tries = 0; tries < 5; tries++) {
+        struct stat st;
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
+        int rc;
+
+        if (fd < 0) {
+            snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+            return -1;
+        }
+        if (shared_ready(fd, f)) /* the common case: no lock taken */
+            return shared_blocks(fd, path, f, err, errlen);
+        while ((rc = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
+            ;
+        if (rc < 0 || fstat(fd, &st) < 0) {
+            snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (!fd_is_path(fd, path)) { /* replaced while we waited */
+            close(fd);
+            continue;
+        }
+        if (st.st_size == 0) {
+            if (shared_make(fd, path, f) < 0) {
+                snprintf(err, errlen, "cannot make %s: %s", path,
+                         strerror(errno));
+                (void)ftruncate(fd, 0); /* the next one tries again */
+                close(fd);
+                return -1;
+            }
+        } else if (!shared_ready(fd, f)) {
+            rc = shared_replace(fd, path, f, err, errlen);
+            close(fd); /* drops the lock on the old file */
+            if (rc < 0)
+                return -1;
+            continue;
+        }
+        (void)flock(fd, LOCK_UN);
+        return shared_blocks(fd, path, f, err, errlen);
+    }
+    snprintf(err, errlen, "%s keeps changing under us", path);
+    return -1;
 }
 
 bool host_is_loopback(const char *host)
