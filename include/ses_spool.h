@@ -48,6 +48,9 @@ size_t spool_size(const spool_t *s); /* stored (normalised) bytes */
 size_t spool_seen(const spool_t *s); /* bytes offered, stored or not */
 bool spool_too_large(const spool_t *s);
 bool spool_in_memory(const spool_t *s);
+/* The message of a finished spool held in memory (spool_size() bytes,
+ * read-only), else NULL: read without a copy. */
+const char *spool_memory(const spool_t *s);
 ssize_t spool_pread(spool_t *s, void *buf, size_t len, size_t off);
 
 /* First header `name` (case-insensitive), unfolded and trimmed, into out.

@@ -31,7 +31,8 @@
 struct spool {
     size_t max_size;
     size_t mem_limit;
-    buf_t mem;      /* the message while it is small */
+    char *mem; /* the message while it is small: size bytes */
+    size_t mem_cap;
     int fd;         /* -1 while in memory */
     size_t size;    /* bytes stored */
     size_t seen;    /* bytes offered */
@@ -40,9 +41,12 @@ struct spool {
     int in_headers; /* still in the header block */
     int line_start; /* at the start of a line (for the empty-line test) */
     buf_t headers;  /* copy of the header block, CRLF form */
-    char wbuf[65536];
+    char *wbuf;     /* SPOOL_WBUF bytes on the way to mem or the file */
     size_t wlen;
 };
+
+#define SPOOL_WBUF      65536 /* the write buffer of a spool file */
+#define SPOOL_MEM_FIRST 16384 /* the first memory block, doubled */
 
 spool_t *spool_new(size_t max_size, size_t mem_limit)
 {
@@ -52,7 +56,6 @@ spool_t *spool_new(size_t max_size, size_t mem_limit)
         return NULL;
     s->max_size = max_size;
     s->mem_limit = mem_limit ? mem_limit : SPOOL_DEFAULT_MEM;
-    buf_init(&s->mem, 0);
     buf_init(&s->headers, SPOOL_MAX_HEADER);
     s->fd = -1;
     s->in_headers = 1;
@@ -85,72 +88,140 @@ static int open_tmp(void)
 
 static int flush_wbuf(spool_t *s)
 {
-    if (s->wlen == 0)
-        return 0;
-    if (s->fd < 0) {
-        if (s->mem.len + s->wlen <= s->mem_limit)
-            goto to_memory;
-        if ((s->fd = open_tmp()) < 0)
-            return -1;
-        if (write_all(s->fd, s->mem.data ? s->mem.data : "", s->mem.len) < 0)
-            return -1;
-        buf_free(&s->mem);
-    }
-    if (write_all(s->fd, s->wbuf, s->wlen) < 0)
+    if (s->wlen > 0 && write_all(s->fd, s->wbuf, s->wlen) < 0)
         return -1;
     s->wlen = 0;
     return 0;
-to_memory:
-    if (buf_append(&s->mem, s->wbuf, s->wlen) < 0) {
+}
+
+/* From memory to the file, when the message outgrows mem_limit. */
+static int to_file(spool_t *s)
+{
+    if ((s->fd = open_tmp()) < 0)
+        return -1;
+    if ((s->wbuf = malloc(SPOOL_WBUF)) == NULL) {
         errno = ENOMEM;
         return -1;
     }
-    s->wlen = 0;
+    if (write_all(s->fd, s->mem ? s->mem : "", s->size) < 0)
+        return -1;
+    free(s->mem);
+    s->mem = NULL;
+    s->mem_cap = 0;
     return 0;
 }
 
-static int put(spool_t *s, char c)
+/* n more bytes in memory; -1 when memory runs out. */
+static int mem_grow(spool_t *s, size_t n)
 {
-    if (s->size >= s->max_size) {
-        s->dropped++; /* the message is cut: never sent, see too_large */
+    size_t cap = s->mem_cap ? s->mem_cap : SPOOL_MEM_FIRST;
+    char *m;
+
+    while (cap < s->size + n)
+        cap *= 2;
+    if (cap > s->mem_limit)
+        cap = s->mem_limit;
+    if (cap == s->mem_cap)
+        return 0;
+    if ((m = realloc(s->mem, cap)) == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    s->mem = m;
+    s->mem_cap = cap;
+    return 0;
+}
+
+/* Stores n bytes, or counts them as dropped past max_size. In memory up
+ * to mem_limit, then through wbuf to the file. */
+static int store(spool_t *s, const char *p, size_t n)
+{
+    if (n > s->max_size - s->size) {
+        s->dropped += n - (s->max_size - s->size); /* cut: never sent */
+        n = s->max_size - s->size;
+    }
+    if (s->fd < 0 && s->size + n > s->mem_limit && to_file(s) < 0)
+        return -1;
+    if (s->fd < 0) {
+        if (s->size + n > s->mem_cap && mem_grow(s, n) < 0)
+            return -1;
+        memcpy(s->mem + s->size, p, n);
+        s->size += n;
         return 0;
     }
-    if (s->in_headers) {
-        if (c == '\n' && s->line_start) /* the empty line ends the headers */
-            s->in_headers = 0;
-        if (s->in_headers || c == '\n')
-            (void)buf_putc(&s->headers, c); /* silently bounded */
-        if (c == '\n')
-            s->line_start = 1;
-        else if (c != '\r')
-            s->line_start = 0;
+    while (n > 0) {
+        size_t k = n < SPOOL_WBUF - s->wlen ? n : SPOOL_WBUF - s->wlen;
+        memcpy(s->wbuf + s->wlen, p, k);
+        s->wlen += k;
+        s->size += k;
+        p += k;
+        n -= k;
+        if (s->wlen == SPOOL_WBUF && flush_wbuf(s) < 0)
+            return -1;
     }
-    s->wbuf[s->wlen++] = c;
-    s->size++;
-    if (s->wlen == sizeof(s->wbuf))
-        return flush_wbuf(s);
     return 0;
 }
 
+/* One byte of the header block: stored and copied aside. */
+static int put_header(spool_t *s, char c)
+{
+    if (s->size >= s->max_size) {
+        s->dropped++;
+        return 0;
+    }
+    if (c == '\n' && s->line_start) /* the empty line ends the headers */
+        s->in_headers = 0;
+    if (s->in_headers || c == '\n')
+        (void)buf_putc(&s->headers, c); /* silently bounded */
+    if (c == '\n')
+        s->line_start = 1;
+    else if (c != '\r')
+        s->line_start = 0;
+    return store(s, &c, 1);
+}
+
+/* The header block goes byte by byte (it is short and watched); the body
+ * in runs up to each line feed. */
 int spool_write(spool_t *s, const void *data, size_t len)
 {
-    const unsigned char *p = data;
+    const char *p = data, *end = p + len;
 
-    for (size_t i = 0; i < len; i++) {
-        char c = (char)p[i];
-        s->seen++;
-        if (c == '\n' && !s->last_cr && put(s, '\r') < 0)
-            return -1;
-        if (put(s, c) < 0)
-            return -1;
-        s->last_cr = c == '\r';
+    while (p < end) {
+        const char *nl;
+        if (s->in_headers) {
+            char c = *p++;
+            s->seen++;
+            if (c == '\n' && !s->last_cr && put_header(s, '\r') < 0)
+                return -1;
+            if (put_header(s, c) < 0)
+                return -1;
+            s->last_cr = c == '\r';
+            continue;
+        }
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            nl = end;
+        if (nl > p) {
+            if (store(s, p, (size_t)(nl - p)) < 0)
+                return -1;
+            s->seen += (size_t)(nl - p);
+            s->last_cr = nl[-1] == '\r';
+            p = nl;
+        }
+        if (p < end) { /* a line feed, CR added when bare */
+            s->seen++;
+            if (store(s, "\r\n" + s->last_cr, 2 - (size_t)s->last_cr) < 0)
+                return -1;
+            s->last_cr = 0;
+            p++;
+        }
     }
     return 0;
 }
 
 int spool_finish(spool_t *s)
 {
-    return flush_wbuf(s);
+    return s->fd < 0 ? 0 : flush_wbuf(s);
 }
 
 status_t spool_from_fd(spool_t *s, int fd, char *err, size_t errlen)
@@ -209,6 +280,11 @@ bool spool_in_memory(const spool_t *s)
     return s->fd < 0;
 }
 
+const char *spool_memory(const spool_t *s)
+{
+    return s->fd < 0 ? s->mem : NULL;
+}
+
 ssize_t spool_pread(spool_t *s, void *buf, size_t len, size_t off)
 {
     if (off >= s->size)
@@ -216,7 +292,7 @@ ssize_t spool_pread(spool_t *s, void *buf, size_t len, size_t off)
     if (len > s->size - off)
         len = s->size - off;
     if (s->fd < 0) {
-        memcpy(buf, s->mem.data + off, len);
+        memcpy(buf, s->mem + off, len);
         return (ssize_t)len;
     }
     for (;;) {
@@ -249,16 +325,17 @@ static int replace_head(spool_t *s, const buf_t *head, size_t from)
     int fd;
 
     if (s->fd < 0) {
-        buf_t m;
-        buf_init(&m, 0);
-        if (buf_append(&m, head->data, head->len) < 0 ||
-            buf_append(&m, s->mem.data + from, s->mem.len - from) < 0) {
-            buf_free(&m);
+        size_t len = head->len + (s->size - from);
+        char *m = malloc(len ? len : 1);
+        if (m == NULL) {
             errno = ENOMEM;
             return -1;
         }
-        buf_free(&s->mem);
+        memcpy(m, head->data, head->len);
+        memcpy(m + head->len, s->mem + from, s->size - from);
+        free(s->mem);
         s->mem = m;
+        s->mem_cap = len;
         return 0;
     }
     if ((fd = open_tmp()) < 0)
@@ -279,22 +356,16 @@ fail:
     return -1;
 }
 
-int spool_rename_repeats(spool_t *s, const char *const *names,
-                         const char *prefix)
+/* The fields of header block h[0..hlen) to rename; with out, the block
+ * with them renamed is written there. -1 when out cannot grow. */
+static int rename_scan(const char *h, size_t hlen, const char *const *names,
+                       size_t nnames, const char *prefix, buf_t *out)
 {
-    const char *h = s->headers.data, *end;
-    size_t hlen = s->headers.len, nnames = 0, plen = strlen(prefix);
     unsigned seen[SPOOL_MAX_RENAMED] = {0};
+    const char *end = h + hlen;
+    size_t plen = strlen(prefix);
     int renamed = 0;
-    buf_t out;
 
-    /* only a whole header block, of a finished spool */
-    if (h == NULL || s->in_headers || hlen >= SPOOL_MAX_HEADER || s->wlen)
-        return 0;
-    while (names[nnames] && nnames < SPOOL_MAX_RENAMED)
-        nnames++;
-    end = h + hlen;
-    buf_init(&out, 0);
     for (const char *p = h; p < end;) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         size_t len = eol ? (size_t)(eol - p) + 1 : (size_t)(end - p);
@@ -302,25 +373,46 @@ int spool_rename_repeats(spool_t *s, const char *const *names,
         for (size_t i = 0; n && i < nnames; i++)
             if (strlen(names[i]) == n && strncasecmp(p, names[i], n) == 0 &&
                 seen[i]++ > 0) {
-                buf_append(&out, prefix, plen);
+                if (out && buf_append(out, prefix, plen) < 0)
+                    return -1;
                 renamed++;
             }
-        if (buf_append(&out, p, len) < 0) {
-            buf_free(&out);
-            errno = ENOMEM;
+        if (out && buf_append(out, p, len) < 0)
             return -1;
-        }
         p += len;
     }
-    if (renamed > 0) {
-        if (replace_head(s, &out, hlen) < 0) {
-            buf_free(&out);
-            return -1;
-        }
-        s->size += (size_t)renamed * plen;
-        buf_reset(&s->headers);
-        buf_append(&s->headers, out.data, out.len); /* bounded: may cut */
+    return renamed;
+}
+
+int spool_rename_repeats(spool_t *s, const char *const *names,
+                         const char *prefix)
+{
+    const char *h = s->headers.data;
+    size_t hlen = s->headers.len, nnames = 0;
+    int renamed;
+    buf_t out;
+
+    /* only a whole header block, of a finished spool */
+    if (h == NULL || s->in_headers || hlen >= SPOOL_MAX_HEADER || s->wlen)
+        return 0;
+    while (names[nnames] && nnames < SPOOL_MAX_RENAMED)
+        nnames++;
+    /* the usual case, nothing to rename, costs no copy */
+    if (rename_scan(h, hlen, names, nnames, prefix, NULL) == 0)
+        return 0;
+    buf_init(&out, 0);
+    if ((renamed = rename_scan(h, hlen, names, nnames, prefix, &out)) < 0) {
+        buf_free(&out);
+        errno = ENOMEM;
+        return -1;
     }
+    if (replace_head(s, &out, hlen) < 0) { /* errno says why */
+        buf_free(&out);
+        return -1;
+    }
+    s->size += (size_t)renamed * strlen(prefix);
+    buf_reset(&s->headers);
+    buf_append(&s->headers, out.data, out.len); /* bounded: may cut */
     buf_free(&out);
     return renamed;
 }
@@ -415,7 +507,8 @@ void spool_free(spool_t *s)
         return;
     if (s->fd >= 0)
         close(s->fd);
-    buf_free(&s->mem);
+    free(s->mem);
     buf_free(&s->headers);
+    free(s->wbuf);
     free(s);
 }
