@@ -46,11 +46,23 @@
 #define SIGV4A_ALGORITHM   "AWS4-ECDSA-P256-SHA256"
 #define SIGV4A_MAX_COUNTER 254 /* key derivation attempts, as aws-c-auth */
 
+/* SHA-256 fetched once (see hmac_setup() below for why). */
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_sha256;
+
+static void md_setup(void)
+{
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void sigv4_sha256_hex(const void *data, size_t len, char out[65])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
 
-    SHA256(data, len, md);
+    pthread_once(&md_once, md_setup);
+    if (md_sha256 == NULL ||
+        EVP_Digest(data, len, md, NULL, md_sha256, NULL) != 1)
+        SHA256(data, len, md);
     hex_encode(md, sizeof(md), out);
 }
 
@@ -358,18 +370,55 @@ int sigv4_canonical_request(const sigv4_request_t *req,
     return 0;
 }
 
-static int hmac(const void *key, size_t klen, const void *msg, size_t mlen,
-                unsigned char out[32])
-{
-    unsigned int olen = 32;
+/* HMAC-SHA256 contexts are copied from one made at first use: a fresh
+ * EVP_MAC (or HMAC()) looks the algorithm and the digest up by name in
+ * OpenSSL's provider tables, under their locks, every time - the larger
+ * part of a signature's cost, and contended between threads. */
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+static EVP_MAC_CTX *hmac_template;
 
-    return HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &olen) ? 0 : -1;
+static void hmac_setup(void)
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(
+                               OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+
+    if (mac && (hmac_template = EVP_MAC_CTX_new(mac)) != NULL &&
+        EVP_MAC_CTX_set_params(hmac_template, params) != 1) {
+        EVP_MAC_CTX_free(hmac_template);
+        hmac_template = NULL;
+    }
+    EVP_MAC_free(mac); /* the context keeps its own reference */
 }
 
-static int hmac_str(const void *key, size_t klen, const char *msg,
-                    unsigned char out[32])
+/* A context for hmac(), or NULL (then HMAC() is used). */
+static EVP_MAC_CTX *hmac_new(void)
 {
-    return hmac(key, klen, msg, strlen(msg), out);
+    pthread_once(&hmac_once, hmac_setup);
+    return hmac_template ? EVP_MAC_CTX_dup(hmac_template) : NULL;
+}
+
+static int hmac(EVP_MAC_CTX *c, const void *key, size_t klen, const void *msg,
+                size_t mlen, unsigned char out[32])
+{
+    unsigned int olen = 32;
+    size_t len = 0;
+
+    if (c == NULL)
+        return HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &olen) ? 0
+                                                                         : -1;
+    return EVP_MAC_init(c, key, klen, NULL) == 1 &&
+                   EVP_MAC_update(c, msg, mlen) == 1 &&
+                   EVP_MAC_final(c, out, &len, 32) == 1 && len == 32
+               ? 0
+               : -1;
+}
+
+static int hmac_str(EVP_MAC_CTX *c, const void *key, size_t klen,
+                    const char *msg, unsigned char out[32])
+{
+    return hmac(c, key, klen, msg, strlen(msg), out);
 }
 
 /* Both algorithms: the time stamps, the canonical request (cr), the signed
@@ -404,6 +453,7 @@ int sigv4_sign(const sigv4_request_t *req, const sigv4_creds_t *creds,
     buf_t cr, sh, sts;
     char date[9], kbuf[300];
     unsigned char k1[32], k2[32], k3[32], k4[32], sig[32];
+    EVP_MAC_CTX *mac = hmac_new();
     int rc = -1;
 
     buf_init(&cr, SIGV4_MAX_CANON);
@@ -415,10 +465,11 @@ int sigv4_sign(const sigv4_request_t *req, const sigv4_creds_t *creds,
     if (snprintf(kbuf, sizeof(kbuf), "AWS4%s", creds->secret_key) >=
         (int)sizeof(kbuf))
         goto out;
-    if (hmac_str(kbuf, strlen(kbuf), date, k1) < 0 ||
-        hmac_str(k1, 32, region, k2) < 0 || hmac_str(k2, 32, service, k3) < 0 ||
-        hmac_str(k3, 32, "aws4_request", k4) < 0 ||
-        hmac_str(k4, 32, sts.data, sig) < 0)
+    if (hmac_str(mac, kbuf, strlen(kbuf), date, k1) < 0 ||
+        hmac_str(mac, k1, 32, region, k2) < 0 ||
+        hmac_str(mac, k2, 32, service, k3) < 0 ||
+        hmac_str(mac, k3, 32, "aws4_request", k4) < 0 ||
+        hmac_str(mac, k4, 32, sts.data, sig) < 0)
         goto out;
     hex_encode(sig, 32, out->signature);
     if (snprintf(out->authorization, sizeof(out->authorization),
@@ -434,6 +485,7 @@ out:
     secure_zero(k2, sizeof(k2));
     secure_zero(k3, sizeof(k3));
     secure_zero(k4, sizeof(k4));
+    EVP_MAC_CTX_free(mac); /* OpenSSL wipes the key it holds */
     buf_free(&cr);
     buf_free(&sh);
     buf_free(&sts);
@@ -475,7 +527,7 @@ static BIGNUM *v4a_scalar(const sigv4_creds_t *creds, EC_GROUP **group)
     BN_set_flags(d, BN_FLG_CONSTTIME);
     for (int ctr = 1; ctr <= SIGV4A_MAX_COUNTER && !found; ctr++) {
         input[ctr_at] = (unsigned char)ctr;
-        if (hmac(key, strlen(key), input, n, k) < 0 ||
+        if (hmac(NULL, key, strlen(key), input, n, k) < 0 ||
             BN_bin2bn(k, sizeof(k), d) == NULL)
             goto out;
         found = BN_cmp(d, limit) <= 0;
