@@ -77,7 +77,9 @@ typedef struct {
                           was sent: the server may have acted on it */
 } http_response_t;
 
-int http_global_init(void); /* once per process, before threads */
+/* Once per process, before threads: libcurl, and one cache of TLS
+ * sessions and resolved names every handle of the process shares. */
+int http_global_init(void);
 http_t *http_new(long connect_timeout_ms, long timeout_ms);
 void http_free(http_t *h); /* NULL is fine */
 

@@ -2,7 +2,9 @@
 /*
  * http.c - HTTPS requests with libcurl
  *
- * http_new() makes an easy handle, reused so connections stay alive. Each
+ * http_new() makes an easy handle, reused so connections stay alive; the
+ * handles of a process share their TLS sessions (resumed by a new
+ * connection) and resolved names (http_global_init()). Each
  * http_perform() resets it and sets every option again: TLS >= 1.2 with
  * peer and host verification, no redirects, no signals (threads), TCP
  * keep-alive, only http and https. Every curl_easy_setopt() result is
@@ -22,6 +24,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +43,52 @@ typedef struct {
     int overflow;
 } sink_t;
 
+/* TLS sessions (and resolved names) are shared by every handle of the
+ * process: a new connection to SES resumes a session another thread's
+ * connection made, instead of a full handshake with the certificate chain
+ * parsed and verified again. (libcurl does not support sharing the
+ * connections themselves between threads.) */
+static CURLSH *share;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+static void share_lock(CURL *c, curl_lock_data data, curl_lock_access how,
+                       void *ud)
+{
+    (void)c;
+    (void)how;
+    (void)ud;
+    if (data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data data, void *ud)
+{
+    (void)c;
+    (void)ud;
+    if (data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&share_locks[data]);
+}
+
 int http_global_init(void)
 {
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -1;
+    if (share == NULL && (share = curl_share_init()) != NULL) {
+        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+            pthread_mutex_init(&share_locks[i], NULL);
+        if (curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock) !=
+                CURLSHE_OK ||
+            curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock) !=
+                CURLSHE_OK ||
+            curl_share_setopt(share, CURLSHOPT_SHARE,
+                              CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+            curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) !=
+                CURLSHE_OK) {
+            curl_share_cleanup(share); /* each handle keeps its own */
+            share = NULL;
+        }
+    }
+    return 0;
 }
 
 http_t *http_new(long connect_timeout_ms, long timeout_ms)
@@ -225,6 +271,8 @@ static bool request_setup(http_t *h, const http_request_t *req,
     CURL *c = h->curl;
 
     SET(CURLOPT_ERRORBUFFER, h->errbuf, ST_TEMP_CONFIG);
+    if (share)
+        SET(CURLOPT_SHARE, share, ST_TEMP_CONFIG);
     SET(CURLOPT_URL, req->url, ST_TEMP_CONFIG);
     SET(CURLOPT_HTTPHEADER, hdrs, ST_TEMP_CONFIG);
     SET(CURLOPT_NOSIGNAL, 1L, ST_TEMP_CONFIG);
