@@ -109,9 +109,10 @@ typedef struct {
 } plan_t;
 
 /* The plan for message m under configuration conf; region is the primary
- * route's (ses_client_region()). NULL when memory runs out. */
+ * route's (ses_client_region()), mta_host the mta-host tag's value
+ * (ses_client_host()). NULL when memory runs out. */
 plan_t *plan_new(const conf_t *conf, const ses_message_t *m, const char *region,
-                 char *err, size_t errlen);
+                 const char *mta_host, char *err, size_t errlen);
 void plan_free(plan_t *p); /* NULL is fine */
 
 /* Batch b of plan p (b < plan_batches(p)): its recipients are

@@ -92,6 +92,9 @@ void ses_client_free(ses_client_t *c); /* NULL is fine */
 status_t ses_send(ses_client_t *c, const plan_t *p, const size_t *idx, size_t n,
                   ses_result_t *results);
 
+/* This host's name as the mta-host tag carries it, read when the client
+ * was made. */
+const char *ses_client_host(const ses_client_t *c);
 /* The endpoint URL used (for logs). */
 const char *ses_client_url(const ses_client_t *c);
 /* The region of the primary route ("*" for a global endpoint): where the

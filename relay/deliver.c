@@ -379,8 +379,8 @@ void deliver_message(deliver_t *d, const deliver_msg_t *m, ses_result_t *res)
     ses_message_t msg = {
         m->sender,   m->rcpts, m->nrcpts,
         m->queue_id, m->spool, t0 + conf_int(s->conf, CK_DELIVERY_TIME_LIMIT)};
-    plan_t *p = plan_new(s->conf, &msg, ses ? ses_client_region(ses) : "", perr,
-                         sizeof(perr));
+    plan_t *p = plan_new(s->conf, &msg, ses ? ses_client_region(ses) : "",
+                         ses ? ses_client_host(ses) : "", perr, sizeof(perr));
 
     memset(res, 0, m->nrcpts * sizeof(*res));
     if (p == NULL) {

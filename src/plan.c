@@ -82,7 +82,7 @@ static const char *pool_at(const char *base, size_t off)
 
 /* ---- the steps ---- */
 
-/* Step 4: refuses every recipient that would go with st and why. */
+/* Step 5: refuses every recipient that would go with st and why. */
 static void refuse_all(plan_t *p, status_t st)
 {
     for (size_t i = 0; i < p->ngo; i++) {
@@ -122,7 +122,7 @@ static void repair(const plan_t *p)
                     strerror(errno));
 }
 
-/* Step 4, the size: a message the spool had to cut, or over the API's
+/* Step 5, the size: a message the spool had to cut, or over the API's
  * limit after base64. */
 static bool too_large(plan_t *p, const conf_t *conf)
 {
@@ -160,10 +160,11 @@ static const char *name_or_conf(const conf_t *conf, const char *v,
     return conf_str(conf, key);
 }
 
-/* Step 5. false when memory runs out. */
-static bool options(plan_t *p, const conf_t *conf, const fields_t *f)
+/* Step 4. */
+static void options(plan_t *p, const conf_t *conf, const fields_t *f,
+                    const char *mta_host)
 {
-    char err[256], host[256];
+    char err[256];
     const char *v;
     tags_t *t = NULL;
     bool bad;
@@ -191,16 +192,13 @@ static bool options(plan_t *p, const conf_t *conf, const fields_t *f)
             log_warning(p->queue_id, "ignoring X-SES-MESSAGE-TAGS: %s", err);
         tags_free(t);
     }
-    tags_host(host, sizeof(host));
-    if (tags_set(p->tags, "mta-host", host) < 0)
-        return false;
+    /* a tag that does not fit (TAGS_MAX) goes without, as before */
+    (void)tags_set(p->tags, "mta-host", mta_host ? mta_host : "");
     if (p->queue_id && *p->queue_id) {
         char q[256];
         tags_sanitize_value(p->queue_id, q, sizeof(q));
-        if (tags_set(p->tags, "mta-queue-id", q) < 0)
-            return false;
+        (void)tags_set(p->tags, "mta-queue-id", q);
     }
-    return true;
 }
 
 /* Step 6, the message's own scopes. */
@@ -257,7 +255,7 @@ static void addresses(plan_t *p, buf_t *pool, size_t *off, bool *oom)
 }
 
 plan_t *plan_new(const conf_t *conf, const ses_message_t *m, const char *region,
-                 char *err, size_t errlen)
+                 const char *mta_host, char *err, size_t errlen)
 {
     size_t n = m->nrcpts, *off = NULL;
     plan_t *p = malloc(sizeof(*p));
@@ -312,8 +310,7 @@ plan_t *plan_new(const conf_t *conf, const ses_message_t *m, const char *region,
     memset(f->found, 0, sizeof(f->found));
     f->left = F_COUNT;
     spool_headers_each(p->spool, field_take, f);
-    if (!options(p, conf, f))
-        goto fail;
+    options(p, conf, f, mta_host);
     if (p->ngo > 0 && too_large(p, conf))
         refuse_all(p, ST_PERM_TOO_LARGE);
     else if (p->ngo > 0 && p->tenant && conf_is(conf, CK_API_VERSION, "v1")) {

@@ -15,8 +15,12 @@
  *   v1  POST /, Action=SendRawEmail form, the base64 form-encoded ('+',
  *       '/', '=' as %2B %2F %3D), <MessageId> in the XML answer.
  *
- * aws_call() reads the body once to hash it for SigV4 and again to send
- * it; neither pass holds more than one chunk of the message in memory.
+ * A message the spool holds in memory (SPOOL_DEFAULT_MEM, 512 KB) is
+ * encoded once into a body in memory, which aws_call() hashes for SigV4
+ * and libcurl sends as it is, retries included. A larger one streams from
+ * its spool file twice: one pass measures the body (its length, which the
+ * form encoding changes, and its SHA-256 together), one sends it; neither
+ * holds more than one chunk of the message in memory.
  *
  * DIAGNOSTICS
  *   See ses_ses.h. Error answers are classified in aws.c; statuses then go
@@ -75,6 +79,7 @@ struct ses_client {
     routes_t *routes;
     fleetrate_t *fleet; /* MaxSendRate as SES's answers adapt it; or NULL */
     const ses_api_t *api;
+    char mta_host[256];
 };
 
 /* ---- MaxSendRate: one bucket per process ---- */
@@ -337,6 +342,7 @@ ses_client_t *ses_client_new(conf_t *conf, creds_provider_t *creds, char *err,
     c->api = conf_is(conf, CK_API_VERSION, "v1") ? &api_v1 : &api_v2;
     c->conf = conf_ref(conf);
     c->creds = creds;
+    tags_host(c->mta_host, sizeof(c->mta_host));
     return c;
 fail:
     routes_free(c->routes);
@@ -359,6 +365,11 @@ void ses_client_free(ses_client_t *c)
 const char *ses_client_region(const ses_client_t *c)
 {
     return routes_at(c->routes, 0)->region;
+}
+
+const char *ses_client_host(const ses_client_t *c)
+{
+    return c->mta_host;
 }
 
 const char *ses_client_url(const ses_client_t *c)
@@ -483,22 +494,80 @@ static ssize_t body_read(void *ud, char *out, size_t len)
     return (ssize_t)done;
 }
 
-/* Exact length of the body: prefix + encoded message + suffix. */
-static long long body_length(body_t *b)
+/* The exact length and the SHA-256 (hex) of a streamed body, in one pass
+ * over the message: SigV4 signs the hash, and the form encoding's length
+ * is known only once the base64 is made. 0, or -1. */
+static int body_measure(body_t *b, long long *len, char hex[65])
 {
-    long long len = (long long)(b->plen + b->slen);
-    char buf[65536];
-    ssize_t n;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char d[32];
+    unsigned int dl = sizeof(d);
+    char *chunk = malloc(B64_CHUNK);
+    ssize_t n = -1;
 
-    if (!b->form_encode)
-        return len + (long long)((spool_size(b->spool) + 2) / 3 * 4);
-    /* '+', '/' and '=' grow by two bytes each: count them once. */
+    *len = 0;
+    if (md == NULL || chunk == NULL ||
+        EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        goto out;
     body_rewind(b);
-    b->phase = 1;
-    while ((n = body_read(b, buf, sizeof(buf))) > 0)
-        len += n;
+    while ((n = body_read(b, chunk, B64_CHUNK)) > 0) {
+        *len += n;
+        if (EVP_DigestUpdate(md, chunk, (size_t)n) != 1) {
+            n = -1;
+            break;
+        }
+    }
     body_rewind(b);
-    return n < 0 ? -1 : len - (long long)b->slen;
+    if (n == 0 && EVP_DigestFinal_ex(md, d, &dl) == 1)
+        hex_encode(d, sizeof(d), hex);
+    else
+        n = -1;
+out:
+    free(chunk);
+    EVP_MD_CTX_free(md);
+    return n == 0 ? 0 : -1;
+}
+
+/* ---- a body in memory ---- */
+
+/* The whole body of a message the spool holds in memory: prefix, the
+ * base64 of the message (form-encoded for v1), suffix, made in one pass
+ * over the message. NULL when memory runs out. */
+static char *body_in_memory(const spool_t *sp, bool form_encode,
+                            const char *prefix, const char *suffix, size_t *len)
+{
+    const unsigned char *raw = (const unsigned char *)spool_memory(sp);
+    size_t plen = strlen(prefix), slen = strlen(suffix), size = spool_size(sp);
+    size_t b64 = (size + 2) / 3 * 4, enc = b64, specials = 0;
+    /* room for form encoding's worst case, and EVP_EncodeBlock's NUL */
+    char *body = malloc(plen + (form_encode ? 3 * b64 : b64) + slen + 1), *d;
+
+    if (body == NULL)
+        return NULL;
+    memcpy(body, prefix, plen);
+    d = body + plen;
+    if (size > 0)
+        EVP_EncodeBlock((unsigned char *)d, raw, (int)size);
+    if (form_encode) { /* '+', '/', '=' become %2B %2F %3D, from the end */
+        for (size_t i = 0; i < b64; i++)
+            specials += d[i] == '+' || d[i] == '/' || d[i] == '=';
+        enc = b64 + 2 * specials;
+        for (size_t i = b64, j = enc; i-- > 0;) {
+            char ch = d[i];
+            const char *esc = ch == '+'   ? "%2B"
+                              : ch == '/' ? "%2F"
+                              : ch == '=' ? "%3D"
+                                          : NULL;
+            if (esc) {
+                j -= 3;
+                memcpy(d + j, esc, 3);
+            } else
+                d[--j] = ch;
+        }
+    }
+    memcpy(d + enc, suffix, slen + 1);
+    *len = plen + enc + slen;
+    return body;
 }
 
 /* ---- request building ---- */
@@ -545,8 +614,8 @@ static status_t send_call(ses_client_t *c, const plan_t *p,
                           char *detail, size_t dlen, bool *ambiguous,
                           bool *answered, answer_t *ans)
 {
-    char *prefix = NULL, *suffix = NULL;
-    body_t *body = calloc(1, sizeof(*body));
+    char *prefix = NULL, *suffix = NULL, *mem = NULL, hash[65];
+    body_t *body = NULL;
     http_body_reader_t rd;
     aws_request_t rq;
     aws_response_t resp;
@@ -556,27 +625,40 @@ static status_t send_call(ses_client_t *c, const plan_t *p,
     *ambiguous = *answered = false;
     memset(ans, 0, sizeof(*ans));
     aws_response_init(&resp);
-    if (body == NULL ||
-        c->api->envelope(c, p, rt, idx, n, &prefix, &suffix) < 0) {
+    memset(&rq, 0, sizeof(rq));
+    if (c->api->envelope(c, p, rt, idx, n, &prefix, &suffix) < 0) {
         str_copy(detail, "cannot build the SES request", dlen);
         goto out;
     }
-    body->spool = p->spool;
-    body->form_encode = c->api->form_encode;
-    body->prefix = prefix;
-    body->plen = strlen(prefix);
-    body->suffix = suffix;
-    body->slen = strlen(suffix);
-    rd = (http_body_reader_t){body_read, body_rewind, body, body_length(body)};
-    if (rd.length < 0) {
-        str_copy(detail, "cannot read the spooled message", dlen);
-        goto out;
+    if (spool_in_memory(p->spool)) { /* one pass: encode, then hash it */
+        if ((mem = body_in_memory(p->spool, c->api->form_encode, prefix, suffix,
+                                  &rq.body_len)) == NULL) {
+            str_copy(detail, "cannot build the SES request", dlen);
+            goto out;
+        }
+        rq.body = mem;
+    } else { /* two passes: measure (length, hash), then send */
+        if ((body = malloc(sizeof(*body))) == NULL) {
+            str_copy(detail, "cannot build the SES request", dlen);
+            goto out;
+        }
+        body->spool = p->spool;
+        body->form_encode = c->api->form_encode;
+        body->prefix = prefix;
+        body->plen = strlen(prefix);
+        body->suffix = suffix;
+        body->slen = strlen(suffix);
+        rd = (http_body_reader_t){body_read, body_rewind, body, 0};
+        if (body_measure(body, &rd.length, hash) < 0) {
+            str_copy(detail, "cannot read the spooled message", dlen);
+            goto out;
+        }
+        rq.reader = &rd;
+        rq.payload_sha256 = hash;
     }
-    memset(&rq, 0, sizeof(rq));
     rq.method = "POST";
     rq.path = c->api->path;
     rq.content_type = c->api->content_type;
-    rq.reader = &rd;
     rq.max_response = SES_MAX_ANSWER;
     rq.cost = (double)n;
     rq.qid = p->queue_id;
@@ -609,6 +691,7 @@ out:
     free(prefix);
     free(suffix);
     free(body);
+    free(mem);
     return st;
 }
 

@@ -112,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lmtp_received_queue_id(big, id, sizeof(id)) == 0 &&
         strlen(id) >= sizeof(id))
         abort();
-    plan = plan_new(conf, &m, "us-east-1", err, sizeof(err));
+    plan = plan_new(conf, &m, "us-east-1", "mx1-example", err, sizeof(err));
     if (plan == NULL || (plan->config_set && strlen(plan->config_set) > 64) ||
         (plan->tenant && strlen(plan->tenant) > 64) ||
         strlen(plan->from_key) >= sizeof(plan->from_key))

@@ -44,7 +44,7 @@ static plan_t *plan_of(const char *ctext, const char *text, const char *sender,
 
     *c = conf_text(ctext);
     *sp = m.spool = spool_text(text, 1 << 20);
-    p = plan_new(*c, &m, "us-east-1", err, sizeof(err));
+    p = plan_new(*c, &m, "us-east-1", "mx1-example", err, sizeof(err));
     assert_non_null(p);
     return p;
 }
@@ -106,7 +106,7 @@ static void test_tenant_and_tags_come_from_config_then_headers(void **state)
     assert_string_equal(tag(p, "team"), "ops");
     assert_string_equal(tag(p, "campaign"), "spring");
     assert_string_equal(tag(p, "mta-queue-id"), "4Qx7Yz");
-    assert_non_null(tag(p, "mta-host"));
+    assert_string_equal(tag(p, "mta-host"), "mx1-example");
     assert_int_equal(p->ngo, 1);
     plan_done(p, c, sp);
 }
@@ -172,7 +172,7 @@ static void test_a_message_the_spool_cut_goes_to_nobody(void **state)
 
     (void)state;
     m.spool = spool_text(text, 20);
-    p = plan_new(c, &m, "us-east-1", err, sizeof(err));
+    p = plan_new(c, &m, "us-east-1", "mx1-example", err, sizeof(err));
     assert_non_null(p);
     assert_int_equal(p->ngo, 0);
     assert_int_equal(p->rcpt[0].status, ST_PERM_TOO_LARGE);
