@@ -4,11 +4,20 @@
  *
  * The configuration snapshot and its credentials provider travel together
  * in a reference-counted snap_t, kept in a holder (ses_holder.h): a reload
- * publishes a new one, and a deliver_t still holding the old one (its SES
- * client points at both) lets go of it before its next message. The store is
- * opened once per process, on the first accepted message; when that fails it is
- * tried again at most once a minute, and deliveries go on without a message map
- * meanwhile.
+ * publishes a new one, and a deliver_t still holding the old one lets go of
+ * it before its next message.
+ *
+ * The SES clients (each an HTTPS connection kept alive) belong to the
+ * snapshot they were made with, in a pool: a delivery takes the one used
+ * last, or makes one when all are busy, and gives it back. So there are as
+ * many connections to SES as deliveries ever ran at once, not one per
+ * worker: a Postfix connection that lands on a worker which has not sent
+ * yet finds a warm connection instead of paying for a TLS handshake. The
+ * pool goes with its snapshot.
+ *
+ * The store is opened once per process, on the first accepted message;
+ * when that fails it is tried again at most once a minute, and deliveries
+ * go on without a message map meanwhile.
  *
  * DIAGNOSTICS
  *   See deliver.h. Every line about a message carries its queue id.
@@ -39,6 +48,9 @@ typedef struct {
     atomic_int refs;
     conf_t *conf;
     creds_provider_t *creds;
+    pthread_mutex_t lock; /* idle, nidle, cap */
+    ses_client_t **idle;  /* SES clients not in use, the last used last */
+    size_t nidle, cap;
 } snap_t;
 
 struct relay {
@@ -51,8 +63,7 @@ struct relay {
 
 struct deliver {
     relay_t *r;
-    holder_ref_t snap; /* the snapshot ses was made with */
-    ses_client_t *ses;
+    holder_ref_t snap; /* the snapshot of the last delivery */
 };
 
 /* ---- snapshots ---- */
@@ -69,6 +80,7 @@ static snap_t *snap_new(conf_t *conf)
     }
     atomic_init(&s->refs, 1);
     s->conf = conf;
+    pthread_mutex_init(&s->lock, NULL);
     return s;
 }
 
@@ -82,6 +94,10 @@ static void snap_unref(snap_t *s)
 {
     if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
+    for (size_t i = 0; i < s->nidle; i++) /* they use conf and creds */
+        ses_client_free(s->idle[i]);
+    free(s->idle);
+    pthread_mutex_destroy(&s->lock);
     creds_provider_free(s->creds);
     conf_unref(s->conf);
     free(s);
@@ -168,30 +184,48 @@ void deliver_free(deliver_t *d)
 {
     if (d == NULL)
         return;
-    ses_client_free(d->ses);
     holder_release(&d->r->snaps, &d->snap);
     free(d);
 }
 
-/* The current snapshot, kept in d from one message to the next. After a
- * reload d's SES client, made with the old one, goes before it. */
+/* The current snapshot, kept in d from one message to the next. */
 static snap_t *deliver_snap(deliver_t *d)
 {
-    if (!holder_is_current(&d->r->snaps, &d->snap)) {
-        ses_client_free(d->ses);
-        d->ses = NULL;
-    }
     return holder_acquire(&d->r->snaps, &d->snap);
 }
 
-/* The SES client for snapshot s (deliver_snap()); NULL with a reason in
- * err. */
-static ses_client_t *deliver_client(deliver_t *d, snap_t *s, char *err,
-                                    size_t errlen)
+/* A SES client of snapshot s for one delivery: the one given back last,
+ * else a new one; NULL with a reason in err. */
+static ses_client_t *client_take(snap_t *s, char *err, size_t errlen)
 {
-    if (d->ses == NULL)
-        d->ses = ses_client_new(s->conf, s->creds, err, errlen);
-    return d->ses;
+    ses_client_t *c = NULL;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->nidle > 0)
+        c = s->idle[--s->nidle];
+    pthread_mutex_unlock(&s->lock);
+    return c ? c : ses_client_new(s->conf, s->creds, err, errlen);
+}
+
+/* Gives c (NULL is fine) back to the pool of s. */
+static void client_give(snap_t *s, ses_client_t *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&s->lock);
+    if (s->nidle == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 8;
+        ses_client_t **n = realloc(s->idle, cap * sizeof(*n));
+        if (n == NULL) { /* no room: this connection closes */
+            pthread_mutex_unlock(&s->lock);
+            ses_client_free(c);
+            return;
+        }
+        s->idle = n;
+        s->cap = cap;
+    }
+    s->idle[s->nidle++] = c;
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* The store, opened on first use; NULL while it cannot be opened. */
@@ -375,7 +409,7 @@ void deliver_message(deliver_t *d, const deliver_msg_t *m, ses_result_t *res)
     int64_t t0 = clock_mono_ms();
     snap_t *s = deliver_snap(d);
     char err[512] = "", perr[64];
-    ses_client_t *ses = deliver_client(d, s, err, sizeof(err));
+    ses_client_t *ses = client_take(s, err, sizeof(err));
     ses_message_t msg = {
         m->sender,   m->rcpts, m->nrcpts,
         m->queue_id, m->spool, t0 + conf_int(s->conf, CK_DELIVERY_TIME_LIMIT)};
@@ -406,6 +440,7 @@ void deliver_message(deliver_t *d, const deliver_msg_t *m, ses_result_t *res)
     metrics_delivery(s->conf, p ? p->config_set : NULL, res, m->nrcpts,
                      clock_mono_ms() - t0);
     plan_free(p);
+    client_give(s, ses);
 }
 
 status_t deliver_verdict(const deliver_msg_t *m, const ses_result_t *res,
