@@ -112,9 +112,9 @@ store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
                           char *err, size_t errlen);
 void store_close(store_t *st); /* NULL is fine */
 /* The message of the last failed call on st ("no error" before one; st
- * NULL: "no store"); a lookup that finds nothing is no failure. A handle shared by threads keeps one message, the
- * latest; the text returned is this thread's copy, valid until its next
- * store_strerror() call. */
+ * NULL: "no store"); a lookup that finds nothing is no failure. A handle shared
+ * by threads keeps one message, the latest; the text returned is this thread's
+ * copy, valid until its next store_strerror() call. */
 const char *store_strerror(const store_t *st);
 /* STORE_TEMPFAIL or STORE_CONFIG: mail waits, it is never refused. */
 bool store_is_temporary(store_status_t rc);
@@ -141,6 +141,11 @@ typedef struct {
 
 store_status_t store_message_put(store_t *st, const char *ses_message_id,
                                  const store_message_t *m);
+/* Several records (ids[i] -> m[i]) in one transaction, their recipients
+ * counted in stats.db as store_message_put() does: all are recorded, or
+ * none (the first failure is returned). */
+store_status_t store_messages_put(store_t *st, const char *const *ids,
+                                  const store_message_t *const *m, size_t n);
 
 /* ---- additions by the feedback issue ------------------------------------ */
 

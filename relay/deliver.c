@@ -41,8 +41,19 @@
 #include <string.h>
 #include <time.h>
 
-#define STORE_RETRY_MS 60000
-#define LOG_RCPTS      3 /* recipients named in the log line */
+#define STORE_RETRY_MS  60000
+#define LOG_RCPTS       3    /* recipients named in the log line */
+#define WRITE_BATCH     64   /* message map records in one transaction */
+#define WRITE_LINGER_MS 20   /* how long the writer waits for more */
+#define WRITE_PENDING   4096 /* records queued before senders write */
+
+/* A message map record waiting for the writer: one block with its
+ * strings and recipient pointers. */
+typedef struct rec {
+    struct rec *next;
+    const char *id;
+    store_message_t m;
+} rec_t;
 
 typedef struct {
     atomic_int refs;
@@ -59,6 +70,13 @@ struct relay {
     store_t *store;
     int64_t store_retry; /* monotonic ms before which not to retry */
     scopes_t *scopes;    /* the host-wide breakers */
+    /* the message map's writer (relay_start_writer()) */
+    pthread_mutex_t wlock; /* all below */
+    pthread_cond_t wcond;
+    rec_t *head, **tail; /* records waiting, oldest first */
+    size_t pending;
+    bool writer, wstop;
+    pthread_t wthread;
 };
 
 struct deliver {
@@ -135,6 +153,8 @@ relay_t *relay_new(conf_t *conf, char *err, size_t errlen)
     holder_init(&r->snaps, &snap_ops);
     holder_publish(&r->snaps, s);
     pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_init(&r->wlock, NULL);
+    r->tail = &r->head;
     return r;
 }
 
@@ -164,10 +184,19 @@ void relay_free(relay_t *r)
 {
     if (r == NULL)
         return;
+    if (r->writer) { /* it writes what is queued, then ends */
+        pthread_mutex_lock(&r->wlock);
+        r->wstop = true;
+        pthread_cond_signal(&r->wcond);
+        pthread_mutex_unlock(&r->wlock);
+        pthread_join(r->wthread, NULL);
+        pthread_cond_destroy(&r->wcond);
+    }
     holder_destroy(&r->snaps);
     store_close(r->store);
     scopes_free(r->scopes);
     pthread_mutex_destroy(&r->lock);
+    pthread_mutex_destroy(&r->wlock);
     free(r);
 }
 
@@ -252,32 +281,168 @@ static store_t *relay_store(relay_t *r, const conf_t *conf, const char *qid)
     return st;
 }
 
-/* ---- one delivery ---- */
+/* ---- the message map ---- */
 
-/* Records MessageId id for the recipients p->rcpt[idx[0..n)]. */
+static void record_failed(const char *qid, const char *id, const char *why)
+{
+    log_error(qid,
+              "SES accepted the message as %s but the message map could "
+              "not record it: %s; the delivery stands (bounces for it will "
+              "lack the queue id)",
+              id, why);
+}
+
+/* The record of MessageId id for the recipients p->rcpt[idx[0..n)]. */
+static rec_t *rec_new(const plan_t *p, const char *id, const size_t *idx,
+                      size_t n)
+{
+    const char *qid = p->queue_id ? p->queue_id : "";
+    const char *src[4] = {id, qid, p->sender,
+                          p->config_set ? p->config_set : ""};
+    size_t len = sizeof(rec_t) + n * sizeof(char *), off;
+    const char **rcpts;
+    char *pos[4];
+    rec_t *x;
+
+    for (size_t i = 0; i < 4; i++)
+        len += strlen(src[i]) + 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(p->rcpt[idx[i]].ses) + 1;
+    if ((x = malloc(len)) == NULL)
+        return NULL;
+    rcpts = (const char **)(x + 1);
+    off = sizeof(rec_t) + n * sizeof(char *);
+    for (size_t i = 0; i < 4; i++) {
+        pos[i] = (char *)x + off;
+        off += str_copy(pos[i], src[i], len - off) + 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rcpts[i] = (char *)x + off;
+        off += str_copy((char *)x + off, p->rcpt[idx[i]].ses, len - off) + 1;
+    }
+    x->next = NULL;
+    x->id = pos[0];
+    x->m = (store_message_t){pos[1],
+                             pos[2],
+                             rcpts,
+                             n,
+                             p->config_set ? pos[3] : NULL,
+                             (int64_t)time(NULL)};
+    return x;
+}
+
+/* Writes the records of list, WRITE_BATCH to a transaction, and frees
+ * them. A batch the store refuses is tried record by record, so one bad
+ * record costs only itself. */
+static void rec_write(relay_t *r, const conf_t *conf, rec_t *list)
+{
+    store_t *st = relay_store(r, conf, list ? list->m.queue_id : NULL);
+
+    while (list != NULL) {
+        const char *ids[WRITE_BATCH];
+        const store_message_t *ms[WRITE_BATCH];
+        rec_t *x = list;
+        size_t k = 0;
+
+        for (; x != NULL && k < WRITE_BATCH; x = x->next, k++) {
+            ids[k] = x->id;
+            ms[k] = &x->m;
+        }
+        if (st && store_messages_put(st, ids, ms, k) != STORE_OK)
+            for (size_t i = 0; i < k; i++)
+                if (store_message_put(st, ids[i], ms[i]) != STORE_OK)
+                    record_failed(ms[i]->queue_id, ids[i], store_strerror(st));
+        while (list != x) {
+            rec_t *next = list->next;
+            free(list);
+            list = next;
+        }
+    }
+}
+
+/* The writer: waits for records, lets WRITE_LINGER_MS more come (or
+ * WRITE_BATCH), writes them in one transaction; at stop, writes what is
+ * left. */
+static void *writer_main(void *ud)
+{
+    relay_t *r = ud;
+
+    pthread_mutex_lock(&r->wlock);
+    for (;;) {
+        rec_t *list;
+        conf_t *conf;
+        while (r->head == NULL && !r->wstop)
+            pthread_cond_wait(&r->wcond, &r->wlock);
+        if (r->head == NULL)
+            break;
+        if (!r->wstop && r->pending < WRITE_BATCH) {
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_nsec += WRITE_LINGER_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&r->wcond, &r->wlock, &until);
+        }
+        list = r->head;
+        r->head = NULL;
+        r->tail = &r->head;
+        r->pending = 0;
+        pthread_mutex_unlock(&r->wlock);
+        conf = relay_conf(r);
+        rec_write(r, conf, list);
+        conf_unref(conf);
+        pthread_mutex_lock(&r->wlock);
+    }
+    pthread_mutex_unlock(&r->wlock);
+    return NULL;
+}
+
+int relay_start_writer(relay_t *r, char *err, size_t errlen)
+{
+    pthread_condattr_t ca;
+    int rc;
+
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->wcond, &ca);
+    pthread_condattr_destroy(&ca);
+    if ((rc = pthread_create(&r->wthread, NULL, writer_main, r)) != 0) {
+        snprintf(err, errlen, "cannot start the message map writer: %s",
+                 strerror(rc));
+        pthread_cond_destroy(&r->wcond);
+        return -1;
+    }
+    r->writer = true;
+    return 0;
+}
+
+/* Records MessageId id for the recipients p->rcpt[idx[0..n)]: through the
+ * writer when there is one (and it keeps up), else here. */
 static void record(relay_t *r, const snap_t *s, const plan_t *p, const char *id,
                    const size_t *idx, size_t n)
 {
-    const char *rcpts[SES_MAX_PER_CALL];
-    store_t *st = relay_store(r, s->conf, p->queue_id);
-    store_message_t rec = {p->queue_id ? p->queue_id : "",
-                           p->sender,
-                           rcpts,
-                           n,
-                           p->config_set,
-                           (int64_t)time(NULL)};
+    rec_t *x = rec_new(p, id, idx, n);
 
-    if (st == NULL)
+    if (x == NULL) {
+        record_failed(p->queue_id, id, "out of memory");
         return;
-    for (size_t i = 0; i < n && i < SES_MAX_PER_CALL; i++)
-        rcpts[i] = p->rcpt[idx[i]].ses;
-    if (store_message_put(st, id, &rec) != STORE_OK)
-        log_error(p->queue_id,
-                  "SES accepted the message as %s but the message map could "
-                  "not record it: %s; the delivery stands (bounces for it "
-                  "will lack the queue id)",
-                  id, store_strerror(st));
+    }
+    pthread_mutex_lock(&r->wlock);
+    if (r->writer && r->pending < WRITE_PENDING) {
+        *r->tail = x;
+        r->tail = &x->next;
+        if (++r->pending == 1 || r->pending == WRITE_BATCH)
+            pthread_cond_signal(&r->wcond);
+        pthread_mutex_unlock(&r->wlock);
+        return;
+    }
+    pthread_mutex_unlock(&r->wlock);
+    rec_write(r, s->conf, x);
 }
+
+/* ---- one delivery ---- */
 
 /* Sets every result res[idx[0..n)] to st with detail. */
 static void set_results(ses_result_t *res, const size_t *idx, size_t n,

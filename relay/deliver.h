@@ -21,9 +21,12 @@
  *     are not sent at all: Postfix will retry every recipient anyway, and
  *     each batch sent now would only be sent twice;
  *   - each accepted batch is recorded in messages.db (SES MessageId ->
- *     queue id, sender, recipients, configuration set, time). A store
- *     failure is logged loudly and does not change the outcome: SES has
- *     the message, and a retry would send it twice.
+ *     queue id, sender, recipients, configuration set, time): in LMTP
+ *     mode by a writer thread, the records of up to 20 ms in one
+ *     transaction (relay_start_writer()); a crash loses at most those
+ *     records, never mail. A store failure is logged loudly and does not
+ *     change the outcome: SES has the message, and a retry would send it
+ *     twice.
  *   - one log line per delivery: queue id, sender, recipients, count,
  *     size, duration, and the SES MessageIds or the error.
  *
@@ -64,7 +67,12 @@ typedef struct deliver deliver_t;
 relay_t *relay_new(conf_t *conf, char *err, size_t errlen);
 int relay_reload(relay_t *r, conf_t *conf, char *err, size_t errlen);
 conf_t *relay_conf(relay_t *r); /* a new reference to the current config */
-void relay_free(relay_t *r);    /* NULL is fine; after every deliver_free() */
+/* LMTP mode: a thread writes the message map, the records of up to
+ * WRITE_LINGER_MS (20 ms) in one transaction, instead of one transaction
+ * per delivery in the delivering thread; relay_free() writes what is
+ * left. 0, or -1 with a reason (records are then written as they come). */
+int relay_start_writer(relay_t *r, char *err, size_t errlen);
+void relay_free(relay_t *r); /* NULL is fine; after every deliver_free() */
 
 deliver_t *deliver_new(relay_t *r);
 void deliver_free(deliver_t *d); /* NULL is fine */

@@ -257,6 +257,8 @@ int server_run(const char *conffile, conf_t *conf, const char *spec,
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (relay_start_writer(srv.relay, err, sizeof(err)) < 0)
+        log_warning(NULL, "%s; each delivery writes its own record", err);
     for (int i = 0; i < nworkers; i++) {
         workers[i].srv = &srv;
         if ((workers[i].deliver = deliver_new(srv.relay)) == NULL ||

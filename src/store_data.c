@@ -18,6 +18,7 @@
 #include "store_int.h"
 #include "ses_util.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,22 +35,26 @@ typedef struct {
     store_message_t *out;
 } msg_arg_t;
 
+typedef struct {
+    const char *const *ids;
+    const store_message_t *const *m;
+    size_t n;
+} msgs_arg_t;
+
 static store_status_t op_stats_add_one(env_t *e, DB_TXN *t, const char *cs,
                                        int64_t when, store_stat_t which,
                                        uint32_t n);
+static int64_t day_of(int64_t t);
 
-static store_status_t op_msg_put(env_t *e, DB_TXN *t, void *arg)
+/* One messages.db record, without its count in stats.db. */
+static store_status_t msg_record(env_t *e, DB_TXN *t, DB *db, const char *id,
+                                 const store_message_t *m)
 {
-    msg_arg_t *a = arg;
-    const store_message_t *m = a->in;
     unsigned char hdr[9], n[2];
     store_status_t rc;
     buf_t b;
     DBT k, d;
-    DB *db;
 
-    if ((rc = store_env_db(e, DBI_MSG, 1, &db)) != STORE_OK)
-        return rc;
     buf_init(&b, MAX_RECORD);
     hdr[0] = REC_VERSION;
     put_u64(hdr + 1, (uint64_t)m->time);
@@ -63,32 +68,70 @@ static store_status_t op_msg_put(env_t *e, DB_TXN *t, void *arg)
     for (size_t i = 0; i < m->nrcpts; i++)
         if (store_rec_put_str(&b, m->rcpts[i]) < 0)
             goto toobig;
-    store_dbt_in(&k, a->id, strlen(a->id));
+    store_dbt_in(&k, id, strlen(id));
     store_dbt_in(&d, b.data, b.len);
     rc = store_db_status(e, db->put(db, t, &k, &d, 0), "messages.db");
     buf_free(&b);
-    if (rc == STORE_OK && m->nrcpts)
-        rc = op_stats_add_one(e, t, m->config_set, m->time, STAT_SENT,
-                              (uint32_t)m->nrcpts);
     return rc;
 toobig:
     buf_free(&b);
     return store_fail(STORE_PERMFAIL, "messages.db: record too large");
 }
 
+static bool same_set(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The records, then their recipients counted in stats.db: one update per
+ * run of records with the same configuration set and day. */
+static store_status_t op_msgs_put(env_t *e, DB_TXN *t, void *arg)
+{
+    msgs_arg_t *a = arg;
+    store_status_t rc;
+    DB *db;
+
+    if ((rc = store_env_db(e, DBI_MSG, 1, &db)) != STORE_OK)
+        return rc;
+    for (size_t i = 0; i < a->n; i++)
+        if ((rc = msg_record(e, t, db, a->ids[i], a->m[i])) != STORE_OK)
+            return rc;
+    for (size_t i = 0, j; i < a->n; i = j) {
+        uint64_t sum = 0;
+        for (j = i;
+             j < a->n && same_set(a->m[j]->config_set, a->m[i]->config_set) &&
+             day_of(a->m[j]->time) == day_of(a->m[i]->time);
+             j++)
+            sum += a->m[j]->nrcpts;
+        if (sum > 0 &&
+            (rc = op_stats_add_one(e, t, a->m[i]->config_set, a->m[i]->time,
+                                   STAT_SENT, (uint32_t)sum)) != STORE_OK)
+            return rc;
+    }
+    return STORE_OK;
+}
+
+store_status_t store_messages_put(store_t *st, const char *const *ids,
+                                  const store_message_t *const *m, size_t n)
+{
+    msgs_arg_t a = {ids, m, n};
+
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == NULL || *ids[i] == '\0' ||
+            strlen(ids[i]) > STORE_MAX_ID || m[i] == NULL ||
+            m[i]->nrcpts > MAX_RCPTS || (m[i]->nrcpts && m[i]->rcpts == NULL))
+            return store_done(
+                st,
+                store_fail(STORE_PERMFAIL, "store_message_put: bad arguments"));
+    /* a hint for DSNs and counters, written on the relay's delivery path:
+     * not worth an fsync per message */
+    return store_run(st, NULL, STORE_RUN_NOSYNC, op_msgs_put, &a);
+}
+
 store_status_t store_message_put(store_t *st, const char *ses_message_id,
                                  const store_message_t *m)
 {
-    msg_arg_t a = {ses_message_id, m, NULL};
-
-    if (ses_message_id == NULL || *ses_message_id == '\0' ||
-        strlen(ses_message_id) > STORE_MAX_ID || m == NULL ||
-        m->nrcpts > MAX_RCPTS || (m->nrcpts && m->rcpts == NULL))
-        return store_done(
-            st, store_fail(STORE_PERMFAIL, "store_message_put: bad arguments"));
-    /* a hint for DSNs and counters, written on the relay's delivery path:
-     * not worth an fsync per message */
-    return store_run(st, NULL, STORE_RUN_NOSYNC, op_msg_put, &a);
+    return store_messages_put(st, &ses_message_id, &m, 1);
 }
 
 static store_status_t msg_decode(const DBT *d, store_message_t **out)
