@@ -123,6 +123,8 @@ relay_transport_tests() {
         "$M: ses-relay's log line carries Postfix's queue id and the SES MessageId"
     is "$(sent_field "bcc-$M" 'e["tags"].get("mta-queue-id")')" "$qid" \
         "$M: the mta-queue-id tag names the Postfix queue id"
+    # LMTP mode records it from a writer thread, within some 20 ms
+    wait_for 10 sh -c "db_dump -p -h '$T/data' '$T/data/messages.db' 2>/dev/null | grep -q '$mid'"
     like "$(db_dump -p -h "$T/data" "$T/data/messages.db" 2>&1)" "$mid" \
         "$M: messages.db has the SES MessageId"
     like "$(db_dump -p -h "$T/data" "$T/data/messages.db" 2>&1 | grep -A1 "$mid")" "$qid" \
