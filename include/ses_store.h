@@ -111,6 +111,19 @@ typedef struct store store_t; /* opaque; thread-safe (DB_THREAD) */
 store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
                           char *err, size_t errlen);
 void store_close(store_t *st); /* NULL is fine */
+/* A program's choice, made once: when one of its store operations has
+ * waited inside Berkeley DB for `seconds` (for a process killed while it
+ * held a mutex: Berkeley DB 5.3 cannot end such a wait, and the store
+ * stays unusable to this process), the process logs it and exits
+ * EX_TEMPFAIL (75), so that its supervisor (systemd, Postfix) starts a
+ * new one, whose open recovers the store; its mail stays queued. 0 (the
+ * default): only log, after 120 s. A wait for a lock held by a dead
+ * process needs none of this: it ends at the lock timeout, and the next
+ * operation recovers the store. */
+void store_exit_when_stuck(unsigned seconds);
+/* What the programs pass: far beyond any wait a live process causes (a
+ * lock wait ends at 2 s; a checkpoint writes at most the 64 MB cache). */
+#define STORE_STUCK_EXIT_S 120
 /* The message of the last failed call on st ("no error" before one; st
  * NULL: "no store"); a lookup that finds nothing is no failure. A handle shared
  * by threads keeps one message, the latest; the text returned is this thread's

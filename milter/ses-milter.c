@@ -33,6 +33,7 @@
 #include "ses_keycache.h"
 #include "ses_log.h"
 #include "ses_route.h"
+#include "ses_store.h"
 #include "ses_util.h"
 
 #include <errno.h>
@@ -148,6 +149,8 @@ int main(int argc, char **argv)
     const char *userid, *pidfile = NULL;
     char err[1024], sock[256], what[160], pidbuf[4096];
     int ch, foreground = 0, check = 0, rc;
+
+    store_exit_when_stuck(STORE_STUCK_EXIT_S); /* see ses_store.h */
 
     while ((ch = cli_getopt(argc, argv, "c:fnVh")) != -1) {
         switch (ch) {

@@ -317,6 +317,8 @@ int main(int argc, char **argv)
     conf_t *conf = NULL;
     int ch, foreground = 0, queue = 0, rc = EX_TEMPFAIL;
 
+    store_exit_when_stuck(STORE_STUCK_EXIT_S); /* see ses_store.h */
+
     while ((ch = cli_getopt(argc, argv, "c:F:H:QfVh")) != -1) {
         switch (ch) {
         case 'c':

@@ -31,6 +31,7 @@
 #include "ses_log.h"
 #include "ses_spool.h"
 #include "ses_status.h"
+#include "ses_store.h"
 #include "ses_util.h"
 
 #include <getopt.h>
@@ -221,6 +222,8 @@ int main(int argc, char **argv)
     conf_t *conf = NULL;
     char err[1024];
     int ch, foreground = 0, rc, admin = 0;
+
+    store_exit_when_stuck(STORE_STUCK_EXIT_S); /* see ses_store.h */
 
     opterr = 0;
     while ((ch = cli_getopt(argc, argv, "c:f:q:l:FnbRVh")) != -1) {

@@ -518,6 +518,8 @@ int main(int argc, char **argv)
     size_t i;
     int ch, rc;
 
+    store_exit_when_stuck(STORE_STUCK_EXIT_S); /* see ses_store.h */
+
     while ((ch = cli_getopt(argc, argv, "+c:Vh")) != -1) {
         switch (ch) {
         case 'c':

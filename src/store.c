@@ -33,6 +33,13 @@
  *   - A file system too full for new region files makes the open a
  *     temporary failure, and the region files get real blocks at open
  *     (posix_fallocate), so a disk that fills up is ENOSPC, not SIGBUS.
+ *   - A process killed inside Berkeley DB can leave others waiting
+ *     forever (5.3 has no timeout on its mutexes, and a lock timeout is
+ *     only enforced by a deadlock detector): a watchdog of two threads
+ *     per environment and process runs the detector every half second,
+ *     and logs - or, when the program asked (store_exit_when_stuck()),
+ *     exits EX_TEMPFAIL - when an operation has been inside Berkeley DB
+ *     too long (see "the watchdog" below).
  *   - Writers checkpoint after commits (at most every few seconds, when
  *     enough log was written or a minute passed) and at close; log files
  *     no longer needed are removed (DB_LOG_AUTO_REMOVE).
@@ -64,10 +71,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #define FILE_MODE 0660
@@ -90,6 +99,13 @@
 #define CKP_MINUTES      1    /* ... or this much time passed */
 #define REOPEN_PAUSE_MS  1000
 #define RETRIES          4
+/* The watchdog (below) looks every WATCH_MS; an operation still inside
+ * Berkeley DB after STUCK_LOG_MS is logged (store_exit_when_stuck() sets
+ * a limit after which the process exits instead). BUSY_SLOTS operations
+ * of a process are timed at once; more run untimed. */
+#define WATCH_MS     500
+#define STUCK_LOG_MS (120 * 1000)
+#define BUSY_SLOTS   64
 /* Free space creating the environment needs: the region files (~93 MB
  * when reserved) are mapped, and a page of a mapped file the file system
  * cannot back is SIGBUS, not ENOSPC. Below this, creating it is a clean
@@ -115,6 +131,15 @@ struct env {
     int64_t last_reopen;
     unsigned fork_gen;   /* forks seen when this was opened */
     atomic_int deferred; /* STORE_INSPECT found no store: not opened */
+    /* when each operation in progress began (ms; 0: free slot, -1: the
+     * operation is in its caller's code, not in Berkeley DB) */
+    atomic_llong busy[BUSY_SLOTS];
+    /* the watchdog's two threads, stopped through watch_stop */
+    pthread_t detector, checker;
+    int watching; /* how many of them run */
+    pthread_mutex_t watch_mu;
+    pthread_cond_t watch_cv;
+    bool watch_stop;
 };
 
 struct store {
@@ -133,7 +158,11 @@ struct store_txn {
 static pthread_mutex_t envs_lock = PTHREAD_MUTEX_INITIALIZER;
 static env_t *envs;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static atomic_uint fork_gen; /* bumped in every child after fork() */
+static atomic_uint fork_gen;      /* bumped in every child after fork() */
+static atomic_uint stuck_exit_ms; /* store_exit_when_stuck(); 0: log only */
+/* This thread's slot in e->busy (-1: none) and how deep its calls nest. */
+static _Thread_local int busy_slot = -1;
+static _Thread_local int busy_depth;
 
 /* The message of the operation in progress on this thread, until
  * store_done() files it with the handle. */
@@ -588,9 +617,186 @@ static void env_close_handles(env_t *e)
     }
 }
 
+/* ---- timing operations ----------------------------------------------- */
+
+/* Marks the start of an operation of this thread in e (nested calls count
+ * once): the watchdog's checker sees how long it has been in progress. */
+static void busy_begin(env_t *e)
+{
+    long long now = clock_mono_ms();
+
+    if (busy_depth++ > 0)
+        return;
+    busy_slot = -1;
+    for (int i = 0; i < BUSY_SLOTS; i++) {
+        long long free_slot = 0;
+        if (atomic_compare_exchange_strong(&e->busy[i], &free_slot,
+                                           now > 0 ? now : 1)) {
+            busy_slot = i;
+            break;
+        }
+    }
+}
+
+static void busy_end(env_t *e)
+{
+    if (--busy_depth > 0)
+        return;
+    if (busy_slot >= 0)
+        atomic_store(&e->busy[busy_slot], 0);
+    busy_slot = -1;
+}
+
+/* The operation leaves Berkeley DB for its caller's code (a walk's
+ * callback, which may wait on a pipe) and comes back: only time spent in
+ * Berkeley DB counts. */
+static void busy_pause(env_t *e, bool pause)
+{
+    if (busy_slot >= 0)
+        atomic_store(&e->busy[busy_slot], pause ? -1 : clock_mono_ms());
+}
+
+/* ---- the watchdog ---------------------------------------------------- */
+
+/* Berkeley DB 5.3 waits without a timeout on its mutexes and on the
+ * holder of a lock (the lock timeout is only enforced when a deadlock
+ * detector runs), so a process that dies at the wrong moment (kill -9)
+ * can leave others waiting forever. Each process runs, per environment:
+ *   - the detector: every WATCH_MS a lock_detect(), so a lock wait ends
+ *     at LOCK_TIMEOUT_US (a deadlock for run(), which retries and then
+ *     reopens: DB_REGISTER finds the dead process and recovers); it also
+ *     finds the environment recovered by another process (DB_RUNRECOVERY:
+ *     the next operation reopens);
+ *   - the checker: never calls Berkeley DB; when an operation of this
+ *     process has been in it longer than the limit, its thread waits for
+ *     something only a dead process could have given back (a mutex, a
+ *     log flush) and nothing inside this process can end the wait: it
+ *     logs, and exits EX_TEMPFAIL when the program asked for that
+ *     (store_exit_when_stuck()). The detector is timed like any other
+ *     operation, so its own wait is found too. */
+static bool watch_wait(env_t *e)
+{
+    struct timespec ts;
+    bool stop;
+
+    pthread_mutex_lock(&e->watch_mu);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += WATCH_MS * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    while (!e->watch_stop &&
+           pthread_cond_timedwait(&e->watch_cv, &e->watch_mu, &ts) == 0)
+        ;
+    stop = e->watch_stop;
+    pthread_mutex_unlock(&e->watch_mu);
+    return !stop;
+}
+
+static void *env_detector(void *arg)
+{
+    env_t *e = arg;
+
+    while (watch_wait(e)) {
+        if (pthread_rwlock_tryrdlock(&e->lock) != 0)
+            continue; /* being opened or closed */
+        if (e->dbenv != NULL && !atomic_load(&e->broken)) {
+            busy_begin(e);
+            if (e->dbenv->lock_detect(e->dbenv, 0, DB_LOCK_DEFAULT, NULL) ==
+                DB_RUNRECOVERY)
+                atomic_store(&e->broken, 1);
+            busy_end(e);
+        }
+        pthread_rwlock_unlock(&e->lock);
+    }
+    return NULL;
+}
+
+static void *env_checker(void *arg)
+{
+    env_t *e = arg;
+    bool logged = false;
+
+    while (watch_wait(e)) {
+        long long now = clock_mono_ms(), oldest = now, limit;
+        for (int i = 0; i < BUSY_SLOTS; i++) {
+            long long t = atomic_load(&e->busy[i]);
+            if (t > 0 && t < oldest)
+                oldest = t;
+        }
+        limit = atomic_load(&stuck_exit_ms);
+        if (limit == 0)
+            limit = STUCK_LOG_MS;
+        if (now - oldest < limit) {
+            logged = false;
+            continue;
+        }
+        if (atomic_load(&stuck_exit_ms) != 0) {
+            log_error(NULL,
+                      "%s: an operation has waited in Berkeley DB for %lld s "
+                      "(for a process that died holding a mutex?); exiting "
+                      "so that a new process recovers the store",
+                      e->dir, (now - oldest) / 1000);
+            _exit(EX_TEMPFAIL);
+        }
+        if (!logged)
+            log_error(NULL,
+                      "%s: an operation has waited in Berkeley DB for %lld s "
+                      "(for a process that died holding a mutex?); restart "
+                      "this program if it does not end",
+                      e->dir, (now - oldest) / 1000);
+        logged = true;
+    }
+    return NULL;
+}
+
+static void env_watch_start(env_t *e)
+{
+    pthread_condattr_t ca;
+    sigset_t all, old;
+
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&e->watch_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&e->watch_mu, NULL);
+    sigfillset(&all); /* no signal is the watchdog's to take */
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (pthread_create(&e->detector, NULL, env_detector, e) == 0) {
+        e->watching = 1;
+        if (pthread_create(&e->checker, NULL, env_checker, e) == 0)
+            e->watching = 2;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e->watching < 2)
+        log_warning(NULL,
+                    "%s: cannot start the store's watchdog threads: a wait "
+                    "for a process that died may not end",
+                    e->dir);
+}
+
+static void env_watch_stop(env_t *e)
+{
+    pthread_mutex_lock(&e->watch_mu);
+    e->watch_stop = true;
+    pthread_cond_broadcast(&e->watch_cv);
+    pthread_mutex_unlock(&e->watch_mu);
+    if (e->watching > 0)
+        pthread_join(e->detector, NULL);
+    if (e->watching > 1)
+        pthread_join(e->checker, NULL);
+    e->watching = 0;
+    pthread_cond_destroy(&e->watch_cv);
+    pthread_mutex_destroy(&e->watch_mu);
+}
+
+void store_exit_when_stuck(unsigned seconds)
+{
+    atomic_store(&stuck_exit_ms, seconds * 1000u);
+}
+
 /* Takes the environment for one operation: reopens it first when another
  * process recovered it under us. Holds e->lock for reading on STORE_OK. */
-static store_status_t env_enter(env_t *e)
+static store_status_t env_join(env_t *e)
 {
     if (e->fork_gen != atomic_load(&fork_gen))
         return store_fail(STORE_TEMPFAIL,
@@ -635,9 +841,21 @@ static store_status_t env_enter(env_t *e)
     return STORE_OK;
 }
 
+/* env_join(), timed (busy_begin()) until env_leave(). */
+static store_status_t env_enter(env_t *e)
+{
+    store_status_t st;
+
+    busy_begin(e);
+    if ((st = env_join(e)) != STORE_OK)
+        busy_end(e);
+    return st;
+}
+
 static void env_leave(env_t *e)
 {
     pthread_rwlock_unlock(&e->lock);
+    busy_end(e);
 }
 
 /* The database handle for one operation (e->lock held for reading). A
@@ -743,9 +961,14 @@ static void env_unref(env_t *e)
     pthread_mutex_unlock(&envs_lock);
     for (int i = 0; i < DBI__N; i++)
         wrote |= e->db[i][1] != NULL;
+    pthread_rwlock_wrlock(&e->lock); /* the detector keeps off */
+    busy_begin(e);                   /* a close can wait like any call */
     if (wrote && e->dbenv && !atomic_load(&e->broken))
         e->dbenv->txn_checkpoint(e->dbenv, CKP_LOG_KB, CKP_MINUTES, 0);
     env_close_handles(e);
+    busy_end(e);
+    pthread_rwlock_unlock(&e->lock);
+    env_watch_stop(e);
     pthread_rwlock_destroy(&e->lock);
     pthread_mutex_destroy(&e->dblock);
     free(e->dir);
@@ -787,10 +1010,16 @@ store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
         pthread_rwlock_init(&e->lock, NULL);
         pthread_mutex_init(&e->dblock, NULL);
         e->fork_gen = atomic_load(&fork_gen);
+        env_watch_start(e); /* the open is timed too */
+        busy_begin(e);
         if (mode == STORE_INSPECT && !store_present(datadir))
             atomic_store(&e->deferred, 1); /* nothing to read: create none */
-        else if ((st = env_open(e)) != STORE_OK) {
+        else
+            st = env_open(e);
+        busy_end(e);
+        if (st != STORE_OK) {
             pthread_mutex_unlock(&envs_lock);
+            env_watch_stop(e);
             pthread_rwlock_destroy(&e->lock);
             pthread_mutex_destroy(&e->dblock);
             free(e->dir);
@@ -800,10 +1029,12 @@ store_status_t store_open(const char *datadir, store_mode_t mode, store_t **out,
         e->next = envs;
         envs = e;
     } else if (mode != STORE_INSPECT && atomic_load(&e->deferred)) {
+        busy_begin(e);
         pthread_rwlock_wrlock(&e->lock); /* a user that needs the store */
         if (atomic_load(&e->deferred) && (st = env_open(e)) == STORE_OK)
             atomic_store(&e->deferred, 0);
         pthread_rwlock_unlock(&e->lock);
+        busy_end(e);
         if (st != STORE_OK) {
             pthread_mutex_unlock(&envs_lock);
             goto fail;
@@ -1075,9 +1306,13 @@ store_status_t store_walk(env_t *e, int i, store_walk_fn fn, void *ctx)
     memset(&d, 0, sizeof(d));
     k.flags = d.flags = DB_DBT_REALLOC;
     rc = STORE_OK;
-    while (!stop && (ret = c->get(c, &k, &d, DB_NEXT)) == 0)
-        if ((rc = fn(ctx, &k, &d, &stop)) != STORE_OK)
+    while (!stop && (ret = c->get(c, &k, &d, DB_NEXT)) == 0) {
+        busy_pause(e, true);
+        rc = fn(ctx, &k, &d, &stop);
+        busy_pause(e, false);
+        if (rc != STORE_OK)
             break;
+    }
     if (rc == STORE_OK && ret != 0 && ret != DB_NOTFOUND)
         rc = store_db_status(e, ret, store_db_files[i]);
     c->close(c);
