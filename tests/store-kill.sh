@@ -1,0 +1,29 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# kill -9 of processes using the store, wherever they are: in the middle
+# of a transaction holding its locks, inside Berkeley DB holding a mutex
+# or flushing the log. Eight processes (tests/store-user churn: writers
+# holding a shared record's locks a while, readers looking up and
+# walking, each opening and closing the store all the time); every 300 ms
+# a writer is killed and replaced. No other process may wait forever
+# (one whose wait only a dead process could end exits 75 after 10 s, as
+# the programs do, and is replaced), none may fail otherwise, and every
+# address a writer saw committed must be in the store afterwards, read by
+# a process that opens it anew. Berkeley DB 5.3 alone left processes
+# waiting forever here (in a lock wait, a log flush, a mutex).
+. "${top_srcdir:-.}/tests/lib.sh"
+tmpdir_make
+mkdir "$T/store"
+out=$("$top_builddir/tests/store-user" churn "$T/store" 8 20 2000 300 2>"$T/err")
+rc=$?
+sum=$(printf '%s\n' "$out" | grep '^workers=')
+diag "$sum"
+field() { printf '%s\n' "$sum" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+is "$rc" 0 "the churn ends: no process hung, failed or lost data"
+is "$(field hung)" 0 "no process waits forever"
+is "$(field failed)" 0 "no process fails other than with a temporary error"
+is "$(field lost)" 0 "every committed address is in the store"
+[ "$(field killed)" -gt 10 ]; ok $? "writers were killed (kill -9) while working"
+[ "$(field checked)" -gt 100 ]; ok $? "... and others committed meanwhile"
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/err" | grep -v '^# lost' | head -50
+tap_done
