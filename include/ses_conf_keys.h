@@ -252,7 +252,10 @@ CONF_KEY(MESSAGE_RETENTION, "MessageRetention", CT_DURATION, "7d",
 CONF_KEY(SEEN_RETENTION, "SeenRetention", CT_DURATION, "14d", "0..31536000000",
          NULL,
          "how long applied notifications are remembered to ignore "
-         "duplicates (SQS keeps messages up to 14 days; 0: forever)")
+         "duplicates (SQS keeps messages up to 14 days; 0: forever); "
+         "ses-feedback -H refuses an SNS message whose Timestamp is older "
+         "than this minus 5 minutes, so none is replayed after it is "
+         "forgotten")
 CONF_KEY(SNS_CERT_CACHE, "SnsCertCache", CT_PATH, NULL, NULL, NULL,
          "directory of SNS signing certificates, fetched once over HTTPS "
          "(default: DataDirectory/sns-certs)")

@@ -65,6 +65,15 @@
 #include "ses_store.h"
 
 #define FB_ALLOW_BARE 0x1 /* bare SES JSON is acceptable from this source */
+/* An SNS message is accepted only while seen.db would still know it: its
+ * Timestamp (signed, when SNS first sent it) at most SeenRetention minus
+ * FB_CLOCK_SKEW_S old and at most FB_CLOCK_SKEW_S ahead, so one captured
+ * and replayed after its seen key expired is refused (ST_PERM_FORGED).
+ * For the HTTP endpoint, which anyone can reach; SQS is read late
+ * legitimately (up to 14 days) and only the queue policy's senders reach
+ * it. */
+#define FB_FRESH_ONLY   0x2
+#define FB_CLOCK_SKEW_S 300
 
 typedef struct feedback feedback_t;
 

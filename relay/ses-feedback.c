@@ -168,8 +168,8 @@ static int on_request(void *ctx, const httpd_req_t *req, char *text,
         snprintf(text, textlen, "POST SNS messages here");
         return 405;
     }
-    st = feedback_handle(d->fb, req->body, req->body_len, 0, NULL, text,
-                         textlen);
+    st = feedback_handle(d->fb, req->body, req->body_len, FB_FRESH_ONLY, NULL,
+                         text, textlen);
     if (st == ST_OK)
         return 200;
     if (st == ST_PERM_FORGED)

@@ -728,6 +728,38 @@ static char *eventbridge_detail(const char *body, size_t len, char *id,
     return out;
 }
 
+/* FB_FRESH_ONLY: the message's Timestamp is within what seen.db
+ * remembers. A message applied at t1 keeps its seen key until t1 +
+ * SeenRetention; t1 is at least Timestamp - skew (the clocks may differ by
+ * that much), so refusing what is older than SeenRetention - skew refuses
+ * every replay that would find no key. */
+static status_t fresh(const call_t *cx, const sns_msg_t *m, char *err,
+                      size_t errlen)
+{
+    int64_t keep = conf_int(cx->conf, CK_SEEN_RETENTION) / 1000;
+    int64_t now = now_of(cx->fb), ts = time_parse_iso8601(m->timestamp);
+
+    if (ts < 0) {
+        snprintf(err, errlen, "Timestamp \"%.40s\" is not a time",
+                 m->timestamp);
+        return ST_PERM_FORGED;
+    }
+    if (ts > now + FB_CLOCK_SKEW_S) {
+        snprintf(err, errlen,
+                 "Timestamp %.40s is %lld s ahead of this host's clock",
+                 m->timestamp, (long long)(ts - now));
+        return ST_PERM_FORGED;
+    }
+    if (keep > 0 && now - ts > keep - FB_CLOCK_SKEW_S) {
+        snprintf(err, errlen,
+                 "Timestamp %.40s is older than SeenRetention (%lld s) "
+                 "allows, so a duplicate could not be told: a replay?",
+                 m->timestamp, (long long)keep);
+        return ST_PERM_FORGED;
+    }
+    return ST_OK;
+}
+
 static status_t handle(const call_t *cx, const char *body, size_t len,
                        unsigned flags, const char *source_id, char *detail,
                        size_t detlen)
@@ -780,6 +812,13 @@ static status_t handle(const call_t *cx, const char *body, size_t len,
                     m->message_id, m->topic_arn,
                     status_is_permanent(st) ? "refused" : "not verified now",
                     err);
+        snprintf(detail, detlen, "%s", err);
+        goto out;
+    }
+    if ((flags & FB_FRESH_ONLY) &&
+        (st = fresh(cx, m, err, sizeof(err))) != ST_OK) {
+        log_warning(NULL, "SNS %s %s from topic %s refused: %s", m->type,
+                    m->message_id, m->topic_arn, err);
         snprintf(detail, detlen, "%s", err);
         goto out;
     }

@@ -109,6 +109,31 @@ is "$(grep -c 'HTTP/1.1 408' "$T/slow.out")" 5 "each slowloris client gets 408"
 is "$(awk '$1 > 60' "$T/slow.out" | wc -l)" 0 "... within the 30 s request deadline (not 120 s of trickling)"
 kill -0 $FB; ok $? "ses-feedback -H is still serving"
 
+# replays: a signed notification is accepted only while seen.db would
+# remember it (SeenRetention, 14 days by default, minus 5 minutes of clock
+# difference); SignatureVersion 1 and 2 both verify
+replay() { # replay NAME OFFSET VERSION: a fresh bounce for NAME@example.net
+    $SIGN bounce "$FIX/bounce-permanent.json" "0100-$1" alice@sender.example \
+        "$1@example.net" "fb-$1" > "$T/$1.note"
+    SNS_TIMESTAMP_OFFSET=$2 $SIGN envelope "$T/certs/key.pem" "$TOPIC" "$CERT_URL" \
+        "sns-$1" "$T/$1.note" "$3" > "$T/$1.json"
+}
+supp() { "$B/relay/ses-suppress" -c "$T/ses.conf" check "$1@example.net" >/dev/null 2>&1; }
+replay old -1296000 2
+is "$(post "$T/old.json")" 403 "a correctly signed notification published 15 days ago (after its seen key expired): 403"
+supp old; is $? 1 "... and it changes nothing"
+like "$(cat "$T/fb.log")" "sns-old from topic .* refused: Timestamp .* is older than SeenRetention" \
+    "... logged as a possible replay"
+replay ahead 3600 2
+is "$(post "$T/ahead.json")" 403 "a notification dated an hour ahead of this host's clock: 403"
+replay late -86400 2
+is "$(post "$T/late.json")" 200 "a notification SNS retried for a day (SignatureVersion 2): applied"
+supp late; is $? 0 "... its recipient is suppressed"
+replay v1 -60 1
+is "$(post "$T/v1.json")" 200 "SignatureVersion 1 (SHA1), as SNS still sends by default: applied"
+is "$(post "$T/v1.json")" 200 "the same notification again within the window: 200, a duplicate"
+like "$(cat "$T/fb.log")" "already applied; duplicate ignored" "... ignored as a duplicate"
+
 # a unix socket for a TLS proxy on the same host: mode 0660, served like
 # TCP, and a second ses-feedback does not take over a live socket
 SOCK=$T/sns.sock

@@ -132,6 +132,19 @@ wait_for 30 sh -c "curl -sf $SESD_URL/_sqs/queue$Q | grep -q '\"deleted\": \\[.*
 suppressed erik@example.net; is $? 0 "after the reload bounces are still applied"
 is "$(dsns)" 3 "... but with BounceDSN no, without a DSN"
 
+# SQS is read late legitimately (a queue keeps a message up to 14 days):
+# an SNS message published 13 days ago is applied - the HTTP endpoint's
+# Timestamp window is not for SQS, which only the queue policy's senders
+# reach
+$SIGN bounce "$FIX/bounce-permanent.json" 0100-msg-late alice@sender.example \
+    late@example.net fb-late > "$T/late.json"
+SNS_TIMESTAMP_OFFSET=-1123200 $SIGN envelope "$T/certs/key.pem" "$TOPIC" "$CERT_URL" \
+    sns-late "$T/late.json" 2 > "$T/late-sns.json"
+LA=$(send "$T/late-sns.json")
+wait_for 30 sh -c "curl -sf $SESD_URL/_sqs/queue$Q | grep -q '\"deleted\": \\[.*$LA'"
+ok $? "an SNS message published 13 days ago, read late from SQS, is applied and deleted"
+suppressed late@example.net; is $? 0 "... late@example.net is suppressed"
+
 kill $FB
 wait_for 10 sh -c "! kill -0 $FB 2>/dev/null"
 ok $? "SIGTERM stops ses-feedback -Q"

@@ -14,6 +14,8 @@ ses-feedback's certificate cache under the name ses-feedback looks for
         a Notification envelope around FILE's content (VERSION 1 or 2)
     sns_sign.py subscription KEY TOPIC CERT_URL SNS_MESSAGE_ID SUBSCRIBE_URL
         a SubscriptionConfirmation
+    SNS_TIMESTAMP_OFFSET=SECONDS in the environment moves the Timestamp
+    (e.g. -1296000: published 15 days ago).
 """
 import base64
 import datetime
@@ -47,6 +49,14 @@ def keygen(directory, url):
         f.write(cert.public_bytes(serialization.Encoding.PEM))
 
 
+def timestamp():
+    """Now, or SNS_TIMESTAMP_OFFSET seconds from now (negative: the past),
+    as SNS writes it."""
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+        seconds=int(os.environ.get("SNS_TIMESTAMP_OFFSET", "0")))
+    return t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
 def sign(keyfile, version, fields, order):
     with open(keyfile, "rb") as f:
         key = serialization.load_pem_private_key(f.read(), None)
@@ -61,7 +71,7 @@ def envelope(keyfile, topic, cert_url, msg_id, path, version="1"):
         message = f.read()
     fields = {"Type": "Notification", "MessageId": msg_id, "TopicArn": topic,
               "Message": message,
-              "Timestamp": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+              "Timestamp": timestamp(),
               "SignatureVersion": version, "SigningCertURL": cert_url,
               "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe"}
     fields["Signature"] = sign(keyfile, version, fields,
