@@ -261,7 +261,10 @@ CONF_KEY(SNS_CERT_CACHE, "SnsCertCache", CT_PATH, NULL, NULL, NULL,
          "(default: DataDirectory/sns-certs)")
 CONF_KEY(FEEDBACK_MAX_CONNECTIONS, "FeedbackMaxConnections", CT_INT, "32",
          "1..1024", NULL,
-         "concurrent HTTP connections ses-feedback -H serves; more get 503")
+         "SNS requests ses-feedback -H handles at once (threads), more get "
+         "503; connections still sending their request wait without a "
+         "thread (up to 1024, the longest-waiting dropped first), so idle "
+         "clients cannot lock SNS out")
 /* metrics (ses-metrics) */
 CONF_KEY(METRICS, "Metrics", CT_BOOL, "yes", NULL, NULL,
          "count deliveries in DataDirectory/metrics.mmap for ses-metrics")

@@ -4,9 +4,13 @@
  *
  * Enough HTTP for Amazon SNS deliveries (or a TLS proxy in front): one
  * request per connection, a body with Content-Length (no chunked bodies),
- * bounded headers and body, a read timeout, one thread per connection up
- * to a limit (beyond it: 503 at once), every answer in one write with
- * "Connection: close".
+ * bounded headers and body, every answer in one write with "Connection:
+ * close". Requests are read by one event loop and only a whole one takes
+ * a thread (max_conns at once, beyond: 503), so connections that send
+ * nothing cannot lock SNS out: they must send their headers within 10 s
+ * and their request within 30 s (408), and when too many wait (1024, or
+ * what the descriptor limit allows, or 64 MB of requests together) the
+ * one that waited longest is dropped (503), never the newest.
  *
  * httpd_listen() binds "inet:PORT@ADDR" or "unix:PATH" with listen_open()
  * (a unix socket gets mode 0660; a stale one is replaced, a live one is an

@@ -4,8 +4,10 @@
 # verified messages from allowed topics change anything (forged or foreign
 # notifications and subscription confirmations change nothing), requests
 # are size-limited (413, 431) and time-limited: a client trickling its
-# request (slowloris) is answered 408 and dropped after READ_TIMEOUT_S
-# while other clients are served.
+# request (slowloris) is answered 408 and dropped (headers within 10 s)
+# while other clients are served; hundreds of silent connections do not
+# keep a real SNS delivery out; a signed notification older than
+# SeenRetention (a replay) is refused.
 . "${top_srcdir:-.}/tests/lib.sh"
 tmpdir_make
 B=$top_builddir
@@ -108,6 +110,64 @@ is "$(grep -c 'HTTP/1.1 408' "$T/slow.out")" 5 "each slowloris client gets 408"
 # (twice the deadline is the bound: a busy machine answers late, not never)
 is "$(awk '$1 > 60' "$T/slow.out" | wc -l)" 0 "... within the 30 s request deadline (not 120 s of trickling)"
 kill -0 $FB; ok $? "ses-feedback -H is still serving"
+
+# idle connections cannot lock SNS out: SNS gives up on an endpoint within
+# about a minute, so a delivery must get through while an attacker (behind
+# the same TLS proxy: one address) holds many connections open and silent
+cat > "$T/idle.py" <<'PYEOF'
+import os, socket, sys, time
+port, n, ready, done = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+open(ready, "w").close()
+while not os.path.exists(done):
+    time.sleep(0.05)
+alive = 0
+for s in socks:          # still open and unanswered: held by the server
+    s.setblocking(False)
+    try:
+        s.recv(100)
+    except BlockingIOError:
+        alive += 1
+print(alive)
+PYEOF
+# idle N PORT NAME: N silent connections to PORT until NAME.done exists
+idle() {
+    rm -f "$T/$3.ready" "$T/$3.done"
+    $PY "$T/idle.py" "$2" "$1" "$T/$3.ready" "$T/$3.done" > "$T/$3.out" 2>&1 &
+    IDLE=$!
+    wait_for 30 test -e "$T/$3.ready"
+}
+idle_end() { touch "$T/$1.done"; wait $IDLE; held=$(cat "$T/$1.out"); }
+$SIGN bounce "$FIX/bounce-permanent.json" 0100-idle1 alice@sender.example \
+    idle1@example.net fb-idle1 > "$T/idle1.note"
+$SIGN envelope "$T/certs/key.pem" "$TOPIC" "$CERT_URL" sns-idle1 "$T/idle1.note" 2 > "$T/idle1.json"
+idle 300 "$PORT" i1
+is "$(post "$T/idle1.json")" 200 \
+    "with 300 silent connections open (FeedbackMaxConnections is 32), an SNS delivery is applied"
+idle_end i1
+ok $([ "${held:-0}" -ge 100 ] && echo 0 || echo 1) \
+    "... while those connections were held open, not refused ($held of 300 still waiting)"
+# more silent connections than may wait: the longest-waiting go first, so
+# the new one, SNS's, is served (a lower descriptor limit makes room for 64)
+P2=$(free_port)
+(ulimit -n 160; exec "$B/relay/ses-feedback" -c "$T/ses.conf" -f -H "inet:$P2@127.0.0.1") \
+    > "$T/fb2.out" 2>&1 &
+FB2=$!
+add_cleanup "kill $FB2 2>/dev/null"
+wait_for 10 $PY -c "import socket; socket.create_connection(('127.0.0.1', $P2), 1)"
+$SIGN bounce "$FIX/bounce-permanent.json" 0100-idle2 alice@sender.example \
+    idle2@example.net fb-idle2 > "$T/idle2.note"
+$SIGN envelope "$T/certs/key.pem" "$TOPIC" "$CERT_URL" sns-idle2 "$T/idle2.note" 1 > "$T/idle2.json"
+idle 200 "$P2" i2
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' \
+    -H "x-amz-sns-message-type: Notification" --data-binary @"$T/idle2.json" "http://127.0.0.1:$P2/")
+is "$code" 200 "with more silent connections than may wait, the oldest are dropped and SNS is served"
+idle_end i2
+ok $([ "${held:-200}" -lt 200 ] && echo 0 || echo 1) \
+    "... ($held of 200 silent connections were still held: the others were dropped)"
+"$B/relay/ses-suppress" -c "$T/ses.conf" check idle2@example.net >/dev/null 2>&1
+is $? 0 "... and the notification was applied"
+kill $FB2; wait $FB2 2>/dev/null
 
 # replays: a signed notification is accepted only while seen.db would
 # remember it (SeenRetention, 14 days by default, minus 5 minutes of clock
