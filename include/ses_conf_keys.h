@@ -216,8 +216,9 @@ CONF_KEY(OVERSIGN_HEADERS, "OversignHeaders", CT_LIST, "From", NULL, NULL,
          "(never Date, Message-ID or X-SES-*: SES rewrites them; nor "
          "DKIM-Signature or Delivered-To: ses-relay renames their repeats)")
 CONF_KEY(REQUIRE_SAFE_KEYS, "RequireSafeKeys", CT_BOOL, "yes", NULL, NULL,
-         "refuse key files readable or writable by other users or by a group "
-         "the UserID user is not in, as opendkim does")
+         "refuse key files anyone but root and the UserID user could read "
+         "or change - another owner, every user, a group with another "
+         "member, a directory above others can write - as opendkim does")
 /* feedback */
 CONF_KEY(FEEDBACK_QUEUE_URL, "FeedbackQueueUrl", CT_STRING, NULL, NULL,
          conf_v_url, "SQS queue URL that ses-feedback -Q polls")

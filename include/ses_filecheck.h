@@ -16,18 +16,23 @@
  *     others or by a group with other members - unless it has the sticky
  *     bit (like /tmp) and the next component belongs to root or us.
  *
- * filecheck_writers() applies these rules; filecheck_readers() applies the
- * same rules to reading, for private keys (the file itself only, like
- * opendkim's check: owner root or us, no read or write for others or for
- * a group with other members). filecheck_group_others() tells whether a
- * group has a member other than root and a given user, and names one.
+ * filecheck_writers() applies these rules and words a refusal for a
+ * configuration file. filecheck_why() applies them for FILECHECK_WRITE, or
+ * for FILECHECK_READ - private keys, opendkim's RequireSafeKeys: nobody
+ * but root and us may read or write the file (owner, every user, a group
+ * with another member), and no directory above lets others replace it -
+ * and gives the bare reason ("is readable or writable by group G, which
+ * has other members (e.g. \"postfix\")"). filecheck_group_others() tells
+ * whether a group has a member other than root and a given user, and
+ * names one.
  *
  * DIAGNOSTICS
- *   filecheck_writers() and filecheck_readers() return FILECHECK_OK,
- *   FILECHECK_UNSAFE with "PATH: reason; what to do" in err, or
- *   FILECHECK_ERROR with the reason in err (the path cannot be resolved,
- *   or the file changed under us). The user and group databases are read
- *   under a lock of this module (getpwent is not reentrant). Nothing logs.
+ *   filecheck_writers() returns FILECHECK_OK, FILECHECK_UNSAFE with
+ *   "PATH: refused: reason; what to do" in err, or FILECHECK_ERROR with
+ *   the reason in err (the path cannot be resolved, or the file changed
+ *   under us); filecheck_why() the same, with the reason alone. The user
+ *   and group databases are read under a lock of this module (getpwent is
+ *   not reentrant). Nothing logs.
  */
 #ifndef SES_FILECHECK_H
 #define SES_FILECHECK_H
@@ -49,9 +54,14 @@ typedef enum {
 filecheck_status_t filecheck_writers(const char *path,
                                      const struct stat *opened, uid_t me,
                                      char *err, size_t errlen);
-filecheck_status_t filecheck_readers(const char *path,
-                                     const struct stat *opened, uid_t me,
-                                     char *err, size_t errlen);
+typedef enum {
+    FILECHECK_WRITE = 2, /* others may not change it */
+    FILECHECK_READ = 6,  /* others may not read or change it */
+} filecheck_access_t;
+
+filecheck_status_t filecheck_why(const char *path, const struct stat *opened,
+                                 uid_t me, filecheck_access_t what, char *why,
+                                 size_t whylen);
 
 /* gid has a member (primary or listed) other than root and me; its name
  * goes to who when not NULL. */

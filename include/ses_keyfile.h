@@ -3,14 +3,15 @@
  * ses_keyfile.h - DKIM private key files: read, checked and parsed once
  *
  * keyfile_load() reads a private key file (a regular file of at most
- * KEYFILE_MAX_BYTES), refuses it when RequireSafeKeys applies and the file
- * is readable or writable by others or by a group the milter's user is not
- * in (opendkim's rule, keyfile_safe()), and parses it with keyfile_parse().
+ * KEYFILE_MAX_BYTES), refuses it when RequireSafeKeys applies and anyone
+ * but root and the milter's user could read or change it (opendkim's rule,
+ * keyfile_safe(): the owner, every user, a group with another member, a
+ * directory above it), and parses it with keyfile_parse().
  * keyfile_parse() takes PEM or base64 DER (opendkim's inline KeyTable
  * keys), accepts RSA of at least 1024 bits and Ed25519, and keeps the key
  * both parsed (an EVP_PKEY) and as canonical PKCS#8 PEM, the text handed
  * to libopendkim. keyfile_reader_get() finds who may read key files: the
- * user of UserID (and its groups), or this process.
+ * user of UserID, or this process's.
  *
  * Key generation for ses-keygen is another module (ses_dkimkey.h).
  *
@@ -47,20 +48,19 @@ typedef struct {
     int bits;
 } keyfile_key_t;
 
-/* Who may read key files: a user and its groups. */
+/* Who may read key files: the user the milter runs as. */
 typedef struct {
     uid_t uid;
-    gid_t groups[256];
-    int ngroups;
 } keyfile_reader_t;
 
 /* userid: "user[:group]" (UserID), or NULL for this process. */
 bool keyfile_reader_get(const char *userid, keyfile_reader_t *r, char *err,
                         size_t errlen);
-/* False with the reason in why when st's mode lets others than r read or
- * write the file. */
-bool keyfile_safe(const struct stat *st, const keyfile_reader_t *r, char *why,
-                  size_t whylen);
+/* False with the reason in why when anyone but root and r could read or
+ * change the file at path (st: its fstat()): opendkim's rule, through
+ * filecheck_why(FILECHECK_READ). */
+bool keyfile_safe(const char *path, const struct stat *st,
+                  const keyfile_reader_t *r, char *why, size_t whylen);
 
 /* path: absolute. safe: the reader RequireSafeKeys checks against, or NULL
  * when RequireSafeKeys is off. */

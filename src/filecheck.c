@@ -109,29 +109,27 @@ static bool others_may(const struct stat *st, uid_t me, int want, char *why,
 }
 
 /* The directories of real (a resolved path) from / down: none lets
- * anyone but root and me replace what is below it. */
-static filecheck_status_t check_dirs(const char *path, const char *real,
-                                     uid_t me, char *err, size_t errlen)
+ * anyone but root and me replace what is below it. FILECHECK_UNSAFE with
+ * the directory in dir and the reason in why. */
+static filecheck_status_t check_dirs(const char *real, uid_t me, char *dir,
+                                     size_t dirlen, char *why, size_t whylen)
 {
-    char dir[PATH_MAX], why[400];
     struct stat st, next;
     size_t n;
 
-    for (const char *p = real;; p = strchr(p + 1, '/')) {
-        if (p == NULL)
-            break;
+    for (const char *p = real; p != NULL; p = strchr(p + 1, '/')) {
         n = p == real ? 1 : (size_t)(p - real);
-        if (n >= sizeof(dir))
+        if (n >= dirlen)
             break;
         memcpy(dir, real, n);
         dir[n] = '\0';
         if (strcmp(dir, real) == 0)
             break;
         if (stat(dir, &st) < 0) {
-            snprintf(err, errlen, "%s: %s: %s", path, dir, strerror(errno));
+            snprintf(why, whylen, "%s", strerror(errno));
             return FILECHECK_ERROR;
         }
-        if (!others_may(&st, me, 2, why, sizeof(why)))
+        if (!others_may(&st, me, 2, why, whylen))
             continue;
         /* a sticky directory (/tmp): others cannot rename or remove what
          * is not theirs, so the next component must be root's or ours */
@@ -147,56 +145,59 @@ static filecheck_status_t check_dirs(const char *path, const char *real,
                     continue;
             }
         }
-        snprintf(err, errlen,
-                 "%s: refused: its directory %s %s, so it could be "
-                 "replaced; keep the directories above it root's",
-                 path, dir, why);
         return FILECHECK_UNSAFE;
     }
     return FILECHECK_OK;
 }
 
-static filecheck_status_t check(const char *path, const struct stat *opened,
-                                uid_t me, int want, char *err, size_t errlen)
+filecheck_status_t filecheck_why(const char *path, const struct stat *opened,
+                                 uid_t me, filecheck_access_t what, char *why,
+                                 size_t whylen)
 {
-    char real[PATH_MAX], why[400];
+    char real[PATH_MAX], dir[PATH_MAX], dwhy[400];
     struct stat st;
     filecheck_status_t rc;
 
     if (realpath(path, real) == NULL || stat(real, &st) < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(why, whylen, "%s", strerror(errno));
         return FILECHECK_ERROR;
     }
     if (opened &&
         (opened->st_dev != st.st_dev || opened->st_ino != st.st_ino)) {
-        snprintf(err, errlen, "%s: the file changed while it was read", path);
+        snprintf(why, whylen, "changed while it was read");
         return FILECHECK_ERROR;
     }
-    if (others_may(&st, me, want, why, sizeof(why))) {
-        if (want == 2 && st.st_mode & S_IWOTH)
-            snprintf(err, errlen,
-                     "%s: refused: the file is writable by every user "
-                     "(mode %04o); chmod o-w it",
-                     path, (unsigned)(st.st_mode & 07777));
-        else
-            snprintf(err, errlen, "%s: refused: the file %s", path, why);
+    if (others_may(&st, me, (int)what, why, whylen))
         return FILECHECK_UNSAFE;
-    }
-    if (want == 2 && (rc = check_dirs(path, real, me, err, errlen)) != 0)
-        return rc;
-    return FILECHECK_OK;
+    rc = check_dirs(real, me, dir, sizeof(dir), dwhy, sizeof(dwhy));
+    if (rc == FILECHECK_UNSAFE)
+        snprintf(why, whylen, "is in directory %s, which %s", dir, dwhy);
+    else if (rc == FILECHECK_ERROR)
+        snprintf(why, whylen, "%s: %s", dir, dwhy);
+    return rc;
 }
 
 filecheck_status_t filecheck_writers(const char *path,
                                      const struct stat *opened, uid_t me,
                                      char *err, size_t errlen)
 {
-    return check(path, opened, me, 2, err, errlen);
-}
+    char real[PATH_MAX], why[700];
+    struct stat st;
+    filecheck_status_t rc;
 
-filecheck_status_t filecheck_readers(const char *path,
-                                     const struct stat *opened, uid_t me,
-                                     char *err, size_t errlen)
-{
-    return check(path, opened, me, 6, err, errlen);
+    rc = filecheck_why(path, opened, me, FILECHECK_WRITE, why, sizeof(why));
+    if (rc == FILECHECK_ERROR)
+        snprintf(err, errlen, "%s: %s", path, why);
+    else if (rc == FILECHECK_UNSAFE && realpath(path, real) &&
+             stat(real, &st) == 0 && (st.st_mode & S_IWOTH))
+        snprintf(err, errlen,
+                 "%s: refused: the file is writable by every user (mode "
+                 "%04o); chmod o-w it",
+                 path, (unsigned)(st.st_mode & 07777));
+    else if (rc == FILECHECK_UNSAFE)
+        snprintf(err, errlen,
+                 "%s: refused: the file %s; only root and the user that "
+                 "reads it may change it",
+                 path, why);
+    return rc;
 }

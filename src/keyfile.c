@@ -15,12 +15,12 @@
 #include "config.h"
 
 #include "ses_keyfile.h"
+#include "ses_daemon.h"
+#include "ses_filecheck.h"
 #include "ses_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,62 +33,31 @@
 bool keyfile_reader_get(const char *userid, keyfile_reader_t *r, char *err,
                         size_t errlen)
 {
-    char user[256], *colon;
-    struct passwd *pw;
+    daemon_user_t u;
+    char msg[300];
 
     if (userid == NULL) {
         r->uid = geteuid();
-        r->ngroups = getgroups((int)ARRAY_SIZE(r->groups) - 1, r->groups);
-        if (r->ngroups < 0)
-            r->ngroups = 0;
-        r->groups[r->ngroups++] = getegid();
         return true;
     }
-    str_copy(user, userid, sizeof(user));
-    if ((colon = strchr(user, ':')) != NULL)
-        *colon = '\0';
-    if ((pw = getpwnam(user)) == NULL) {
-        snprintf(err, errlen, "UserID: no such user \"%s\"", user);
+    if (daemon_userid_lookup(userid, &u, msg, sizeof(msg)) < 0) {
+        snprintf(err, errlen, "UserID: %s", msg);
         return false;
     }
-    r->uid = pw->pw_uid;
-    r->ngroups = (int)ARRAY_SIZE(r->groups) - 1;
-    if (getgrouplist(user, pw->pw_gid, r->groups, &r->ngroups) < 0)
-        r->ngroups = (int)ARRAY_SIZE(r->groups) - 1;
-    if (colon) {
-        struct group *gr = getgrnam(colon + 1);
-        if (gr == NULL) {
-            snprintf(err, errlen, "UserID: no such group \"%s\"", colon + 1);
-            return false;
-        }
-        r->groups[r->ngroups++] = gr->gr_gid;
-    }
+    r->uid = u.uid;
     return true;
 }
 
-/* opendkim's RequireSafeKeys rule: no read or write bits for others, none
- * for a group the milter's user is not in. */
-bool keyfile_safe(const struct stat *st, const keyfile_reader_t *r, char *why,
-                  size_t whylen)
+/* opendkim's RequireSafeKeys rule (dkimf_securefile): nobody but root
+ * and the milter's user may read or change the key - it belongs to one of
+ * them, no read or write bits for every user, none for a group with
+ * another member - and no directory above it lets anyone else replace
+ * it. */
+bool keyfile_safe(const char *path, const struct stat *st,
+                  const keyfile_reader_t *r, char *why, size_t whylen)
 {
-    if (st->st_mode & (S_IROTH | S_IWOTH)) {
-        snprintf(why, whylen,
-                 "is readable or writable by every user "
-                 "(mode %04o; chmod 600 it)",
-                 (unsigned)(st->st_mode & 07777));
-        return false;
-    }
-    if (st->st_mode & (S_IRGRP | S_IWGRP)) {
-        for (int i = 0; i < r->ngroups; i++)
-            if (r->groups[i] == st->st_gid)
-                return true;
-        snprintf(why, whylen,
-                 "is readable or writable by group %lu, which the milter's "
-                 "user is not in (mode %04o)",
-                 (unsigned long)st->st_gid, (unsigned)(st->st_mode & 07777));
-        return false;
-    }
-    return true;
+    return filecheck_why(path, st, r->uid, FILECHECK_READ, why, whylen) ==
+           FILECHECK_OK;
 }
 
 const char *keyfile_type_name(keyfile_type_t t)
@@ -214,7 +183,7 @@ keyfile_key_t *keyfile_load(const char *path, const keyfile_reader_t *safe,
                  KEYFILE_MAX_BYTES);
         goto out;
     }
-    if (safe && !keyfile_safe(&st, safe, why, sizeof(why))) {
+    if (safe && !keyfile_safe(path, &st, safe, why, sizeof(why))) {
         snprintf(err, errlen, "key file %s %s (RequireSafeKeys yes refuses it)",
                  path, why);
         goto out;

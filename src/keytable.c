@@ -324,7 +324,7 @@ static conf_status_t tables_load(loadctx_t *lc, const char *kt, const char *st,
         CONF_OK)
         return rc;
     if (lc->inline_keys && lc->safe &&
-        !keyfile_safe(&kst, &lc->reader, msg, sizeof(msg))) {
+        !keyfile_safe(path, &kst, &lc->reader, msg, sizeof(msg))) {
         snprintf(err, errlen,
                  "%s holds private keys and %s (RequireSafeKeys yes "
                  "refuses it)",

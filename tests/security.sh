@@ -207,7 +207,7 @@ mkdir -p "$T/open"; chmod 777 "$T/open"; cp "$T/signingtable" "$T/open/st"
 sed "s|refile:$T/signingtable|refile:$T/open/st|" "$T/steer.conf" > "$T/steer2.conf"
 out=$("$B/milter/ses-milter" -n -c "$T/steer2.conf" 2>&1); rc=$?
 is "$rc" 78 "a SigningTable in a directory every user can write is refused (it could be replaced)"
-like "$out" "open/st: refused: its directory $T/open is writable by every user" "... naming the directory"
+like "$out" "open/st: refused: the file is in directory $T/open, which is writable by every user" "... naming the directory"
 chmod 1777 "$T/open"
 out=$("$B/milter/ses-milter" -n -c "$T/steer2.conf" 2>&1); rc=$?
 is "$rc" 0 "... but one with the sticky bit (like /tmp) is fine for a file root owns"
@@ -250,7 +250,7 @@ out=$("$B/milter/ses-milter" -n -c "$T/k.conf" 2>&1); rc=$?
 is "$rc" 78 "RequireSafeKeys (default): a key other users can read is refused"
 chgrp nogroup "$T/k.pem"; chmod 640 "$T/k.pem"
 out=$("$B/milter/ses-milter" -n -c "$T/k.conf" 2>&1); rc=$?
-is "$rc" 78 "... so is a key readable by a group the milter's user is not in"
+is "$rc" 78 "... so is a key readable by a group with other members (nogroup: nobody)"
 like "$out" "readable or writable by group" "... saying which group"
 mk "RequireSafeKeys no"
 out=$("$B/milter/ses-milter" -n -c "$T/k.conf" 2>&1); rc=$?
@@ -258,6 +258,36 @@ is "$rc" 0 "RequireSafeKeys no accepts it"
 chmod 600 "$T/k.pem"; mk ""
 out=$("$B/milter/ses-milter" -n -c "$T/k.conf" 2>&1); rc=$?
 is "$rc" 0 "a key only its owner can read is accepted"
+# as strict as opendkim's dkimf_securefile: the group may hold nobody but
+# root and the milter's user, the key belongs to one of them, and no
+# directory above it lets anyone else replace it
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && id daemon >/dev/null 2>&1; then
+    G=$(id -gn daemon)   # the primary group of user daemon: it has a member
+    mkdir -p "$T/kd"; cp "$T/k.pem" "$T/kd/k.pem"
+    km() { printf 'Socket unix:%s/m.sock\nDomain example.com\nSelector s1\nKeyFile %s\nUserID %s\n' \
+        "$T" "$T/kd/k.pem" "$1" > "$T/k2.conf"; out=$("$B/milter/ses-milter" -n -c "$T/k2.conf" 2>&1); rc=$?; }
+    chown nobody "$T/kd/k.pem"; chmod 600 "$T/kd/k.pem"
+    km nobody; is "$rc" 0 "a key of the milter's user (UserID nobody), mode 0600: accepted"
+    chown nobody:root "$T/kd/k.pem"; chmod 640 "$T/kd/k.pem"
+    km nobody
+    is "$rc" 0 "a key readable by a group with no member but root and the milter's user (root, 0640): accepted"
+    chown root:"$G" "$T/kd/k.pem"; chmod 640 "$T/kd/k.pem"
+    km "nobody:$G"
+    is "$rc" 78 "a key readable by a group the milter's user is in but which has another member: refused"
+    like "$out" "is readable or writable by group $G, which has other members \\(e.g. \"daemon\"\\)" \
+        "... naming the other member (as a Debian postinst that puts postfix in the group would make it)"
+    chown daemon:nogroup "$T/kd/k.pem"; chmod 600 "$T/kd/k.pem"
+    km nobody
+    is "$rc" 78 "a key that belongs to another user (daemon) is refused"
+    like "$out" "k.pem belongs to user daemon" "... naming the owner"
+    chown nobody:root "$T/kd/k.pem"; chmod 777 "$T/kd"
+    km nobody
+    is "$rc" 78 "a key in a directory every user can write (it could be replaced) is refused"
+    like "$out" "k.pem is in directory $T/kd, which is writable by every user" "... naming the directory"
+    chmod 755 "$T/kd"
+else
+    for i in 1 2 3 4 5 6 7 8; do skip "RequireSafeKeys as strict as opendkim's $i" "needs root, nobody and daemon"; done
+fi
 
 # ---- privileges: UserID after binding; the LMTP socket's mode ----
 if [ "$(id -u)" -eq 0 ]; then
