@@ -3,7 +3,9 @@
 # contrib/debian: the package builds with dpkg-buildpackage -us -uc -b from
 # a copy of the tree, holds what it should (dpkg -c), and - installed with
 # dpkg into a throwaway overlay of this machine - creates the ses-milter
-# user and group and /var/lib/ses-milter, lets postfix reach the sockets,
+# user and group and /var/lib/ses-milter, lets postfix reach the milter's
+# socket through its directory's group (not by joining group ses-milter,
+# which RequireSafeKeys would refuse keys for),
 # keeps /etc/ses-milter.conf as a conffile, and purges cleanly.
 . "${top_srcdir:-.}/tests/lib.sh"
 S=$top_srcdir
@@ -77,7 +79,7 @@ fi
 if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null 2>&1 ||
    ! unshare -m sh -c "mkdir -p $T/ov/u $T/ov/w $T/ov/m &&
         mount -t overlay overlay -o lowerdir=/,upperdir=$T/ov/u,workdir=$T/ov/w $T/ov/m" 2>/dev/null; then
-    for i in 1 2 3 4 5 6 7 8 9 10; do skip "installation test $i" "needs root and overlay mounts"; done
+    for i in 1 2 3 4 5 6 7 8 9 10 11 12 13; do skip "installation test $i" "needs root and overlay mounts"; done
     tap_done; exit $?
 fi
 rm -rf "$T/ov"; mkdir -p "$T/ov/u" "$T/ov/w" "$T/ov/m"
@@ -95,8 +97,30 @@ echo "etcdir: $(stat -c '%U:%G %a' /etc/ses-milter)"
 echo "postfix-in-group: $(id -nG postfix 2>/dev/null | tr ' ' '\n' | grep -cx ses-milter)"
 echo "spooldir: $(stat -c '%U:%G %a' /var/spool/postfix/ses-milter 2>&1)"
 echo "check: $(/usr/sbin/ses-milter -n -c /etc/ses-milter.conf; echo $?)"
+# a key as the README makes it, checked as the unit's ExecStartPre does
+# (User=ses-milter): RequireSafeKeys accepts it while group ses-milter
+# holds no one else, refuses it once postfix is in that group (as an
+# earlier build's postinst did), and the upgrade takes postfix out again
+keycheck() {
+    setpriv --reuid=ses-milter --regid=ses-milter --init-groups \
+        /usr/sbin/ses-milter -n -c /tmp/k.conf >/tmp/keycheck.out 2>&1
+    rc=$?
+    echo "keycheck-said: $(tr '\n' ' ' < /tmp/keycheck.out)" >> /tmp/keycheck.all
+    echo $rc
+}
+install -d -o root -g ses-milter -m 0750 /etc/ses-milter/keys
+/usr/sbin/ses-keygen -d example.com -s s1 -a ed25519 -D /etc/ses-milter/keys -u ses-milter >/dev/null 2>&1
+chgrp ses-milter /etc/ses-milter/keys/s1.private && chmod 0640 /etc/ses-milter/keys/s1.private
+sed 's|^DataDirectory.*|DataDirectory /var/lib/ses-milter|' /etc/ses-milter.conf > /tmp/k.conf
+printf 'Domain example.com\nSelector s1\nKeyFile /etc/ses-milter/keys/s1.private\n' >> /tmp/k.conf
+echo "key-accepted: $(keycheck)"
+adduser --quiet postfix ses-milter
+echo "key-postfix-in-group: $(keycheck) $(grep -c 'which has other members (e.g. \"postfix\")' /tmp/keycheck.out)"
 echo "ChangedByAdmin yes" >> /etc/ses-milter.conf
 echo "reinstall: $(dpkg -i /pkg.deb >/tmp/dpkg2.log 2>&1; echo $?)"
+echo "upgrade-postfix-in-group: $(id -nG postfix 2>/dev/null | tr ' ' '\n' | grep -cx ses-milter)"
+echo "key-after-upgrade: $(keycheck)"
+cat /tmp/keycheck.all
 echo "conffile-kept: $(grep -c '^ChangedByAdmin yes$' /etc/ses-milter.conf)"
 echo "purge: $(dpkg --purge ses-milter >/tmp/dpkg3.log 2>&1; echo $?)"
 echo "after-purge: $(ls -d /var/lib/ses-milter /usr/sbin/ses-milter /var/spool/postfix/ses-milter 2>/dev/null | wc -l)"
@@ -116,15 +140,28 @@ is "$(r group)" "ses-milter" "postinst creates the ses-milter group"
 is "$(r datadir)" "ses-milter:ses-milter 750" "postinst creates /var/lib/ses-milter for the user"
 is "$(r etcdir)" "root:ses-milter 750" "/etc/ses-milter (keys, credentials) is readable by the group only"
 if getent passwd postfix >/dev/null; then
-    is "$(r postfix-in-group)" 1 "postfix joins the ses-milter group to reach the sockets"
-    is "$(r spooldir)" "ses-milter:ses-milter 750" \
-        "postinst makes the milter's socket directory in Postfix's chroot"
+    is "$(r postfix-in-group)" 0 \
+        "postfix is not put in the ses-milter group (it would read keys and credentials, write the stores)"
+    is "$(r spooldir)" "ses-milter:postfix 2750" \
+        "postinst makes the milter's socket directory in Postfix's chroot, which Postfix reaches by its group"
 else
-    skip "postfix joins the ses-milter group" "no postfix user on this machine"
+    skip "postfix is not put in the ses-milter group" "no postfix user on this machine"
     skip "postinst makes the milter's socket directory" "no postfix user on this machine"
 fi
 is "$(r check)" 0 "the installed configuration passes ses-milter -n"
 is "$(r reinstall):$(r conffile-kept)" "0:1" "reinstalling keeps the administrator's /etc/ses-milter.conf"
+is "$(r key-accepted)" 0 \
+    "RequireSafeKeys accepts a ses-keygen key of group ses-milter, mode 0640, checked as User=ses-milter"
+[ "$(r key-accepted)" = 0 ] || r keycheck-said | sed 's/^/# /'
+if getent passwd postfix >/dev/null; then
+    is "$(r key-postfix-in-group)" "78 1" \
+        "... and refuses it, naming postfix, once postfix is in group ses-milter (as opendkim would)"
+    is "$(r upgrade-postfix-in-group):$(r key-after-upgrade)" "0:0" \
+        "an upgrade takes postfix out of group ses-milter, and the key is accepted again"
+else
+    skip "RequireSafeKeys refuses it once postfix is in group ses-milter" "no postfix user on this machine"
+    skip "an upgrade takes postfix out of group ses-milter" "no postfix user on this machine"
+fi
 is "$(r purge):$(r after-purge)" "0:0" "dpkg --purge removes the programs, /var/lib/ses-milter and the socket directory"
 
 tap_done

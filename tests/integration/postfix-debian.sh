@@ -6,7 +6,8 @@
 # paths - on a Postfix that runs smtpd, cleanup, pickup and the stock lmtp
 # chrooted in its queue directory, as Debian's does:
 #   - SMTP and sendmail(1) mail passes ses-milter, found through
-#     smtpd_milters = unix:ses-milter/ses-milter.sock from inside the chroot;
+#     smtpd_milters = unix:ses-milter/ses-milter.sock from inside the chroot,
+#     through the socket directory's group (postfix), as the package makes it;
 #   - the non-chrooted seslmtp transport reaches ses-relay's LMTP socket;
 #   - a RulesFile route=ses goes through milter_header_checks to the pipe
 #     transport;
@@ -44,17 +45,23 @@ is "$(grep -c 'milter' "$T/main.lines")" 5 \
     "main.cf takes the four milter lines and milter_header_checks from contrib/postfix"
 
 # ses-milter's socket where the snippet's relative name finds it: in the
-# queue directory (Debian: /var/spool/postfix/ses-milter/ses-milter.sock)
-install -d -m 0755 "$PF_DIR/queue/ses-milter"
+# queue directory (Debian: /var/spool/postfix/ses-milter/ses-milter.sock),
+# the directory made as the package makes it: group postfix, set-group-ID, closed to everyone else.
+# The socket (mode 0660) takes the directory's group, so Postfix reaches
+# it without joining any group of the milter's.
+install -d -m 2750 -o nobody -g postfix "$PF_DIR/queue/ses-milter"
 printf 'sender  *@route.example   set=routed route=ses\nsender  *@sender.example  set=from-milter\n' > "$T/rules"
 ses_conf "$T/ses.conf" "Socket local:$PF_DIR/queue/ses-milter/ses-milter.sock" \
     "RulesFile $T/rules"
-"$B/milter/ses-milter" -f -c "$T/ses.conf" >> "$T/milter.out" 2>&1 &
+sed 's/^SocketMode .*/SocketMode 0660/' "$T/ses.conf" > "$T/milter.conf" # ses-relay's stays 0666
+"$B/milter/ses-milter" -f -c "$T/milter.conf" >> "$T/milter.out" 2>&1 &
 MILTER_PID=$!
 add_cleanup "proc_stop $MILTER_PID"
 wait_for 10 test -S "$PF_DIR/queue/ses-milter/ses-milter.sock" &&
     wait_for 10 grep -q 'ses-milter\[[0-9]*\]: starting on' "$T/ses.log"
 ok $? "ses-milter listens inside the queue directory"
+is "$(stat -c '%U:%G %a' "$PF_DIR/queue/ses-milter/ses-milter.sock")" "root:postfix 660" \
+    "the socket has the directory's group, postfix, and no access for others"
 relay_lmtp_start "$T/ses.conf"; ok $? "ses-relay -l listens on its LMTP socket"
 pf_start; ok $? "Postfix starts with smtpd, cleanup, pickup and lmtp chrooted"
 
