@@ -717,33 +717,28 @@ static void *env_checker(void *arg)
     bool logged = false;
 
     while (watch_wait(e)) {
-        long long now = clock_mono_ms(), oldest = now, limit;
+        long long now = clock_mono_ms(), oldest = now;
+        long long exit_ms = atomic_load(&stuck_exit_ms);
+
         for (int i = 0; i < BUSY_SLOTS; i++) {
             long long t = atomic_load(&e->busy[i]);
             if (t > 0 && t < oldest)
                 oldest = t;
         }
-        limit = atomic_load(&stuck_exit_ms);
-        if (limit == 0)
-            limit = STUCK_LOG_MS;
-        if (now - oldest < limit) {
+        if (now - oldest < (exit_ms ? exit_ms : STUCK_LOG_MS)) {
             logged = false;
             continue;
         }
-        if (atomic_load(&stuck_exit_ms) != 0) {
+        if (!logged || exit_ms)
             log_error(NULL,
                       "%s: an operation has waited in Berkeley DB for %lld s "
-                      "(for a process that died holding a mutex?); exiting "
-                      "so that a new process recovers the store",
-                      e->dir, (now - oldest) / 1000);
+                      "(for a process that died holding a mutex?); %s",
+                      e->dir, (now - oldest) / 1000,
+                      exit_ms ? "exiting so that a new process recovers the "
+                                "store"
+                              : "restart this program if it does not end");
+        if (exit_ms)
             _exit(EX_TEMPFAIL);
-        }
-        if (!logged)
-            log_error(NULL,
-                      "%s: an operation has waited in Berkeley DB for %lld s "
-                      "(for a process that died holding a mutex?); restart "
-                      "this program if it does not end",
-                      e->dir, (now - oldest) / 1000);
         logged = true;
     }
     return NULL;
