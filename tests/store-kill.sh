@@ -11,6 +11,8 @@
 # address a writer saw committed must be in the store afterwards, read by
 # a process that opens it anew. Berkeley DB 5.3 alone left processes
 # waiting forever here (in a lock wait, a log flush, a mutex).
+# Then the plain case: one process waits for the locks of another killed
+# while its transaction was open.
 . "${top_srcdir:-.}/tests/lib.sh"
 tmpdir_make
 mkdir "$T/store"
@@ -26,4 +28,14 @@ is "$(field lost)" 0 "every committed address is in the store"
 [ "$(field killed)" -gt 10 ]; ok $? "writers were killed (kill -9) while working"
 [ "$(field checked)" -gt 100 ]; ok $? "... and others committed meanwhile"
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$T/err" | grep -v '^# lost' | head -50
+
+# A process that opened the store waits for the locks of one killed in
+# the middle of a transaction (outside Berkeley DB): its write fails
+# temporarily after the lock timeout, and the next one, after a reopen
+# that recovers the store, succeeds - no exit 75, no wait forever.
+mkdir "$T/lockwait"
+out=$("$top_builddir/tests/store-user" lockwait "$T/lockwait" 2>"$T/lw.err")
+is "$?" 0 "a write waiting for a killed process's locks succeeds after a temporary failure"
+like "$out" "^stored after" "... and stores the address"
+[ -s "$T/lw.err" ] && sed 's/^/# /' "$T/lw.err"
 tap_done

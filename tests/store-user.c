@@ -6,6 +6,15 @@
  *                                      WORKERS processes open, use and
  *                                      close the store in a loop for
  *                                      SECONDS (below)
+ *   store-user lockwait DIR            this process opens the store; a
+ *                                      child opens it, writes
+ *                                      held@example.com in a transaction
+ *                                      it keeps open, and is killed with
+ *                                      SIGKILL; then this process writes
+ *                                      the same address, retrying a
+ *                                      temporary failure for up to 60 s.
+ *                                      Prints "stored after N temporary
+ *                                      failure(s)"; exit 0 once stored
  *
  * churn: odd workers write (an address of their own, and every eighth
  * time a shared one in a transaction held HOLD-US microseconds so that
@@ -272,6 +281,55 @@ static int cmd_churn(char **argv)
     return hung || lost || failed ? 1 : 0;
 }
 
+/* ---- lockwait ------------------------------------------------------- */
+
+static int cmd_lockwait(char **argv)
+{
+    store_t *st = open_or_exit(argv[0], STORE_READWRITE);
+    suppression_t s = manual();
+    int64_t until;
+    store_status_t rc;
+    int ready[2], temp = 0;
+    pid_t pid;
+    char c;
+
+    if (pipe(ready) < 0 || (pid = fork()) < 0)
+        return 1;
+    if (pid == 0) { /* the holder: its own environment, locks held */
+        store_t *mine = open_or_exit(argv[0], STORE_READWRITE);
+        store_txn_t *tx;
+        if (store_txn_begin(mine, &tx) != STORE_OK ||
+            store_suppression_put(mine, tx, "held@example.com", &s) != STORE_OK)
+            _exit(1);
+        if (write(ready[1], "x", 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(ready[1]);
+    if (read(ready[0], &c, 1) != 1) {
+        fprintf(stderr, "store-user: the holder failed\n");
+        return 1;
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    until = clock_mono_ms() + 60 * 1000;
+    while ((rc = store_suppression_put(st, NULL, "held@example.com", &s)) !=
+               STORE_OK &&
+           store_is_temporary(rc) && clock_mono_ms() < until) {
+        fprintf(stderr, "store-user: put: %s; again\n", store_strerror(st));
+        temp++;
+        usleep(100 * 1000);
+    }
+    if (rc != STORE_OK) {
+        fprintf(stderr, "store-user: put: %s\n", store_strerror(st));
+        return exit_for(rc);
+    }
+    printf("stored after %d temporary failure(s)\n", temp);
+    store_close(st);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     log_init("store-user", 1);
@@ -279,7 +337,9 @@ int main(int argc, char **argv)
     store_exit_when_stuck(STUCK_S);
     if (argc >= 5 && strcmp(argv[1], "churn") == 0)
         return cmd_churn(argv + 2);
+    if (argc >= 3 && strcmp(argv[1], "lockwait") == 0)
+        return cmd_lockwait(argv + 2);
     fprintf(stderr, "usage: store-user churn DIR WORKERS SECONDS [HOLD-US "
-                    "[KILL-MS]]\n");
+                    "[KILL-MS]] | lockwait DIR\n");
     return 64;
 }
