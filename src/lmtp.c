@@ -5,9 +5,7 @@
  * A session is a buffered reader, an output buffer and the state of one
  * transaction. get_line() hands out complete command lines from the input
  * buffer; only when none is left does it flush the replies (one write for
- * a pipelined group) and wait: between transactions with poll(), for more
- * input or for stop_fd; inside one in a blocking read bounded by
- * SO_RCVTIMEO (nothing but the client can end that wait).
+ * a pipelined group) and wait, with poll(), for more input or for stop_fd.
  * read_data() streams the message into a spool through a four-state
  * machine (line start, in line, "." at line start, ".\r" at line start),
  * so dot-unstuffing and the end marker work across reads and lines of any
@@ -25,14 +23,12 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #define IN_SIZE     65536
@@ -51,8 +47,6 @@ typedef enum {
 
 typedef struct {
     int fd, stop_fd;
-    int blocking;   /* fd blocks, with the timeout as SO_RCVTIMEO */
-    int stop_clear; /* the last wait saw stop_fd quiet (and read input) */
     lmtp_limits_t lim;
     const lmtp_handler_t *h;
     char in[IN_SIZE + 1];
@@ -125,7 +119,6 @@ static int wait_fd(sess_t *s, short events, int with_stop)
         return GL_TIMEOUT;
     if (n == 2 && (p[1].revents & POLLIN) && !(p[0].revents & events))
         return GL_STOP;
-    s->stop_clear = n == 2 && !(p[1].revents & POLLIN);
     return GL_OK;
 }
 
@@ -152,21 +145,6 @@ static int flush_out(sess_t *s)
     return GL_OK;
 }
 
-/* Inside a transaction nothing but the client can end a wait, so a read
- * blocks (bounded by SO_RCVTIMEO) instead of poll() and recv(): half the
- * system calls. Between transactions a wait also watches stop_fd. True
- * when fd is set up for that. */
-static int read_blocking(int fd, int timeout_ms)
-{
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    int fl = fcntl(fd, F_GETFL);
-
-    if (fl < 0 || (timeout_ms > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO,
-                                                &tv, sizeof(tv)) < 0))
-        return 0;
-    return !(fl & O_NONBLOCK) || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0;
-}
-
 /* Flushes the replies, then waits for input (or stop, when allowed). */
 static int fill(sess_t *s, int allow_stop)
 {
@@ -183,20 +161,12 @@ static int fill(sess_t *s, int allow_stop)
         s->r = 0;
     }
     for (;;) {
-        if (s->blocking && !allow_stop) { /* one system call a read */
-            n = recv(s->fd, s->in + s->w, IN_SIZE - s->w, 0);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                return GL_TIMEOUT;
-        } else {
-            if ((rc = wait_fd(s, POLLIN, allow_stop)) != GL_OK)
-                return rc;
-            n = recv(s->fd, s->in + s->w, IN_SIZE - s->w, MSG_DONTWAIT);
-            if (n < 0 &&
-                (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-                continue;
-        }
+        if ((rc = wait_fd(s, POLLIN, allow_stop)) != GL_OK)
+            return rc;
+        n = recv(s->fd, s->in + s->w, IN_SIZE - s->w, MSG_DONTWAIT);
+        if (n < 0 &&
+            (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            continue;
         if (n < 0)
             return errno == ECONNRESET ? GL_EOF : GL_IO;
         if (n == 0)
@@ -620,16 +590,10 @@ static void cmd_xforward(sess_t *s, const char *arg)
     reply(s, "250 2.0.0 Ok");
 }
 
-/* Whether to refuse a new transaction: stop_fd is readable. The wait
- * that brought the command in may have looked already. */
 static int stop_requested(sess_t *s)
 {
     struct pollfd p = {s->stop_fd, POLLIN, 0};
 
-    if (s->stop_clear) {
-        s->stop_clear = 0;
-        return 0;
-    }
     return s->stop_fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
@@ -645,7 +609,6 @@ lmtp_end_t lmtp_serve(int fd, int stop_fd, const lmtp_limits_t *lim,
     s->stop_fd = stop_fd;
     s->lim = *lim;
     s->h = h;
-    s->blocking = read_blocking(fd, lim->timeout_ms);
     buf_init(&s->out, MAX_OUT);
     reply(s, "220 %s LMTP ses-relay ready", s->lim.hostname);
     for (;;) {
