@@ -210,7 +210,7 @@ int spool_write(spool_t *s, const void *data, size_t len)
         }
         if (p < end) { /* a line feed, CR added when bare */
             s->seen++;
-            if (store(s, "\r\n" + s->last_cr, 2 - (size_t)s->last_cr) < 0)
+            if (store(s, &"\r\n"[s->last_cr], 2 - (size_t)s->last_cr) < 0)
                 return -1;
             s->last_cr = 0;
             p++;
