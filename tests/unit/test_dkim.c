@@ -79,21 +79,9 @@ static char *write_in_dir(const char *name, const char *text)
     return path;
 }
 
-static conf_t *conf_of(const char *text)
-{
-    char *path = tu_write_str(text), err[512];
-    conf_t *c = NULL;
-
-    if (conf_load(path, &c, err, sizeof(err)) != CONF_OK)
-        fail_msg("config: %s", err);
-    unlink(path);
-    free(path);
-    return c;
-}
-
 static signer_t *signer_of(const char *conftext)
 {
-    conf_t *c = conf_of(conftext);
+    conf_t *c = tu_conf(conftext);
     signer_t *s = NULL;
     char err[512];
 
@@ -107,7 +95,7 @@ static signer_t *signer_of(const char *conftext)
 static const char *load_error(const char *conftext)
 {
     static char err[512];
-    conf_t *c = conf_of(conftext);
+    conf_t *c = tu_conf(conftext);
     signer_t *s = NULL;
 
     err[0] = '\0';
@@ -341,7 +329,7 @@ static void test_refile_patterns_in_file_order(void **state)
 
 static void test_no_signing_configured_is_no_signer(void **state)
 {
-    conf_t *c = conf_of("Region eu-west-1\n");
+    conf_t *c = tu_conf("Region eu-west-1\n");
     signer_t *s = (signer_t *)1;
     char err[256];
 

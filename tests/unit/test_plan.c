@@ -11,18 +11,6 @@
 
 #include <string.h>
 
-static conf_t *conf_text(const char *text)
-{
-    char *path = tu_write_str(text), err[512];
-    conf_t *c = NULL;
-
-    if (conf_load(path, &c, err, sizeof(err)) != CONF_OK)
-        fail_msg("%s", err);
-    unlink(path);
-    free(path);
-    return c;
-}
-
 static spool_t *spool_text(const char *text, size_t max_size)
 {
     spool_t *sp = spool_new(max_size, 0);
@@ -42,7 +30,7 @@ static plan_t *plan_of(const char *ctext, const char *text, const char *sender,
     ses_message_t m = {sender, rcpts, n, "4Qx7Yz", NULL, 0};
     plan_t *p;
 
-    *c = conf_text(ctext);
+    *c = tu_conf(ctext);
     *sp = m.spool = spool_text(text, 1 << 20);
     p = plan_new(*c, &m, "us-east-1", "mx1-example", err, sizeof(err));
     assert_non_null(p);
@@ -166,7 +154,7 @@ static void test_a_message_the_spool_cut_goes_to_nobody(void **state)
     static const char *const to[] = {"b@example.net", "bad\xc3\xa9@x.example"};
     const char *text = "Subject: x\r\n\r\n0123456789012345678901234567890\r\n";
     ses_message_t m = {"a@example.org", to, 2, NULL, NULL, 0};
-    conf_t *c = conf_text("");
+    conf_t *c = tu_conf("");
     char err[128];
     plan_t *p;
 

@@ -10,26 +10,14 @@
 #include "ses_hoststate.h"
 #include "ses_route.h"
 
-static conf_t *conf_text(const char *text)
-{
-    char *path = tu_write_str(text), err[512];
-    conf_t *c = NULL;
-
-    if (conf_load(path, &c, err, sizeof(err)) != CONF_OK)
-        fail_msg("%s", err);
-    unlink(path);
-    free(path);
-    return c;
-}
-
 static void test_global_endpoint_then_failover_regions(void **state)
 {
-    conf_t *c = conf_text("EndpointId abc123.xyz\n"
-                          "FailoverRegion eu-west-1 us-west-2\n"
-                          "RegionEndpoint us-west-2 http://127.0.0.1:9\n"
-                          "FromArn arn:aws:ses:*:1:identity/a.example "
-                          "arn:aws:ses:us-west-2:1:identity/a.example "
-                          "arn:aws:ses:eu-west-1:1:identity/a.example\n");
+    conf_t *c = tu_conf("EndpointId abc123.xyz\n"
+                        "FailoverRegion eu-west-1 us-west-2\n"
+                        "RegionEndpoint us-west-2 http://127.0.0.1:9\n"
+                        "FromArn arn:aws:ses:*:1:identity/a.example "
+                        "arn:aws:ses:us-west-2:1:identity/a.example "
+                        "arn:aws:ses:eu-west-1:1:identity/a.example\n");
     char err[256];
     routes_t *r = routes_new(c, NULL, NULL, err, sizeof(err));
     const ses_route_t *g, *e, *w;
@@ -61,9 +49,9 @@ static void test_global_endpoint_then_failover_regions(void **state)
 
 static void test_endpoint_overrides_the_primary_only(void **state)
 {
-    conf_t *c = conf_text("Region eu-central-1\n"
-                          "Endpoint http://127.0.0.1:7\n"
-                          "FailoverRegion eu-west-1\n");
+    conf_t *c = tu_conf("Region eu-central-1\n"
+                        "Endpoint http://127.0.0.1:7\n"
+                        "FailoverRegion eu-west-1\n");
     char err[256];
     routes_t *r = routes_new(c, NULL, NULL, err, sizeof(err));
 
@@ -94,7 +82,7 @@ static void test_configuration_mistakes_are_refused(void **state)
 
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
-        conf_t *c = conf_text(v[i].conf);
+        conf_t *c = tu_conf(v[i].conf);
         char err[256] = "";
         assert_null(routes_new(c, NULL, NULL, err, sizeof(err)));
         if (strstr(err, v[i].err) == NULL)
@@ -137,9 +125,9 @@ static int64_t fake_clock(void)
 
 static void test_failover_breaker_skips_probes_and_fails_back(void **state)
 {
-    conf_t *c = conf_text("Region us-east-1\n"
-                          "FailoverRegion eu-west-1 us-west-2\n"
-                          "FailoverProbeInterval 10s\n");
+    conf_t *c = tu_conf("Region us-east-1\n"
+                        "FailoverRegion eu-west-1 us-west-2\n"
+                        "FailoverProbeInterval 10s\n");
     char err[256];
     routes_t *r = routes_new(c, NULL, NULL, err, sizeof(err));
     hoststate_t *hs = hoststate_open_private();

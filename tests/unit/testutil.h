@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ses_conf.h"
+
 /* Writes len bytes to a new temporary file; returns its malloc'd path. */
 static inline char *tu_write_file(const void *data, size_t len)
 {
@@ -35,6 +37,19 @@ static inline char *tu_write_file(const void *data, size_t len)
 static inline char *tu_write_str(const char *s)
 {
     return tu_write_file(s, strlen(s));
+}
+
+/* A configuration loaded from text; fails the test when it does not load. */
+static inline conf_t *tu_conf(const char *text)
+{
+    char *path = tu_write_str(text), err[512];
+    conf_t *c = NULL;
+
+    if (conf_load(path, &c, err, sizeof(err)) != CONF_OK)
+        fail_msg("config: %s", err);
+    unlink(path);
+    free(path);
+    return c;
 }
 
 #endif
