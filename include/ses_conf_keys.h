@@ -218,7 +218,8 @@ CONF_KEY(OVERSIGN_HEADERS, "OversignHeaders", CT_LIST, "From", NULL, NULL,
 CONF_KEY(REQUIRE_SAFE_KEYS, "RequireSafeKeys", CT_BOOL, "yes", NULL, NULL,
          "refuse key files anyone but root and the UserID user could read "
          "or change - another owner, every user, a group with another "
-         "member, a directory above others can write - as opendkim does")
+         "member, a directory above others can write - as opendkim does; "
+         "with no, such a key is used and a warning says why")
 /* feedback */
 CONF_KEY(FEEDBACK_QUEUE_URL, "FeedbackQueueUrl", CT_STRING, NULL, NULL,
          conf_v_url, "SQS queue URL that ses-feedback -Q polls")

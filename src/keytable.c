@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include "ses_keytable.h"
+#include "ses_log.h"
 #include "ses_textfile.h"
 #include "ses_util.h"
 
@@ -84,6 +85,19 @@ const keytable_entry_t *keytable_entry(const keytable_t *t, size_t i)
     return t && i < t->nkt ? &t->kt[i] : NULL;
 }
 
+/* With RequireSafeKeys no, a key others could read or change is used, but
+ * said, as opendkim does. */
+static void warn_unsafe(const loadctx_t *lc, const char *path)
+{
+    struct stat st;
+    char why[200];
+
+    if (stat(path, &st) == 0 &&
+        !keyfile_safe(path, &st, &lc->reader, why, sizeof(why)))
+        log_warning(NULL, "key file %s %s (RequireSafeKeys no: used anyway)",
+                    path, why);
+}
+
 /* The key a KeyTable line names (a path or inline text); keys named twice
  * are loaded once. */
 static const keyfile_key_t *key_get(loadctx_t *lc, const char *spec, int line,
@@ -114,6 +128,8 @@ static const keyfile_key_t *key_get(loadctx_t *lc, const char *spec, int line,
     }
     if (is_path) {
         k = keyfile_load(spec, lc->safe ? &lc->reader : NULL, err, errlen);
+        if (k != NULL && !lc->safe)
+            warn_unsafe(lc, spec);
     } else {
         char label[64];
         snprintf(label, sizeof(label), "inline key at line %d", line);

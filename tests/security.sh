@@ -255,6 +255,7 @@ like "$out" "readable or writable by group" "... saying which group"
 mk "RequireSafeKeys no"
 out=$("$B/milter/ses-milter" -n -c "$T/k.conf" 2>&1); rc=$?
 is "$rc" 0 "RequireSafeKeys no accepts it"
+like "$out" "readable or writable by group.*RequireSafeKeys no: used anyway" "... and warns, as opendkim does"
 chmod 600 "$T/k.pem"; mk ""
 out=$("$B/milter/ses-milter" -n -c "$T/k.conf" 2>&1); rc=$?
 is "$rc" 0 "a key only its owner can read is accepted"
