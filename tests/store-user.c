@@ -55,8 +55,8 @@
 #define STUCK_S      10
 /* lockwait's one write retries inside the store for about 8 s (its lock
  * timeouts) before its temporary failure: on a busy machine, or under
- * ASan, that is more than STUCK_S, and the case expects no exit. */
-#define LOCKWAIT_STUCK_S 60
+ * ASan, that is more than STUCK_S. */
+#define LOCKWAIT_STUCK_S 30
 
 /* ---- one process ----------------------------------------------------- */
 
