@@ -62,10 +62,11 @@ bool keyfile_reader_get(const char *userid, keyfile_reader_t *r, char *err,
 bool keyfile_safe(const char *path, const struct stat *st,
                   const keyfile_reader_t *r, char *why, size_t whylen);
 
-/* path: absolute. safe: the reader RequireSafeKeys checks against, or NULL
- * when RequireSafeKeys is off. */
-keyfile_key_t *keyfile_load(const char *path, const keyfile_reader_t *safe,
-                            char *err, size_t errlen);
+/* path: absolute. reader: the reader the key must be safe from; require
+ * (RequireSafeKeys): an unsafe key is refused, else used with a warning
+ * logged. */
+keyfile_key_t *keyfile_load(const char *path, const keyfile_reader_t *reader,
+                            bool require, char *err, size_t errlen);
 /* label names the key in messages (it is copied). */
 keyfile_key_t *keyfile_parse(const char *label, const char *text, size_t len,
                              char *err, size_t errlen);

@@ -17,6 +17,7 @@
 #include "ses_keyfile.h"
 #include "ses_daemon.h"
 #include "ses_filecheck.h"
+#include "ses_log.h"
 #include "ses_util.h"
 
 #include <errno.h>
@@ -163,8 +164,8 @@ fail:
     return NULL;
 }
 
-keyfile_key_t *keyfile_load(const char *path, const keyfile_reader_t *safe,
-                            char *err, size_t errlen)
+keyfile_key_t *keyfile_load(const char *path, const keyfile_reader_t *reader,
+                            bool require, char *err, size_t errlen)
 {
     keyfile_key_t *k = NULL;
     struct stat st;
@@ -183,10 +184,15 @@ keyfile_key_t *keyfile_load(const char *path, const keyfile_reader_t *safe,
                  KEYFILE_MAX_BYTES);
         goto out;
     }
-    if (safe && !keyfile_safe(path, &st, safe, why, sizeof(why))) {
-        snprintf(err, errlen, "key file %s %s (RequireSafeKeys yes refuses it)",
-                 path, why);
-        goto out;
+    if (!keyfile_safe(path, &st, reader, why, sizeof(why))) {
+        if (require) {
+            snprintf(err, errlen,
+                     "key file %s %s (RequireSafeKeys yes refuses it)", path,
+                     why);
+            goto out;
+        }
+        log_warning(NULL, "key file %s %s (RequireSafeKeys no: used anyway)",
+                    path, why);
     }
     if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
         snprintf(err, errlen, "out of memory");

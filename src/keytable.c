@@ -13,7 +13,6 @@
 #include "config.h"
 
 #include "ses_keytable.h"
-#include "ses_log.h"
 #include "ses_textfile.h"
 #include "ses_util.h"
 
@@ -85,19 +84,6 @@ const keytable_entry_t *keytable_entry(const keytable_t *t, size_t i)
     return t && i < t->nkt ? &t->kt[i] : NULL;
 }
 
-/* With RequireSafeKeys no, a key others could read or change is used, but
- * said, as opendkim does. */
-static void warn_unsafe(const loadctx_t *lc, const char *path)
-{
-    struct stat st;
-    char why[200];
-
-    if (stat(path, &st) == 0 &&
-        !keyfile_safe(path, &st, &lc->reader, why, sizeof(why)))
-        log_warning(NULL, "key file %s %s (RequireSafeKeys no: used anyway)",
-                    path, why);
-}
-
 /* The key a KeyTable line names (a path or inline text); keys named twice
  * are loaded once. */
 static const keyfile_key_t *key_get(loadctx_t *lc, const char *spec, int line,
@@ -127,9 +113,7 @@ static const keyfile_key_t *key_get(loadctx_t *lc, const char *spec, int line,
         return NULL;
     }
     if (is_path) {
-        k = keyfile_load(spec, lc->safe ? &lc->reader : NULL, err, errlen);
-        if (k != NULL && !lc->safe)
-            warn_unsafe(lc, spec);
+        k = keyfile_load(spec, &lc->reader, lc->safe, err, errlen);
     } else {
         char label[64];
         snprintf(label, sizeof(label), "inline key at line %d", line);
