@@ -37,18 +37,17 @@ is "$(field lost)" 0 "every committed address is in the store"
 # limit: the process exits 75, as the programs do, and the next process
 # recovers the store. Either way: no wait forever, and the write lands.
 mkdir "$T/lockwait"
+printf 'DataDirectory %s\nSyslog no\n' "$T/lockwait" > "$T/lw.conf"
 out=$("$top_builddir/tests/store-user" lockwait "$T/lockwait" 2>"$T/lw.err")
 rc=$?
 [ -s "$T/lw.err" ] && sed 's/^/# /' "$T/lw.err"
 case $rc in
 0) like "$out" "^stored after" "a write waiting for a killed process's locks succeeds after a temporary failure" ;;
 75) diag "the write stayed inside Berkeley DB until the stuck limit: exit 75, a new process recovers"
-    printf 'DataDirectory %s\nSyslog no\n' "$T/lockwait" > "$T/lw.conf"
     "$top_builddir/relay/ses-suppress" -c "$T/lw.conf" add held@example.com >/dev/null 2>&1
     is "$?" 0 "a write waiting for a killed process's locks ends (exit 75 when stuck) and a new process writes" ;;
 *) is "$rc" "0 or 75" "a write waiting for a killed process's locks ends (exit 0, or 75 when stuck)" ;;
 esac
-printf 'DataDirectory %s\nSyslog no\n' "$T/lockwait" > "$T/lw.conf"
 "$top_builddir/relay/ses-suppress" -c "$T/lw.conf" check held@example.com >/dev/null 2>&1
 is "$?" 0 "... and the address is in the store, read by a new process"
 tap_done
